@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * libpone engine: regions of guest pages scanned in periods by a pool of
+ * worker threads. A pass reads every page once, in batches, hashes it, tests
+ * zero pages, updates its stability, and in merge passes looks stable pages
+ * up in the SD tree. Findings go to the caller's actuator from the workers.
+ *
+ * Threading: pone_engine_scan() runs one pass at a time; add and remove
+ * regions from any thread at any time, also during a pass. A removed region
+ * is no longer read once pone_engine_remove_region() returns, and its memory
+ * is released at the end of the pass (or at once if none runs).
+ * Errors are negative errno values.
+ */
+#ifndef PONE_ENGINE_H
+#define PONE_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <pone/backend.h>
+#include <pone/page.h>
+
+enum pone_read_mode {
+	PONE_READ_MAP,		/* zero copy from a read-only mapping */
+	PONE_READ_PREAD,	/* copy from an fd with pread() */
+	PONE_READ_VM,		/* copy from another process, process_vm_readv() */
+};
+
+struct pone_region_desc {
+	const char *name;
+	uint64_t pages;
+	enum pone_read_mode mode;
+	const void *map;	/* PONE_READ_MAP: first page */
+	int fd;			/* PONE_READ_PREAD: guest RAM fd, else -1 */
+	off_t offset;		/* PONE_READ_PREAD: where page 0 starts */
+	pid_t pid;		/* PONE_READ_VM: guest process */
+	uint64_t addr;		/* PONE_READ_VM: its address of page 0 */
+};
+
+enum pone_pass {
+	PONE_PASS_RECLAIM,	/* hash and zero test: recycle candidates */
+	PONE_PASS_MERGE,	/* the same, and duplicate search */
+};
+
+struct pone_dup {
+	struct pone_page_ref member;
+	struct pone_page_ref canonical;
+	bool canonical_merged;	/* canonical is a merged (static) page */
+};
+
+/*
+ * Called from worker threads, a batch at a time; must be thread safe.
+ * zero:	pages that are zero and were zero one period ago.
+ * duplicate:	a page that became stable, and an equal page found for it
+ *		(a merged canonical page if there is one); each page is
+ *		reported once, until it changes.
+ * Either may be NULL.
+ */
+struct pone_actuator {
+	void *ctx;
+	void (*zero)(void *ctx, const struct pone_page_ref *pages, size_t n);
+	void (*duplicate)(void *ctx, const struct pone_dup *dups, size_t n);
+};
+
+/*
+ * Counts of one pass. Pages are stable once unchanged for two merge periods;
+ * stable pages enter the SD tree once, where they meet every equal page
+ * that is there or comes later: groups and members are what this pass
+ * found, dup_pages all pages known to have an equal page.
+ */
+struct pone_pass_stats {
+	uint64_t scanned;	/* pages read and hashed */
+	uint64_t unreadable;	/* pages the read failed on */
+	uint64_t zero;		/* zero pages */
+	uint64_t zero_stable;	/* ... zero for a period: recycle candidates */
+	uint64_t changed;	/* pages whose hash changed since last pass */
+	uint64_t stable;	/* non-zero pages stable two merge periods */
+	uint64_t unique;	/* pages that entered the tree and have no equal */
+	uint64_t dup_groups;	/* groups of equal pages formed */
+	uint64_t dup_members;	/* pages found equal to an earlier one */
+	uint64_t dup_pages;	/* pages in a group, as of their scan */
+	uint64_t tree_compares;	/* full page compares done by the tree */
+	uint64_t cpu_ns;	/* CPU time of all workers */
+	uint64_t wall_ns;
+};
+
+struct pone_engine_config {
+	unsigned int threads;		/* 0: one per online CPU */
+	unsigned int batch_pages;	/* 0: default (64) */
+	struct pone_backend *backend;	/* NULL: CPU backend (owned) */
+};
+
+struct pone_engine;
+
+int pone_engine_new(const struct pone_engine_config *cfg,
+		    struct pone_engine **out);
+void pone_engine_free(struct pone_engine *e);
+
+int pone_engine_add_region(struct pone_engine *e,
+			   const struct pone_region_desc *desc, uint32_t *id);
+int pone_engine_remove_region(struct pone_engine *e, uint32_t id);
+
+int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
+		     const struct pone_actuator *act,
+		     struct pone_pass_stats *stats);
+
+/*
+ * Report that the kernel now backs dup->member with dup->canonical's frame.
+ * Takes effect when the next pass starts: the canonical page joins the
+ * static part of the tree, and the member is not looked up again until its
+ * content changes. Any thread; -ENOENT for a region that is gone, -EINVAL
+ * for a page out of range.
+ */
+int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dup);
+
+unsigned int pone_engine_threads(const struct pone_engine *e);
+
+/* Bytes of engine state (page states, trees, buffers) and pages it covers. */
+uint64_t pone_engine_state_bytes(const struct pone_engine *e);
+uint64_t pone_engine_pages(const struct pone_engine *e);
+
+#endif

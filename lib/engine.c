@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Engine lifetime and regions. A region removed during a pass is unhooked at
+ * once (no worker starts a read of it, the tree sees its leaves as gone) and
+ * freed when the pass ends, since workers may still hold its pointer.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine_priv.h"
+
+#define DEFAULT_BATCH 64
+#define ROLE_MASK_IN_TREE ((1u << PS_IN_TREE) | (1u << PS_IN_GROUP))
+
+static uint32_t leaf_hash(void *ctx, uint32_t gpn)
+{
+	struct region *r = engine_region_of(ctx, gpn);
+
+	return r ? ps_hash(pagestate_word(&r->ps, gpn - region_gpn(r, 0))) : 0;
+}
+
+static void leaf_prefetch(void *ctx, uint32_t gpn)
+{
+	struct region *r = engine_region_of(ctx, gpn);
+
+	if (r)
+		__builtin_prefetch(&r->ps.word[gpn - region_gpn(r, 0)]);
+}
+
+/* The region stays until leaf_put(): no removal can finish meanwhile. */
+static const void *leaf_get(void *ctx, uint32_t gpn, void *buf)
+{
+	struct region *r = engine_region_of(ctx, gpn);
+	const void *page;
+
+	if (!r || !region_get(r))
+		return NULL;
+	if (region_read(r, gpn - region_gpn(r, 0), 1, buf, &page) == 1)
+		return page;
+	region_put(r);
+	return NULL;
+}
+
+static void leaf_put(void *ctx, uint32_t gpn)
+{
+	region_put(engine_region_of(ctx, gpn));
+}
+
+static void workers_fini(struct pone_engine *e)
+{
+	unsigned int i;
+
+	for (i = 0; e->workers && i < e->nworkers; i++) {
+		free(e->workers[i].buf);
+		free(e->workers[i].scratch);
+		sdtree_worker_fini(&e->workers[i].stat);
+		sdtree_worker_fini(&e->workers[i].dyn);
+	}
+	free(e->workers);
+}
+
+static int workers_init(struct pone_engine *e, unsigned int n)
+{
+	size_t room = (size_t)e->batch * PONE_PAGE_SIZE;
+	unsigned int i;
+
+	e->workers = calloc(n, sizeof(*e->workers));
+	if (!e->workers)
+		return -ENOMEM;
+	e->nworkers = n;
+	for (i = 0; i < n; i++) {
+		struct worker *w = &e->workers[i];
+
+		w->buf = aligned_alloc(64, room);
+		w->scratch = aligned_alloc(64, room);
+		if (!w->buf || !w->scratch ||
+		    sdtree_worker_init(&w->stat, w->scratch) ||
+		    sdtree_worker_init(&w->dyn, w->scratch))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int pone_engine_new(const struct pone_engine_config *cfg,
+		    struct pone_engine **out)
+{
+	struct sdtree_source src = { .leaf_hash = leaf_hash,
+				     .leaf_prefetch = leaf_prefetch,
+				     .leaf_get = leaf_get,
+				     .leaf_put = leaf_put };
+	unsigned int threads = cfg->threads;
+	struct pone_engine *e;
+	int ret;
+
+	if (cfg->batch_pages > ENGINE_BATCH_MAX || threads > 1024)
+		return -EINVAL;
+	if (!threads) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = ncpu > 0 ? (unsigned int)ncpu : 1;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->pass_lock, NULL);
+	e->batch = cfg->batch_pages ? cfg->batch_pages : DEFAULT_BATCH;
+	e->be = cfg->backend;
+	if (!e->be) {
+		e->be = pone_backend_cpu_new();
+		e->own_be = true;
+	}
+	src.ctx = e;
+	ret = e->be ? 0 : -ENOMEM;
+	if (!ret)
+		ret = sdtree_new(&src, e->be, &e->stat);
+	if (!ret)
+		ret = sdtree_new(&src, e->be, &e->dyn);
+	if (!ret)
+		ret = workers_init(e, threads);
+	if (!ret)
+		ret = pool_new(threads, &e->pool);
+	if (ret) {
+		pone_engine_free(e);
+		return ret;
+	}
+	e->zero_hash = pone_zero_page_hash(e->be);
+	*out = e;
+	return 0;
+}
+
+void pone_engine_free(struct pone_engine *e)
+{
+	struct region *r, *next;
+
+	if (!e)
+		return;
+	pool_free(e->pool);
+	for (r = e->regions; r; r = next) {
+		next = r->next;
+		region_free(r);
+	}
+	engine_reap(e);
+	workers_fini(e);
+	free(e->merged);
+	sdtree_free(e->stat);
+	sdtree_free(e->dyn);
+	if (e->own_be)
+		pone_backend_destroy(e->be);
+	pthread_mutex_destroy(&e->lock);
+	pthread_mutex_destroy(&e->pass_lock);
+	free(e);
+}
+
+/* First run of n free slots; the lock is held. */
+static long find_slots(const struct pone_engine *e, uint32_t n)
+{
+	uint32_t i, run = 0;
+
+	for (i = 0; i < REGION_SLOTS; i++) {
+		run = e->slot[i] ? 0 : run + 1;
+		if (run == n)
+			return i + 1 - n;
+	}
+	return -ENOSPC;
+}
+
+static void set_slots(struct pone_engine *e, struct region *r,
+		      struct region *to)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->nslots; i++)
+		__atomic_store_n(&e->slot[r->id + i], to, __ATOMIC_RELEASE);
+}
+
+int pone_engine_add_region(struct pone_engine *e,
+			   const struct pone_region_desc *desc, uint32_t *id)
+{
+	struct region *r;
+	long first;
+	int ret = region_new(desc, &r);
+
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&e->lock);
+	first = find_slots(e, r->nslots);
+	if (first >= 0) {
+		r->id = (uint32_t)first;
+		set_slots(e, r, r);
+		r->next = e->regions;
+		e->regions = r;
+		*id = r->id;
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (first < 0)
+		region_free(r);
+	return first < 0 ? (int)first : 0;
+}
+
+static struct region *unlink_region(struct pone_engine *e, uint32_t id)
+{
+	struct region **pp, *r;
+
+	for (pp = &e->regions; (r = *pp); pp = &r->next) {
+		if (r->id == id) {
+			*pp = r->next;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+void engine_leave_trees(struct pone_engine *e, struct region *r, uint64_t i)
+{
+	uint32_t word = pagestate_word(&r->ps, i);
+	struct sdtree_key k = { ps_hash(word), region_gpn(r, i), NULL };
+
+	if (ps_in_tree(word)) {
+		sdtree_delete(e->dyn, &k);
+		pagestate_set_role(&r->ps, i, ROLE_MASK_IN_TREE, PS_CLEAN2);
+	}
+	if (word & PS_CANONICAL)
+		sdtree_delete(e->stat, &k);
+}
+
+/* Its slots may soon name another region's pages: forget its leaves. */
+static void region_destroy(struct pone_engine *e, struct region *r)
+{
+	uint64_t i;
+
+	for (i = 0; i < r->desc.pages; i++)
+		engine_leave_trees(e, r, i);
+	pthread_mutex_lock(&e->lock);
+	set_slots(e, r, NULL);
+	pthread_mutex_unlock(&e->lock);
+	region_free(r);
+}
+
+int pone_engine_remove_region(struct pone_engine *e, uint32_t id)
+{
+	struct region *r;
+	bool later;
+
+	pthread_mutex_lock(&e->lock);
+	r = unlink_region(e, id);
+	later = e->in_pass;
+	if (r && later) {
+		r->next = e->graveyard;
+		e->graveyard = r;
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (!r)
+		return -ENOENT;
+	region_kill(r);
+	if (!later) {
+		pthread_mutex_lock(&e->pass_lock);
+		region_destroy(e, r);
+		pthread_mutex_unlock(&e->pass_lock);
+	}
+	return 0;
+}
+
+void engine_reap(struct pone_engine *e)
+{
+	struct region *r, *next;
+
+	pthread_mutex_lock(&e->lock);
+	r = e->graveyard;
+	e->graveyard = NULL;
+	pthread_mutex_unlock(&e->lock);
+	for (; r; r = next) {
+		next = r->next;
+		region_destroy(e, r);
+	}
+}
+
+struct region *engine_find(struct pone_engine *e, uint32_t id)
+{
+	struct region *r = id < REGION_SLOTS ? e->slot[id] : NULL;
+
+	return r && r->id == id && !__atomic_load_n(&r->dead, __ATOMIC_ACQUIRE) ?
+	       r : NULL;
+}
+
+static bool valid_ref(struct pone_engine *e, const struct pone_page_ref *ref)
+{
+	struct region *r = engine_find(e, ref->region);
+
+	return r && ref->index < r->desc.pages;
+}
+
+int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dup)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&e->lock);
+	if (!engine_find(e, dup->member.region) ||
+	    !engine_find(e, dup->canonical.region))
+		ret = -ENOENT;
+	else if (!valid_ref(e, &dup->member) || !valid_ref(e, &dup->canonical))
+		ret = -EINVAL;
+	else if (e->nmerged == e->merged_cap) {
+		size_t cap = e->merged_cap ? e->merged_cap * 2 : 1024;
+		struct pone_dup *m = realloc(e->merged, cap * sizeof(*m));
+
+		if (m) {
+			e->merged = m;
+			e->merged_cap = cap;
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	if (!ret)
+		e->merged[e->nmerged++] = *dup;
+	pthread_mutex_unlock(&e->lock);
+	return ret;
+}
+
+/* Put a canonical page in the static tree, keyed by its current content. */
+static void make_canonical(struct pone_engine *e, struct region *r,
+			   uint64_t idx)
+{
+	struct worker *w = &e->workers[0];
+	struct sdtree_result res;
+	struct sdtree_key k;
+	uint32_t leaf = region_gpn(r, idx);
+	const void *page;
+
+	if (pagestate_word(&r->ps, idx) & PS_CANONICAL)
+		return;
+	if (region_read(r, idx, 1, w->buf, &page) != 1)
+		return;
+	engine_leave_trees(e, r, idx);
+	k = (struct sdtree_key){ ps_hash(pagestate_word(&r->ps, idx)), leaf,
+				 page };
+	sdtree_insert_batch(e->stat, &w->stat, 1, &k, &res);
+	if (res.inserted)
+		pagestate_set_flag(&r->ps, idx, PS_CANONICAL);
+}
+
+void engine_apply_merged(struct pone_engine *e)
+{
+	size_t i;
+
+	pthread_mutex_lock(&e->lock);
+	for (i = 0; i < e->nmerged; i++) {
+		const struct pone_dup *d = &e->merged[i];
+		struct region *m = engine_find(e, d->member.region);
+		struct region *c = engine_find(e, d->canonical.region);
+
+		if (!m || !c)
+			continue;
+		/* Merged pages are no candidates any more: the canonical page
+		 * stands for them all, in the static part. */
+		engine_leave_trees(e, m, d->member.index);
+		pagestate_set_flag(&m->ps, d->member.index, PS_MERGED);
+		make_canonical(e, c, d->canonical.index);
+	}
+	e->nmerged = 0;
+	pthread_mutex_unlock(&e->lock);
+}
+
+unsigned int pone_engine_threads(const struct pone_engine *e)
+{
+	return e->nworkers;
+}
+
+uint64_t pone_engine_pages(const struct pone_engine *e)
+{
+	struct pone_engine *m = (struct pone_engine *)e;
+	const struct region *r;
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (r = e->regions; r; r = r->next)
+		n += r->desc.pages;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+uint64_t pone_engine_state_bytes(const struct pone_engine *e)
+{
+	struct pone_engine *m = (struct pone_engine *)e;
+	const struct region *r;
+	uint64_t n = sizeof(*e) + sdtree_bytes(e->stat) + sdtree_bytes(e->dyn);
+
+	n += (uint64_t)e->nworkers * (sizeof(struct worker) +
+				      2ull * e->batch * PONE_PAGE_SIZE);
+	pthread_mutex_lock(&m->lock);
+	for (r = e->regions; r; r = r->next)
+		n += sizeof(*r) + pagestate_bytes(&r->ps);
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Engine internals shared by engine.c (lifetime, regions) and scan.c
+ * (passes). The mutex guards the region list, the slot table's writers and
+ * the graveyard; slot[] is read without it by workers. One pass at a time
+ * (pass_lock).
+ */
+#ifndef PONE_ENGINE_PRIV_H
+#define PONE_ENGINE_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include <pone/engine.h>
+
+#include "pool.h"
+#include "region.h"
+#include "sdtree.h"
+
+#define ENGINE_BATCH_MAX SDTREE_BATCH_MAX
+
+/* What one batch produced, for the actuator. */
+struct findings {
+	unsigned int nzero, ncand, ndup;
+	struct pone_page_ref zero[ENGINE_BATCH_MAX];
+	struct sdtree_key keys[ENGINE_BATCH_MAX];
+	uint32_t found[ENGINE_BATCH_MAX];
+	struct pone_dup dup[ENGINE_BATCH_MAX];
+};
+
+struct worker {
+	struct findings found;
+	struct sdtree_worker stat, dyn;
+	void *buf;		/* copies of the batch's pages */
+	void *scratch;		/* copies of leaf pages for the trees */
+	struct pone_pass_stats stats;
+	uint64_t inserted_alone;	/* pages that entered the tree alone */
+};
+
+struct pone_engine {
+	struct pone_backend *be;
+	bool own_be;
+	uint64_t zero_hash;
+	unsigned int batch;
+	struct pool *pool;
+	struct worker *workers;
+	unsigned int nworkers;
+	struct sdtree *stat;	/* canonical (merged) pages */
+	struct sdtree *dyn;	/* candidates: stable, not merged */
+
+	pthread_mutex_t pass_lock;
+	pthread_mutex_t lock;
+	struct region *regions;
+	struct region *graveyard;	/* removed during a pass */
+	bool in_pass;
+	struct pone_dup *merged;	/* reported merges, applied per pass */
+	size_t nmerged, merged_cap;
+	struct region *slot[REGION_SLOTS];
+};
+
+/* Region owning global page number gpn, or NULL; any thread. */
+static inline struct region *engine_region_of(struct pone_engine *e,
+					      uint32_t gpn)
+{
+	return __atomic_load_n(&e->slot[gpn >> REGION_SLOT_SHIFT],
+			       __ATOMIC_ACQUIRE);
+}
+
+/* Between passes, with the pass lock held: */
+void engine_reap(struct pone_engine *e);	/* free removed regions */
+void engine_apply_merged(struct pone_engine *e);
+
+/* Take page i of r out of the trees, by the key they know it by. */
+void engine_leave_trees(struct pone_engine *e, struct region *r, uint64_t i);
+
+/* Live region with this id, or NULL; the lock is held. */
+struct region *engine_find(struct pone_engine *e, uint32_t id);
+
+#endif

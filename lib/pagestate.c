@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+
+#include "pagestate.h"
+
+int pagestate_init(struct pagestate *ps, uint64_t pages)
+{
+	ps->pages = pages;
+	ps->word = calloc(pages ? pages : 1, sizeof(*ps->word));
+	return ps->word ? 0 : -ENOMEM;
+}
+
+void pagestate_fini(struct pagestate *ps)
+{
+	free(ps->word);
+	ps->word = NULL;
+}
+
+static unsigned int merge_tick(unsigned int role)
+{
+	return role == PS_DIRTY ? PS_CLEAN0 : role < PS_CLEAN2 ? role + 1 : role;
+}
+
+static uint32_t next_word(uint32_t w, uint32_t hash, bool zero, bool merge,
+			  unsigned int *verdict)
+{
+	*verdict = 0;
+	if (ps_role(w) == PS_UNSEEN || ps_changed(w, hash)) {
+		/* A new content starts over: it is in no tree, has not been
+		 * merged nor recycled, and its periods count from here. */
+		if (ps_role(w) != PS_UNSEEN)
+			*verdict |= PV_CHANGED;
+		w = (hash & PS_HASH_MASK) | PS_DIRTY | (zero ? PS_ZERO : 0);
+	} else if (zero) {
+		*verdict |= PV_ZERO_STABLE;
+	}
+	if (merge) {
+		w = (w & ~(uint32_t)PS_ROLE) | merge_tick(ps_role(w));
+		if (!zero && ps_role(w) == PS_CLEAN2 &&
+		    !(w & (PS_MERGED | PS_CANONICAL)))
+			*verdict |= PV_MERGE_CANDIDATE;
+	}
+	if (!zero && ps_role(w) >= PS_CLEAN2)
+		*verdict |= PV_STABLE;
+	if (ps_role(w) == PS_IN_GROUP)
+		*verdict |= PV_IN_GROUP;
+	return w;
+}
+
+unsigned int pagestate_update(struct pagestate *ps, uint64_t i, uint32_t hash,
+			      bool zero, bool merge_pass)
+{
+	uint32_t old = pagestate_word(ps, i), new;
+	unsigned int verdict;
+
+	do {
+		new = next_word(old, hash, zero, merge_pass, &verdict);
+	} while (!__atomic_compare_exchange_n(&ps->word[i], &old, new, false,
+					      __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE));
+	return verdict;
+}
+
+bool pagestate_set_role(struct pagestate *ps, uint64_t i, unsigned int from,
+			unsigned int to)
+{
+	uint32_t old = pagestate_word(ps, i), new;
+
+	do {
+		if (!(from & (1u << ps_role(old))))
+			return false;
+		new = (old & ~(uint32_t)PS_ROLE) | to;
+	} while (!__atomic_compare_exchange_n(&ps->word[i], &old, new, false,
+					      __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE));
+	return true;
+}
+
+uint64_t pagestate_count_new_alone(struct pagestate *ps)
+{
+	uint64_t i, n = 0;
+
+	for (i = 0; i < ps->pages; i++) {
+		uint32_t w = ps->word[i];
+
+		if (w & PS_NEW) {
+			n += ps_role(w) == PS_IN_TREE;
+			ps->word[i] = w & ~(uint32_t)PS_NEW;
+		}
+	}
+	return n;
+}

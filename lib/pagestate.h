@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Page state of one region: one 32-bit word a page, the page's 24-bit hash
+ * as of the last pass (high bits) and its status byte (low bits).
+ *
+ * A page's word is rewritten by the one worker that scans it in a pass, and
+ * its role in the dynamic tree (IN_TREE -> IN_GROUP) by the worker whose
+ * page joins it; every change is one atomic update of the word, so neither
+ * is lost.
+ *
+ * Stability: a page is a merge candidate once its hash was unchanged over
+ * two consecutive merge periods (the same at three merge passes in a row,
+ * with no change at any pass between), and a zero page is a recycle
+ * candidate once it was zero at two passes in a row (one reclaim period).
+ */
+#ifndef PONE_PAGESTATE_H
+#define PONE_PAGESTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PS_HASH_MASK 0xffffff00u
+
+/* Role: the low three bits. */
+enum {
+	PS_UNSEEN,
+	PS_DIRTY,		/* changed since the last merge pass */
+	PS_CLEAN0,		/* unchanged since the last merge pass */
+	PS_CLEAN1,		/* ... and over the merge period before */
+	PS_CLEAN2,		/* ... and the one before: a candidate */
+	PS_IN_TREE,		/* a candidate in the dynamic tree, alone */
+	PS_IN_GROUP,		/* ... with equal pages: a duplicate */
+	PS_ROLE = 7,
+};
+
+enum {
+	PS_ZERO = 1 << 3,	/* all zero bytes */
+	PS_MERGED = 1 << 4,	/* shares a frame with its canonical page */
+	PS_CANONICAL = 1 << 5,	/* a canonical page, in the static tree */
+	PS_DISCARDED = 1 << 6,	/* recycled: not to be read again */
+	PS_NEW = 1 << 7,	/* entered the tree alone in this pass */
+};
+
+enum page_verdict {
+	PV_CHANGED = 1 << 0,		/* hash differs from the last pass */
+	PV_ZERO_STABLE = 1 << 1,	/* zero, and zero at the last pass */
+	PV_MERGE_CANDIDATE = 1 << 2,	/* to be put in the dynamic tree */
+	PV_STABLE = 1 << 3,		/* non-zero, stable two periods */
+	PV_IN_GROUP = 1 << 4,		/* has equal pages */
+};
+
+struct pagestate {
+	uint32_t *word;
+	uint64_t pages;
+};
+
+int pagestate_init(struct pagestate *ps, uint64_t pages);
+void pagestate_fini(struct pagestate *ps);
+
+static inline uint32_t pagestate_word(const struct pagestate *ps, uint64_t i)
+{
+	return __atomic_load_n(&ps->word[i], __ATOMIC_ACQUIRE);
+}
+
+static inline uint32_t ps_hash(uint32_t word)
+{
+	return word & PS_HASH_MASK;
+}
+
+static inline unsigned int ps_role(uint32_t word)
+{
+	return word & PS_ROLE;
+}
+
+static inline bool ps_in_tree(uint32_t word)
+{
+	return ps_role(word) == PS_IN_TREE || ps_role(word) == PS_IN_GROUP;
+}
+
+/* Whether a page whose word is word and whose hash now is hash changed. */
+static inline bool ps_changed(uint32_t word, uint32_t hash)
+{
+	return ps_role(word) != PS_UNSEEN && ps_hash(word) != (hash & PS_HASH_MASK);
+}
+
+/* Record the hash of page i at a pass; returns PV_* bits. */
+unsigned int pagestate_update(struct pagestate *ps, uint64_t i, uint32_t hash,
+			      bool zero, bool merge_pass);
+
+/* Move page i to role to if its role is one of the mask (bits 1 << role). */
+bool pagestate_set_role(struct pagestate *ps, uint64_t i, unsigned int from,
+			unsigned int to);
+
+static inline void pagestate_set_flag(struct pagestate *ps, uint64_t i,
+				      uint32_t flag)
+{
+	__atomic_fetch_or(&ps->word[i], flag, __ATOMIC_ACQ_REL);
+}
+
+/* Clear PS_NEW from every page; returns how many of them are still alone. */
+uint64_t pagestate_count_new_alone(struct pagestate *ps);
+
+static inline size_t pagestate_bytes(const struct pagestate *ps)
+{
+	return ps->pages * sizeof(*ps->word);
+}
+
+#endif

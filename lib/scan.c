@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * One pass over every region. The regions are cut into batches of e->batch
+ * pages, handed out by one atomic counter; a worker reads a batch, hashes
+ * it, zero-tests the pages whose hash is the zero page's, updates their
+ * state and, in a merge pass, looks the stable ones up in the SD tree, then
+ * hands its findings for the batch to the actuator. Workers share nothing
+ * else but the trees; counters are per worker and summed at the end.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "engine_priv.h"
+
+struct plan_item {
+	struct region *r;
+	uint64_t first_batch;
+};
+
+struct pass {
+	struct pone_engine *e;
+	bool merge;
+	const struct pone_actuator *act;
+	struct plan_item *items;
+	size_t nitems;
+	uint64_t batches;
+	uint64_t cursor;
+};
+
+
+static uint64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static struct pone_page_ref ref_of(struct pone_engine *e, uint32_t gpn)
+{
+	struct region *r = engine_region_of(e, gpn);
+
+	return (struct pone_page_ref){ .region = r->id,
+				       .index = gpn - region_gpn(r, 0) };
+}
+
+static void add_dup(struct pone_engine *e, struct findings *f, uint32_t member,
+		    uint32_t canonical, bool merged)
+{
+	/* A region removed during the pass is still here, but dead. */
+	if (__atomic_load_n(&engine_region_of(e, canonical)->dead, __ATOMIC_RELAXED))
+		return;
+	f->dup[f->ndup++] = (struct pone_dup){
+		.member = ref_of(e, member),
+		.canonical = ref_of(e, canonical),
+		.canonical_merged = merged,
+	};
+}
+
+#define ROLE(r) (1u << (r))
+
+static void join(struct pone_engine *e, uint32_t gpn)
+{
+	struct region *r = engine_region_of(e, gpn);
+
+	pagestate_set_role(&r->ps, gpn - region_gpn(r, 0), ROLE(PS_IN_TREE),
+			   PS_IN_GROUP);
+}
+
+/*
+ * New candidates of region r. A candidate equal to a canonical (merged)
+ * page is a member of its group; every candidate also enters the dynamic
+ * part, where it meets the candidates equal to it, of any period.
+ */
+static void find_duplicates(struct pone_engine *e, struct worker *w,
+			    struct region *r, struct findings *f)
+{
+	struct sdtree_result res[ENGINE_BATCH_MAX];
+	uint64_t base = region_gpn(r, 0);
+	unsigned int i;
+
+	for (i = 0; i < f->ncand; i++)
+		f->found[i] = SDTREE_NONE;
+	if (sdtree_count(e->stat))
+		sdtree_lookup_batch(e->stat, &w->stat, f->ncand, f->keys,
+				    f->found);
+	/* In the tree before it is linked: whoever joins it sees the role. */
+	for (i = 0; i < f->ncand; i++)
+		pagestate_set_role(&r->ps, f->keys[i].leaf - base,
+				   ROLE(PS_CLEAN2), PS_IN_TREE);
+	sdtree_insert_batch(e->dyn, &w->dyn, f->ncand, f->keys, res);
+	for (i = 0; i < f->ncand; i++) {
+		uint32_t leaf = f->keys[i].leaf;
+		uint64_t idx = leaf - base;
+
+		if (!res[i].inserted)	/* unreadable: again next period */
+			pagestate_set_role(&r->ps, idx, ROLE(PS_IN_TREE),
+					   PS_CLEAN2);
+		if (f->found[i] != SDTREE_NONE) {
+			add_dup(e, f, leaf, f->found[i], true);
+		} else if (res[i].equal != SDTREE_NONE) {
+			add_dup(e, f, leaf, res[i].equal, false);
+			if (res[i].new_group) {
+				w->stats.dup_groups++;
+				join(e, res[i].equal);
+			}
+		} else {
+			/* Alone so far: unique unless joined later this pass. */
+			if (res[i].inserted)
+				pagestate_set_flag(&r->ps, idx, PS_NEW);
+			w->inserted_alone += res[i].inserted;
+			continue;
+		}
+		if (res[i].inserted)
+			pagestate_set_role(&r->ps, idx, ROLE(PS_IN_TREE),
+					   PS_IN_GROUP);
+	}
+}
+
+static void update_states(struct pass *p, struct worker *w, struct region *r,
+			  uint64_t first, unsigned int n, const void **pages,
+			  const uint64_t *hash, const bool *zero,
+			  struct findings *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t idx = first + i;
+		uint32_t h = (uint32_t)(hash[i] >> 32) & PS_HASH_MASK;
+		uint32_t word = pagestate_word(&r->ps, idx);
+		unsigned int v;
+
+		/* Out of the trees under its old key, before the key changes. */
+		if (ps_changed(word, h))
+			engine_leave_trees(p->e, r, idx);
+		v = pagestate_update(&r->ps, idx, h, zero[i], p->merge);
+		w->stats.zero += zero[i];
+		w->stats.changed += !!(v & PV_CHANGED);
+		w->stats.stable += !!(v & PV_STABLE);
+		w->stats.dup_pages += !!(v & PV_IN_GROUP);
+		if (v & PV_ZERO_STABLE)
+			f->zero[f->nzero++] = (struct pone_page_ref){ r->id, idx };
+		if (v & PV_MERGE_CANDIDATE)
+			f->keys[f->ncand++] = (struct sdtree_key){
+				h, region_gpn(r, idx), pages[i] };
+	}
+}
+
+static void classify(struct pass *p, struct worker *w, struct region *r,
+		     uint64_t first, unsigned int n, const void **pages)
+{
+	const struct pone_backend *be = p->e->be;
+	const void *zp[ENGINE_BATCH_MAX];
+	uint64_t hash[ENGINE_BATCH_MAX];
+	bool zero[ENGINE_BATCH_MAX], zres[ENGINE_BATCH_MAX];
+	unsigned int zi[ENGINE_BATCH_MAX], nz = 0, i;
+	struct findings *f = &w->found;
+
+	/* A zero page is known by its hash, then verified. */
+	be->hash(be, pages, n, hash);
+	for (i = 0; i < n; i++) {
+		zero[i] = false;
+		if (hash[i] == p->e->zero_hash) {
+			zp[nz] = pages[i];
+			zi[nz++] = i;
+		}
+	}
+	if (nz)
+		be->is_zero(be, zp, nz, zres);
+	for (i = 0; i < nz; i++)
+		zero[zi[i]] = zres[i];
+
+	update_states(p, w, r, first, n, pages, hash, zero, f);
+	w->stats.scanned += n;
+	/* Candidates are looked up while their pages are at hand. */
+	if (f->ncand)
+		find_duplicates(p->e, w, r, f);
+	f->ncand = 0;
+}
+
+/* After the batch's region is let go: an actuator may remove it. */
+static void deliver(struct pass *p, struct worker *w)
+{
+	struct findings *f = &w->found;
+
+	w->stats.zero_stable += f->nzero;
+	w->stats.dup_members += f->ndup;
+	if (f->nzero && p->act && p->act->zero)
+		p->act->zero(p->act->ctx, f->zero, f->nzero);
+	if (f->ndup && p->act && p->act->duplicate)
+		p->act->duplicate(p->act->ctx, f->dup, f->ndup);
+	f->nzero = f->ndup = 0;
+}
+
+/* A page that cannot be read is counted and skipped, never guessed at. */
+static void scan_batch(struct pass *p, struct worker *w, struct region *r,
+		       uint64_t first, unsigned int n)
+{
+	const void *pages[ENGINE_BATCH_MAX];
+
+	while (n) {
+		long got = region_read(r, first, n, w->buf, pages);
+
+		if (got <= 0) {
+			w->stats.unreadable++;
+			first++;
+			n--;
+			continue;
+		}
+		classify(p, w, r, first, (unsigned int)got, pages);
+		first += (uint64_t)got;
+		n -= (unsigned int)got;
+	}
+}
+
+static const struct plan_item *item_of(const struct pass *p, uint64_t batch)
+{
+	size_t lo = 0, hi = p->nitems;
+
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+
+		if (p->items[mid].first_batch <= batch)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &p->items[lo];
+}
+
+static void worker_run(void *arg, unsigned int id)
+{
+	struct pass *p = arg;
+	struct worker *w = &p->e->workers[id];
+	uint64_t b;
+
+	while ((b = __atomic_fetch_add(&p->cursor, 1, __ATOMIC_RELAXED)) <
+	       p->batches) {
+		const struct plan_item *it = item_of(p, b);
+		uint64_t first = (b - it->first_batch) * p->e->batch;
+		uint64_t left = it->r->desc.pages - first;
+
+		if (!region_get(it->r))
+			continue;
+		scan_batch(p, w, it->r, first,
+			   left < p->e->batch ? (unsigned int)left : p->e->batch);
+		region_put(it->r);
+		deliver(p, w);
+	}
+}
+
+static int plan(struct pass *p)
+{
+	struct pone_engine *e = p->e;
+	struct region *r;
+	size_t n = 0;
+
+	pthread_mutex_lock(&e->lock);
+	for (r = e->regions; r; r = r->next)
+		n++;
+	p->items = calloc(n ? n : 1, sizeof(*p->items));
+	if (!p->items) {
+		pthread_mutex_unlock(&e->lock);
+		return -ENOMEM;
+	}
+	for (r = e->regions; r; r = r->next) {
+		p->items[p->nitems++] = (struct plan_item){ r, p->batches };
+		p->batches += (r->desc.pages + e->batch - 1) / e->batch;
+	}
+	e->in_pass = true;
+	pthread_mutex_unlock(&e->lock);
+	return 0;
+}
+
+/* Of the pages that entered the tree alone, those no page joined later. */
+static uint64_t count_new_alone(struct pone_engine *e)
+{
+	struct region *r;
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&e->lock);
+	for (r = e->regions; r; r = r->next)
+		n += pagestate_count_new_alone(&r->ps);
+	pthread_mutex_unlock(&e->lock);
+	return n;
+}
+
+_Static_assert(sizeof(struct pone_pass_stats) % sizeof(uint64_t) == 0,
+	       "pass stats are summed as an array of counters");
+
+static void sum_stats(struct pone_engine *e, struct pone_pass_stats *s)
+{
+	uint64_t alone = 0;
+	unsigned int i;
+
+	for (i = 0; i < e->nworkers; i++) {
+		struct worker *w = &e->workers[i];
+		const uint64_t *src = (const uint64_t *)&w->stats;
+		uint64_t *dst = (uint64_t *)s;
+		size_t k;
+
+		for (k = 0; k < sizeof(*s) / sizeof(uint64_t); k++)
+			dst[k] += src[k];
+		s->tree_compares += w->stat.compares + w->dyn.compares;
+		alone += w->inserted_alone;
+		w->stats = (struct pone_pass_stats){ 0 };
+		w->stat.compares = w->dyn.compares = 0;
+		w->inserted_alone = 0;
+	}
+	if (alone)
+		s->unique = count_new_alone(e);
+}
+
+int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
+		     const struct pone_actuator *act,
+		     struct pone_pass_stats *stats)
+{
+	struct pass p = { .e = e, .merge = kind == PONE_PASS_MERGE, .act = act };
+	struct pone_pass_stats s = { 0 };
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+	/* The caller's own share (planning, merges, counting) is CPU too. */
+	uint64_t c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	int ret;
+
+	if (kind != PONE_PASS_RECLAIM && kind != PONE_PASS_MERGE)
+		return -EINVAL;
+	pthread_mutex_lock(&e->pass_lock);
+	engine_apply_merged(e);
+	ret = plan(&p);
+	if (!ret) {
+		s.cpu_ns = pool_run(e->pool, worker_run, &p);
+		pthread_mutex_lock(&e->lock);
+		e->in_pass = false;
+		pthread_mutex_unlock(&e->lock);
+		engine_reap(e);
+		sdtree_quiesce(e->stat);
+		sdtree_quiesce(e->dyn);
+		sum_stats(e, &s);
+	}
+	pthread_mutex_unlock(&e->pass_lock);
+	free(p.items);
+	if (ret)
+		return ret;
+	s.wall_ns = now_ns(CLOCK_MONOTONIC) - t0;
+	s.cpu_ns += now_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+	if (stats)
+		*stats = s;
+	return 0;
+}

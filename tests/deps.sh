@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what PageONE needs to build and test (Debian 12 packages).
+# Does nothing when everything is already there.
+set -euo pipefail
+
+packages=(
+	meson ninja-build pkg-config gcc
+	libxxhash-dev libcmocka-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]}" >&2
+	echo "deps: run as root (sudo $0) or install them with apt-get" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The engine end to end on in-process memory images of known layout: exact
+ * counts and exact reports, for every way of reading a region and for 1, 2
+ * and 8 threads.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <pone/engine.h>
+
+#include "image.h"
+
+#define ZERO 300
+#define GROUPS 100
+#define GROUP_SIZE 3
+#define UNIQUE 500
+#define PAGES (ZERO + GROUPS * GROUP_SIZE + UNIQUE)
+
+/* What the actuator was told in one pass. */
+struct seen {
+	pthread_mutex_t lock;
+	struct pone_page_ref *zero;
+	size_t nzero;
+	struct pone_dup *dup;
+	size_t ndup;
+	struct pone_engine *engine;
+	uint32_t remove_on_first_report;	/* region id + 1, or 0 */
+	bool merge;				/* report every dup as merged */
+};
+
+static void on_zero(void *ctx, const struct pone_page_ref *p, size_t n)
+{
+	struct seen *s = ctx;
+
+	pthread_mutex_lock(&s->lock);
+	s->zero = realloc(s->zero, (s->nzero + n) * sizeof(*p));
+	memcpy(s->zero + s->nzero, p, n * sizeof(*p));
+	s->nzero += n;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void on_dup(void *ctx, const struct pone_dup *d, size_t n)
+{
+	struct seen *s = ctx;
+	size_t i;
+
+	pthread_mutex_lock(&s->lock);
+	s->dup = realloc(s->dup, (s->ndup + n) * sizeof(*d));
+	memcpy(s->dup + s->ndup, d, n * sizeof(*d));
+	s->ndup += n;
+	pthread_mutex_unlock(&s->lock);
+	for (i = 0; s->merge && i < n; i++)
+		assert_int_equal(pone_engine_merged(s->engine, &d[i]), 0);
+}
+
+static void seen_reset(struct seen *s)
+{
+	free(s->zero);
+	free(s->dup);
+	s->zero = NULL;
+	s->dup = NULL;
+	s->nzero = s->ndup = 0;
+}
+
+static struct pone_actuator actuator(struct seen *s)
+{
+	return (struct pone_actuator){ .ctx = s, .zero = on_zero,
+				       .duplicate = on_dup };
+}
+
+static struct pone_engine *engine(unsigned int threads)
+{
+	struct pone_engine_config cfg = { .threads = threads };
+	struct pone_engine *e;
+
+	assert_int_equal(pone_engine_new(&cfg, &e), 0);
+	assert_int_equal(pone_engine_threads(e), threads);
+	return e;
+}
+
+static struct image build(void)
+{
+	struct image_layout l = { .zero = ZERO, .groups = GROUPS,
+				  .group_size = GROUP_SIZE, .unique = UNIQUE,
+				  .seed = 42 };
+	struct image img;
+
+	assert_int_equal(image_build(&img, &l), 0);
+	return img;
+}
+
+static uint32_t add_map(struct pone_engine *e, const struct image *img)
+{
+	struct pone_region_desc d = { .name = "image", .pages = img->pages,
+				      .mode = PONE_READ_MAP, .map = img->mem,
+				      .fd = -1 };
+	uint32_t id;
+
+	assert_int_equal(pone_engine_add_region(e, &d, &id), 0);
+	return id;
+}
+
+static struct pone_pass_stats scan(struct pone_engine *e, enum pone_pass k,
+				   struct seen *s)
+{
+	struct pone_actuator act = actuator(s);
+	struct pone_pass_stats st;
+
+	seen_reset(s);
+	assert_int_equal(pone_engine_scan(e, k, &act, &st), 0);
+	return st;
+}
+
+/* Every reported member equals its canonical; each member once. */
+static void check_dups(const struct seen *s, const struct image *img,
+		       uint32_t id, size_t expect)
+{
+	uint8_t *once = calloc(img->pages, 1);
+	size_t i;
+
+	assert_int_equal(s->ndup, expect);
+	for (i = 0; i < s->ndup; i++) {
+		const struct pone_dup *d = &s->dup[i];
+
+		assert_int_equal(d->member.region, id);
+		assert_int_equal(d->canonical.region, id);
+		assert_int_not_equal(d->member.index, d->canonical.index);
+		assert_true(img->content[d->member.index] ==
+			    img->content[d->canonical.index]);
+		assert_int_not_equal(img->content[d->member.index], 0);
+		assert_int_equal(once[d->member.index]++, 0);
+	}
+	free(once);
+}
+
+static void check_zero(const struct seen *s, const struct image *img)
+{
+	size_t i;
+
+	assert_int_equal(s->nzero, ZERO);
+	for (i = 0; i < s->nzero; i++)
+		assert_int_equal(img->content[s->zero[i].index], 0);
+}
+
+/* Three merge passes: observe, observe, then report. */
+static void layout_is_found(unsigned int threads)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct image img = build();
+	struct pone_engine *e = engine(threads);
+	uint32_t id = add_map(e, &img);
+	struct pone_pass_stats st;
+
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.scanned, PAGES);
+	assert_int_equal(st.zero, ZERO);
+	assert_int_equal(st.zero_stable, 0);
+	assert_int_equal(st.changed, 0);
+	assert_int_equal(st.stable, 0);
+	assert_int_equal(s.ndup + s.nzero, 0);
+
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.zero_stable, ZERO);
+	check_zero(&s, &img);
+	assert_int_equal(st.stable, 0);
+	assert_int_equal(s.ndup, 0);
+
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.scanned, PAGES);
+	assert_int_equal(st.unreadable, 0);
+	assert_int_equal(st.stable, PAGES - ZERO);
+	assert_int_equal(st.dup_groups, GROUPS);
+	assert_int_equal(st.dup_members, GROUPS * (GROUP_SIZE - 1));
+	assert_int_equal(st.unique, UNIQUE);
+	assert_true(st.tree_compares >= GROUPS * (GROUP_SIZE - 1));
+	check_zero(&s, &img);
+	check_dups(&s, &img, id, GROUPS * (GROUP_SIZE - 1));
+
+	assert_int_equal(st.dup_pages, 0);	/* counted as scanned */
+
+	/* Found once: the next period knows them and reports nothing. */
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.stable, PAGES - ZERO);
+	assert_int_equal(st.dup_pages, GROUPS * GROUP_SIZE);
+	assert_int_equal(st.dup_groups + st.dup_members + st.unique, 0);
+	assert_int_equal(st.tree_compares, 0);
+	assert_int_equal(s.ndup, 0);
+
+	pone_engine_free(e);
+	image_free(&img);
+	seen_reset(&s);
+}
+
+static void one_thread(void **state)
+{
+	(void)state;
+	layout_is_found(1);
+}
+
+static void two_threads(void **state)
+{
+	(void)state;
+	layout_is_found(2);
+}
+
+static void eight_threads(void **state)
+{
+	(void)state;
+	layout_is_found(8);
+}
+
+static bool reported(const struct seen *s, uint64_t page)
+{
+	size_t i;
+
+	for (i = 0; i < s->ndup; i++)
+		if (s->dup[i].member.index == page ||
+		    s->dup[i].canonical.index == page)
+			return true;
+	for (i = 0; i < s->nzero; i++)
+		if (s->zero[i].index == page)
+			return true;
+	return false;
+}
+
+/*
+ * A page rewritten between passes (even between reclaim passes) is never
+ * reported until it was unchanged for two merge periods again.
+ */
+static void changed_pages_are_not_stable(void **state)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct image img = build();
+	struct pone_engine *e = engine(2);
+	struct pone_pass_stats st;
+	uint64_t victim[8], i, twin;
+	int pass;
+
+	(void)state;
+	add_map(e, &img);
+	/* Victims: zero pages and group members, the pages a bug would report. */
+	for (i = 0, twin = 0; i < img.pages && twin < 8; i++)
+		if (img.content[i] <= GROUPS)
+			victim[twin++] = i;
+	scan(e, PONE_PASS_MERGE, &s);
+	scan(e, PONE_PASS_MERGE, &s);
+	for (i = 0; i < 8; i++)
+		image_rewrite(&img, victim[i], i);
+	st = scan(e, PONE_PASS_RECLAIM, &s);
+	assert_int_equal(st.changed, 8);
+	for (i = 0; i < 8; i++)
+		assert_false(reported(&s, victim[i]));
+	/* Written back to their old content in a reclaim period: still a change. */
+	for (pass = 0; pass < 2; pass++) {
+		st = scan(e, PONE_PASS_MERGE, &s);
+		assert_int_equal(st.changed, 0);
+		for (i = 0; i < 8; i++)
+			assert_false(reported(&s, victim[i]));
+	}
+	st = scan(e, PONE_PASS_MERGE, &s);
+	for (i = 0; i < 8; i++)
+		assert_true(img.content[victim[i]] >> 63);
+	/* Rewritten pages are unique now: stable, but in no group. */
+	assert_int_equal(st.stable + st.zero_stable, PAGES);
+	for (i = 0; i < 8; i++)
+		assert_false(reported(&s, victim[i]));
+
+	pone_engine_free(e);
+	image_free(&img);
+	seen_reset(&s);
+}
+
+static void expect_layout(struct pone_engine *e, uint32_t id,
+			  const struct image *img)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct pone_pass_stats st;
+
+	scan(e, PONE_PASS_MERGE, &s);
+	scan(e, PONE_PASS_MERGE, &s);
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.scanned, PAGES);
+	assert_int_equal(st.dup_groups, GROUPS);
+	assert_int_equal(st.unique, UNIQUE);
+	check_zero(&s, img);
+	check_dups(&s, img, id, GROUPS * (GROUP_SIZE - 1));
+	seen_reset(&s);
+}
+
+/* The same image through an fd (pread) finds the same. */
+static void pread_region(void **state)
+{
+	struct image img = build();
+	struct pone_engine *e = engine(2);
+	int fd = memfd_create("guest", 0);
+	struct pone_region_desc d = { .name = "memfd", .pages = img.pages,
+				      .mode = PONE_READ_PREAD, .fd = fd };
+	uint32_t id;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, img.mem, img.pages * 4096),
+			 (ssize_t)(img.pages * 4096));
+	assert_int_equal(pone_engine_add_region(e, &d, &id), 0);
+	expect_layout(e, id, &img);
+	pone_engine_free(e);
+	close(fd);
+	image_free(&img);
+}
+
+/* ... and read from a process with process_vm_readv (ourselves here). */
+static void vm_region(void **state)
+{
+	struct image img = build();
+	struct pone_engine *e = engine(2);
+	struct pone_region_desc d = { .name = "vm", .pages = img.pages,
+				      .mode = PONE_READ_VM, .fd = -1,
+				      .pid = getpid(),
+				      .addr = (uintptr_t)img.mem };
+	uint32_t id;
+
+	(void)state;
+	assert_int_equal(pone_engine_add_region(e, &d, &id), 0);
+	expect_layout(e, id, &img);
+	pone_engine_free(e);
+	image_free(&img);
+}
+
+/* Pages that cannot be read are counted, not guessed at. */
+static void unreadable_pages(void **state)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct image img = build();
+	struct pone_engine *e = engine(2);
+	struct pone_region_desc d = { .name = "holes", .pages = img.pages,
+				      .mode = PONE_READ_VM, .fd = -1,
+				      .pid = getpid(),
+				      .addr = (uintptr_t)img.mem };
+	struct pone_pass_stats st;
+	uint32_t id;
+
+	(void)state;
+	/* Unmap 10 pages in the middle: the guest's view has a hole. */
+	assert_int_equal(munmap(img.mem + 400 * 4096, 10 * 4096), 0);
+	assert_int_equal(pone_engine_add_region(e, &d, &id), 0);
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.unreadable, 10);
+	assert_int_equal(st.scanned, PAGES - 10);
+	pone_engine_free(e);
+	/* Map the hole again so image_free unmaps a whole range. */
+	assert_true(mmap(img.mem + 400 * 4096, 10 * 4096, PROT_READ,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
+		    MAP_FAILED);
+	image_free(&img);
+	seen_reset(&s);
+}
+
+static void bad_input(void **state)
+{
+	struct pone_engine *e = engine(1);
+	struct pone_region_desc d = { .name = "bad", .pages = 0,
+				      .mode = PONE_READ_MAP, .fd = -1 };
+	struct pone_dup dup = { .member = { 7, 0 }, .canonical = { 7, 1 } };
+	uint32_t id;
+
+	(void)state;
+	assert_int_equal(pone_engine_add_region(e, &d, &id), -EINVAL);
+	d.pages = 4;
+	assert_int_equal(pone_engine_add_region(e, &d, &id), -EINVAL);
+	d.mode = PONE_READ_PREAD;
+	assert_int_equal(pone_engine_add_region(e, &d, &id), -EINVAL);
+	d.mode = (enum pone_read_mode)99;
+	assert_int_equal(pone_engine_add_region(e, &d, &id), -EINVAL);
+	assert_int_equal(pone_engine_remove_region(e, 12345), -ENOENT);
+	assert_int_equal(pone_engine_merged(e, &dup), -ENOENT);
+	assert_int_equal(pone_engine_scan(e, (enum pone_pass)9, NULL, NULL),
+			 -EINVAL);
+	assert_int_equal(pone_engine_pages(e), 0);
+	pone_engine_free(e);
+}
+
+static void remove_on_report(void *ctx, const struct pone_page_ref *p,
+			     size_t n)
+{
+	struct seen *s = ctx;
+	uint32_t id = __atomic_exchange_n(&s->remove_on_first_report, 0,
+					  __ATOMIC_RELAXED);
+
+	(void)p;
+	(void)n;
+	if (id)
+		assert_int_equal(pone_engine_remove_region(s->engine, id - 1), 0);
+}
+
+/* Regions come and go while a pass runs; the pass finishes cleanly. */
+static void remove_during_pass(void **state)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct image a = build(), b = build();
+	struct pone_engine *e = engine(2);
+	struct pone_actuator act = { .ctx = &s, .zero = remove_on_report };
+	struct pone_pass_stats st;
+	uint32_t ia = add_map(e, &a), ib;
+
+	(void)state;
+	ib = add_map(e, &b);
+	assert_int_not_equal(ia, ib);
+	assert_int_equal(pone_engine_pages(e), 2 * PAGES);
+	s.engine = e;
+	assert_int_equal(pone_engine_scan(e, PONE_PASS_MERGE, &act, &st), 0);
+	assert_int_equal(pone_engine_scan(e, PONE_PASS_MERGE, &act, &st), 0);
+	s.remove_on_first_report = ib + 1;
+	assert_int_equal(pone_engine_scan(e, PONE_PASS_MERGE, &act, &st), 0);
+	assert_int_equal(s.remove_on_first_report, 0);
+	assert_true(st.scanned < 2 * PAGES);
+	assert_int_equal(pone_engine_pages(e), PAGES);
+	assert_int_equal(pone_engine_remove_region(e, ib), -ENOENT);
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.scanned, PAGES);
+
+	/*
+	 * Added again (on the same slots), the copy finds every one of its
+	 * pages in the first image: none of its old leaves is left to be
+	 * mistaken for the new ones.
+	 */
+	assert_int_equal(add_map(e, &b), ib);
+	assert_int_equal(pone_engine_pages(e), 2 * PAGES);
+	scan(e, PONE_PASS_MERGE, &s);
+	scan(e, PONE_PASS_MERGE, &s);
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.dup_members, PAGES - ZERO);
+	assert_int_equal(st.dup_groups, UNIQUE);
+	assert_int_equal(st.unique, 0);
+	assert_int_equal(s.ndup, PAGES - ZERO);
+	for (size_t i = 0; i < s.ndup; i++) {
+		assert_int_equal(s.dup[i].member.region, ib);
+		assert_true(b.content[s.dup[i].member.index] ==
+			    a.content[s.dup[i].canonical.index]);
+	}
+	pone_engine_free(e);
+	image_free(&a);
+	image_free(&b);
+	seen_reset(&s);
+}
+
+/*
+ * Reported merges move the canonical pages to the static part: merged
+ * members are not reported again, and a page that becomes equal to a merged
+ * canonical later is found there.
+ */
+static void merged_pages_use_static_part(void **state)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct image img = build();
+	struct pone_engine *e = engine(2);
+	uint32_t id = add_map(e, &img);
+	struct pone_pass_stats st;
+	uint64_t u = 0;
+	size_t i;
+
+	(void)state;
+	s.engine = e;
+	scan(e, PONE_PASS_MERGE, &s);
+	scan(e, PONE_PASS_MERGE, &s);
+	s.merge = true;
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(s.ndup, GROUPS * (GROUP_SIZE - 1));
+	s.merge = false;
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(s.ndup, 0);
+	assert_int_equal(st.dup_groups + st.unique, 0);
+	/* Merged pages left the dynamic part; nothing to group any more. */
+	assert_int_equal(st.dup_pages, 0);
+
+	/* A unique page takes the content of group 1. */
+	while (img.content[u] <= GROUPS)
+		u++;
+	img.content[u] = 1;
+	image_fill(image_page(&img, u), 1, 0);
+	for (i = 0; i < 3; i++) {
+		st = scan(e, PONE_PASS_MERGE, &s);
+		assert_int_equal(s.ndup, i == 2 ? 1 : 0);
+	}
+	assert_int_equal(s.dup[0].member.index, u);
+	assert_true(s.dup[0].canonical_merged);
+	assert_int_equal(img.content[s.dup[0].canonical.index], 1);
+	assert_int_equal(s.dup[0].canonical.region, id);
+
+	/* A canonical page that changes leaves the static part: the page that
+	 * matched it has no equal left (the other members are merged). */
+	image_rewrite(&img, s.dup[0].canonical.index, 77);
+	for (i = 0; i < 3; i++) {
+		st = scan(e, PONE_PASS_MERGE, &s);
+		assert_int_equal(s.ndup, 0);
+	}
+	assert_int_equal(st.unique, 1);	/* the canonical's new content */
+	pone_engine_free(e);
+	image_free(&img);
+	seen_reset(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(one_thread),
+		cmocka_unit_test(two_threads),
+		cmocka_unit_test(eight_threads),
+		cmocka_unit_test(changed_pages_are_not_stable),
+		cmocka_unit_test(pread_region),
+		cmocka_unit_test(vm_region),
+		cmocka_unit_test(unreadable_pages),
+		cmocka_unit_test(bad_input),
+		cmocka_unit_test(remove_during_pass),
+		cmocka_unit_test(merged_pages_use_static_part),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
