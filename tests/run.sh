@@ -2,10 +2,14 @@
 # Builds PageONE three ways and runs every test suite but 'bench':
 #   build-release  all suites
 #   build-asan     the unit suite under AddressSanitizer + UBSan
-#   build-tsan     the concurrency stress tests under ThreadSanitizer
+#   build-tsan     the concurrency tests ('stress') under ThreadSanitizer
+# Ends with one line, "tests: N passed, M failed", and fails if any did.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/deps.sh
+
+passed=0
+failed=0
 
 setup() {
 	local dir=$1
@@ -14,15 +18,29 @@ setup() {
 	ninja -C "$dir"
 }
 
+# run DIR MESON-TEST-ARGS...: run the tests, count what passed and failed.
+run() {
+	local dir=$1 log=$1/meson-logs/testlog.json ok all
+	shift
+	meson test -C "$dir" --print-errorlogs "$@" || true
+	ok=$(grep -c '"result": "OK"' "$log" || true)
+	all=$(grep -c '"result":' "$log" || true)
+	passed=$((passed + ok))
+	failed=$((failed + all - ok))
+}
+
 setup build-release --buildtype=release
-meson test -C build-release --no-suite bench --print-errorlogs
+run build-release --no-suite bench
 
 setup build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined \
 	-Dc_args=-fno-sanitize-recover=all
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	meson test -C build-asan --suite unit --print-errorlogs
+	run build-asan --suite unit
 
 setup build-tsan --buildtype=debugoptimized -Db_sanitize=thread
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	meson test -C build-tsan --suite stress --print-errorlogs
+	run build-tsan --suite stress
+
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
