@@ -368,30 +368,28 @@ unsigned int pone_engine_threads(const struct pone_engine *e)
 	return e->nworkers;
 }
 
-uint64_t pone_engine_pages(const struct pone_engine *e)
+void pone_engine_memory(const struct pone_engine *e,
+			struct pone_engine_memory *m)
 {
-	struct pone_engine *m = (struct pone_engine *)e;
+	struct pone_engine *me = (struct pone_engine *)e;
+	size_t nodes[2], arena[2];
 	const struct region *r;
-	uint64_t n = 0;
 
-	pthread_mutex_lock(&m->lock);
-	for (r = e->regions; r; r = r->next)
-		n += r->desc.pages;
-	pthread_mutex_unlock(&m->lock);
-	return n;
-}
-
-uint64_t pone_engine_state_bytes(const struct pone_engine *e)
-{
-	struct pone_engine *m = (struct pone_engine *)e;
-	const struct region *r;
-	uint64_t n = sizeof(*e) + sdtree_bytes(e->stat) + sdtree_bytes(e->dyn);
-
-	n += (uint64_t)e->nworkers * (sizeof(struct worker) +
-				      2ull * e->batch * PONE_PAGE_SIZE);
-	pthread_mutex_lock(&m->lock);
-	for (r = e->regions; r; r = r->next)
-		n += sizeof(*r) + pagestate_bytes(&r->ps);
-	pthread_mutex_unlock(&m->lock);
-	return n;
+	sdtree_memory(e->stat, &nodes[0], &arena[0]);
+	sdtree_memory(e->dyn, &nodes[1], &arena[1]);
+	*m = (struct pone_engine_memory){
+		.page_bytes = nodes[0] + nodes[1],
+		.fixed_bytes = sizeof(*e) + arena[0] + arena[1] +
+			       (uint64_t)e->nworkers *
+			       (sizeof(struct worker) +
+				2ull * e->batch * PONE_PAGE_SIZE +
+				2ull * sdtree_worker_bytes()),
+	};
+	pthread_mutex_lock(&me->lock);
+	for (r = e->regions; r; r = r->next) {
+		m->pages += r->desc.pages;
+		m->page_bytes += pagestate_bytes(&r->ps);
+		m->fixed_bytes += sizeof(*r);
+	}
+	pthread_mutex_unlock(&me->lock);
 }

@@ -645,6 +645,11 @@ int sdtree_worker_init(struct sdtree_worker *w, void *scratch)
 	return w->descents ? 0 : -ENOMEM;
 }
 
+size_t sdtree_worker_bytes(void)
+{
+	return SDTREE_BATCH_MAX * sizeof(struct sdtree_descent);
+}
+
 void sdtree_worker_fini(struct sdtree_worker *w)
 {
 	free(w->descents);
@@ -664,11 +669,20 @@ void sdtree_quiesce(struct sdtree *t)
 	pthread_mutex_unlock(&t->slow);
 }
 
-size_t sdtree_bytes(const struct sdtree *t)
+void sdtree_memory(const struct sdtree *t, size_t *nodes, size_t *arena)
 {
-	return sizeof(*t) + (size_t)t->allocated *
-	       (CHUNK_NODES * sizeof(struct sdnode) + sizeof(*t->chunk)) +
-	       (t->free_cap + t->retired_cap) * sizeof(uint32_t);
+	struct sdtree *m = (struct sdtree *)t;
+	size_t used, all;
+
+	pthread_mutex_lock(&m->slow);
+	used = ((size_t)sdtree_count(t) + t->nfree + t->nretired) *
+	       sizeof(struct sdnode);
+	all = (size_t)t->allocated * CHUNK_NODES * sizeof(struct sdnode);
+	*nodes = used;
+	*arena = sizeof(*t) + (all > used ? all - used : 0) +
+		 (size_t)MAX_CHUNKS * sizeof(*t->chunk) +
+		 (t->free_cap + t->retired_cap) * sizeof(uint32_t);
+	pthread_mutex_unlock(&m->slow);
 }
 
 size_t sdtree_count(const struct sdtree *t)

@@ -85,6 +85,7 @@ int sdtree_new(const struct sdtree_source *src, const struct pone_backend *be,
 void sdtree_free(struct sdtree *t);
 
 int sdtree_worker_init(struct sdtree_worker *w, void *scratch);
+size_t sdtree_worker_bytes(void);	/* what init allocates */
 void sdtree_worker_fini(struct sdtree_worker *w);
 
 /* Insert keys[i] (n <= SDTREE_BATCH_MAX) and say what equals each. */
@@ -102,7 +103,9 @@ int sdtree_delete(struct sdtree *t, const struct sdtree_key *key);
 /* Recycle unlinked nodes; only when no other thread uses the tree. */
 void sdtree_quiesce(struct sdtree *t);
 
-size_t sdtree_bytes(const struct sdtree *t);
+/* Bytes of the nodes in use (one a leaf, or waiting for reuse), and of
+ * the arena around them, allocated but not in use. */
+void sdtree_memory(const struct sdtree *t, size_t *nodes, size_t *arena);
 size_t sdtree_count(const struct sdtree *t);	/* leaves, not exact under concurrency */
 
 #endif

@@ -82,6 +82,7 @@ int main(int argc, char **argv)
 	struct pone_engine *e;
 	struct pone_pass_stats s, found;
 	struct pone_region_desc d;
+	struct pone_engine_memory mem;
 	uint32_t id;
 	uint64_t grouped, i;
 	bool ok;
@@ -153,8 +154,10 @@ int main(int argc, char **argv)
 	       (unsigned long long)found.dup_groups, MIB(found.dup_members),
 	       100.0 * (double)(found.zero_stable + found.dup_members) /
 	       (double)img.pages);
-	printf("engine state: %.1f bytes a page\n",
-	       (double)pone_engine_state_bytes(e) / (double)pone_engine_pages(e));
+	pone_engine_memory(e, &mem);
+	printf("engine memory: %.1f bytes a page, and %.1f MiB fixed\n",
+	       (double)mem.page_bytes / (double)mem.pages,
+	       mem.fixed_bytes / 1048576.0);
 	printf("matches the image's layout: %s\n", ok ? "yes" : "NO");
 
 	pone_engine_free(e);

@@ -116,8 +116,18 @@ int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dup);
 
 unsigned int pone_engine_threads(const struct pone_engine *e);
 
-/* Bytes of engine state (page states, trees, buffers) and pages it covers. */
-uint64_t pone_engine_state_bytes(const struct pone_engine *e);
-uint64_t pone_engine_pages(const struct pone_engine *e);
+/*
+ * What the engine's memory is: state that grows with the pages it covers
+ * (a word a page, a tree node a stable page), and a fixed part (buffers
+ * and arena room of each worker, tables) that does not.
+ */
+struct pone_engine_memory {
+	uint64_t pages;		/* pages of all regions */
+	uint64_t page_bytes;	/* page states and tree nodes */
+	uint64_t fixed_bytes;
+};
+
+void pone_engine_memory(const struct pone_engine *e,
+			struct pone_engine_memory *m);
 
 #endif
