@@ -33,9 +33,26 @@ void image_fill(uint8_t *page, uint64_t id, uint32_t zero_prefix)
 	memcpy(page + 4096 - 8, &id, 8);
 }
 
+uint64_t image_group_size(const struct image_layout *l, uint64_t g)
+{
+	uint64_t span = l->group_size_max > l->group_size ?
+			l->group_size_max - l->group_size + 1 : 1;
+
+	return l->group_size + g % span;
+}
+
+uint64_t image_grouped(const struct image_layout *l)
+{
+	uint64_t g, n = 0;
+
+	for (g = 0; g < l->groups; g++)
+		n += image_group_size(l, g);
+	return n;
+}
+
 int image_build(struct image *img, const struct image_layout *l)
 {
-	uint64_t n = l->zero + l->groups * l->group_size + l->unique, i, k = 0;
+	uint64_t n = l->zero + image_grouped(l) + l->unique, i, j, k = 0;
 	uint64_t rng = l->seed | 1;
 
 	memset(img, 0, sizeof(*img));
@@ -53,12 +70,13 @@ int image_build(struct image *img, const struct image_layout *l)
 	/* Content ids: groups 1..G, unique pages after them. */
 	for (i = 0; i < l->zero; i++)
 		img->content[k++] = 0;
-	for (i = 0; i < l->groups * l->group_size; i++)
-		img->content[k++] = 1 + i / l->group_size;
+	for (i = 0; i < l->groups; i++)
+		for (j = 0; j < image_group_size(l, i); j++)
+			img->content[k++] = 1 + i;
 	for (i = 0; i < l->unique; i++)
 		img->content[k++] = 1 + l->groups + i;
 	for (i = n; i > 1; i--) {
-		uint64_t j, t;
+		uint64_t t;
 
 		rng = mix(rng);
 		j = rng % i;

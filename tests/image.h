@@ -13,7 +13,8 @@
 struct image_layout {
 	uint64_t zero;		/* zero pages */
 	uint64_t groups;	/* groups of equal pages ... */
-	uint64_t group_size;	/* ... of this many pages each */
+	uint64_t group_size;	/* ... of this many pages each, or, */
+	uint64_t group_size_max;	/* if larger, sizes in turn up to it */
 	uint64_t unique;	/* pages equal to no other */
 	uint32_t zero_prefix;	/* bytes of zeros opening every non-zero page */
 	uint64_t seed;
@@ -27,6 +28,10 @@ struct image {
 };
 
 int image_build(struct image *img, const struct image_layout *l);
+
+/* Size of group g (0-based), and pages in all groups. */
+uint64_t image_group_size(const struct image_layout *l, uint64_t g);
+uint64_t image_grouped(const struct image_layout *l);
 void image_free(struct image *img);
 
 static inline uint8_t *image_page(const struct image *img, uint64_t i)

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <pone/engine.h>
 
@@ -49,46 +48,17 @@ static int merge_errors;
 
 static int mix_build(struct mix *m, uint64_t n, uint64_t seed)
 {
-	struct image *img = &m->img;
-	uint64_t i, k, size, rng = seed | 1;
+	struct image_layout l = { .zero = n / 10, .group_size = 2,
+				  .group_size_max = 4, .seed = seed };
 
 	memset(m, 0, sizeof(*m));
-	m->zero = n / 10;
-	for (size = 2; m->grouped + size <= n * 4 / 10; size = size % 4 + 2) {
-		m->groups++;
-		m->grouped += size;
-	}
-	m->unique = n - m->zero - m->grouped;
-	img->pages = n;
-	img->mem = mmap(NULL, n * 4096, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	img->content = calloc(n, sizeof(*img->content));
-	if (img->mem == MAP_FAILED || !img->content) {
-		if (img->mem == MAP_FAILED)
-			img->mem = NULL;
-		image_free(img);
-		return -ENOMEM;
-	}
-	/* Content ids as image.c names them: zero 0, groups 1..G, unique
-	 * after; then shuffled, so groups are scattered over the image. */
-	k = m->zero;
-	for (i = 0, size = 2; i < m->groups; i++, size = size % 4 + 2)
-		for (uint64_t j = 0; j < size; j++)
-			img->content[k++] = 1 + i;
-	for (i = 0; i < m->unique; i++)
-		img->content[k++] = 1 + m->groups + i;
-	for (i = n; i > 1; i--) {
-		uint64_t j, t;
-
-		rng = bench_mix64(rng);
-		j = rng % i;
-		t = img->content[i - 1];
-		img->content[i - 1] = img->content[j];
-		img->content[j] = t;
-	}
-	for (i = 0; i < n; i++)
-		image_fill(image_page(img, i), img->content[i], 0);
-	return 0;
+	while (m->grouped + image_group_size(&l, l.groups) <= n * 4 / 10)
+		m->grouped += image_group_size(&l, l.groups++);
+	l.unique = n - l.zero - m->grouped;
+	m->zero = l.zero;
+	m->groups = l.groups;
+	m->unique = l.unique;
+	return image_build(&m->img, &l);
 }
 
 /* What the kernel helper's actuator would do: every duplicate merged. */
