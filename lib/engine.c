@@ -12,7 +12,6 @@
 #include "engine_priv.h"
 
 #define DEFAULT_BATCH 64
-#define ROLE_MASK_IN_TREE ((1u << PS_IN_TREE) | (1u << PS_IN_GROUP))
 
 static uint32_t leaf_hash(void *ctx, uint32_t gpn)
 {
@@ -220,7 +219,7 @@ void engine_leave_trees(struct pone_engine *e, struct region *r, uint64_t i)
 
 	if (ps_in_tree(word)) {
 		sdtree_delete(e->dyn, &k);
-		pagestate_set_role(&r->ps, i, ROLE_MASK_IN_TREE, PS_CLEAN2);
+		pagestate_set_role(&r->ps, i, PS_IN_ANY_TREE, PS_CLEAN2);
 	}
 	if (word & PS_CANONICAL)
 		sdtree_delete(e->stat, &k);

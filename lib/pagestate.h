@@ -34,6 +34,10 @@ enum {
 	PS_ROLE = 7,
 };
 
+/* Masks of roles for pagestate_set_role(). */
+#define PS_ROLE_BIT(role) (1u << (role))
+#define PS_IN_ANY_TREE (PS_ROLE_BIT(PS_IN_TREE) | PS_ROLE_BIT(PS_IN_GROUP))
+
 enum {
 	PS_ZERO = 1 << 3,	/* all zero bytes */
 	PS_MERGED = 1 << 4,	/* shares a frame with its canonical page */
@@ -75,7 +79,7 @@ static inline unsigned int ps_role(uint32_t word)
 
 static inline bool ps_in_tree(uint32_t word)
 {
-	return ps_role(word) == PS_IN_TREE || ps_role(word) == PS_IN_GROUP;
+	return PS_ROLE_BIT(ps_role(word)) & PS_IN_ANY_TREE;
 }
 
 /* Whether a page whose word is word and whose hash now is hash changed. */

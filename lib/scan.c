@@ -28,7 +28,6 @@ struct pass {
 	uint64_t cursor;
 };
 
-
 static uint64_t now_ns(clockid_t clock)
 {
 	struct timespec ts;
@@ -58,13 +57,11 @@ static void add_dup(struct pone_engine *e, struct findings *f, uint32_t member,
 	};
 }
 
-#define ROLE(r) (1u << (r))
-
 static void join(struct pone_engine *e, uint32_t gpn)
 {
 	struct region *r = engine_region_of(e, gpn);
 
-	pagestate_set_role(&r->ps, gpn - region_gpn(r, 0), ROLE(PS_IN_TREE),
+	pagestate_set_role(&r->ps, gpn - region_gpn(r, 0), PS_ROLE_BIT(PS_IN_TREE),
 			   PS_IN_GROUP);
 }
 
@@ -88,14 +85,14 @@ static void find_duplicates(struct pone_engine *e, struct worker *w,
 	/* In the tree before it is linked: whoever joins it sees the role. */
 	for (i = 0; i < f->ncand; i++)
 		pagestate_set_role(&r->ps, f->keys[i].leaf - base,
-				   ROLE(PS_CLEAN2), PS_IN_TREE);
+				   PS_ROLE_BIT(PS_CLEAN2), PS_IN_TREE);
 	sdtree_insert_batch(e->dyn, &w->dyn, f->ncand, f->keys, res);
 	for (i = 0; i < f->ncand; i++) {
 		uint32_t leaf = f->keys[i].leaf;
 		uint64_t idx = leaf - base;
 
 		if (!res[i].inserted)	/* unreadable: again next period */
-			pagestate_set_role(&r->ps, idx, ROLE(PS_IN_TREE),
+			pagestate_set_role(&r->ps, idx, PS_ROLE_BIT(PS_IN_TREE),
 					   PS_CLEAN2);
 		if (f->found[i] != SDTREE_NONE) {
 			add_dup(e, f, leaf, f->found[i], true);
@@ -113,7 +110,7 @@ static void find_duplicates(struct pone_engine *e, struct worker *w,
 			continue;
 		}
 		if (res[i].inserted)
-			pagestate_set_role(&r->ps, idx, ROLE(PS_IN_TREE),
+			pagestate_set_role(&r->ps, idx, PS_ROLE_BIT(PS_IN_TREE),
 					   PS_IN_GROUP);
 	}
 }

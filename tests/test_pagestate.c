@@ -45,7 +45,7 @@ static void candidate_after_two_periods(void **state)
 	assert_int_equal(merge(H1, false), PV_MERGE_CANDIDATE | PV_STABLE);
 	/* Still a candidate until the tree takes it ... */
 	assert_int_equal(merge(H1, false), PV_MERGE_CANDIDATE | PV_STABLE);
-	assert_true(pagestate_set_role(&ps, 0, 1u << PS_CLEAN2, PS_IN_TREE));
+	assert_true(pagestate_set_role(&ps, 0, PS_ROLE_BIT(PS_CLEAN2), PS_IN_TREE));
 	/* ... then stable, but nothing more to do. */
 	assert_int_equal(merge(H1, false), PV_STABLE);
 	assert_true(ps_in_tree(pagestate_word(&ps, 0)));
@@ -73,7 +73,7 @@ static void change_restarts(void **state)
 	merge(H1, false);
 	merge(H1, false);
 	assert_true(merge(H1, false) & PV_MERGE_CANDIDATE);
-	pagestate_set_role(&ps, 0, 1u << PS_CLEAN2, PS_IN_GROUP);
+	pagestate_set_role(&ps, 0, PS_ROLE_BIT(PS_CLEAN2), PS_IN_GROUP);
 	pagestate_set_flag(&ps, 0, PS_MERGED);
 	w = pagestate_word(&ps, 0);
 	assert_true(ps_changed(w, H2));
@@ -112,10 +112,10 @@ static void flags_and_roles(void **state)
 	merge(H1, false);
 	pagestate_set_flag(&ps, 0, PS_CANONICAL);
 	assert_int_equal(merge(H1, false), PV_STABLE);
-	assert_false(pagestate_set_role(&ps, 0, 1u << PS_IN_TREE, PS_IN_GROUP));
+	assert_false(pagestate_set_role(&ps, 0, PS_ROLE_BIT(PS_IN_TREE), PS_IN_GROUP));
 	assert_int_equal(ps_role(pagestate_word(&ps, 0)), PS_CLEAN2);
-	assert_true(pagestate_set_role(&ps, 0, 1u << PS_CLEAN2, PS_IN_TREE));
-	assert_true(pagestate_set_role(&ps, 0, 1u << PS_IN_TREE, PS_IN_GROUP));
+	assert_true(pagestate_set_role(&ps, 0, PS_ROLE_BIT(PS_CLEAN2), PS_IN_TREE));
+	assert_true(pagestate_set_role(&ps, 0, PS_ROLE_BIT(PS_IN_TREE), PS_IN_GROUP));
 	assert_int_equal(merge(H1, false), PV_STABLE | PV_IN_GROUP);
 	assert_true(pagestate_word(&ps, 0) & PS_CANONICAL);
 	/* Other pages are untouched. */
@@ -131,11 +131,11 @@ static void new_alone(void **state)
 	(void)state;
 	for (i = 0; i < 4; i++) {
 		pagestate_update(&ps, i, H1, false, true);
-		assert_true(pagestate_set_role(&ps, i, 1u << PS_CLEAN0,
+		assert_true(pagestate_set_role(&ps, i, PS_ROLE_BIT(PS_CLEAN0),
 					       PS_IN_TREE));
 		pagestate_set_flag(&ps, i, PS_NEW);
 	}
-	pagestate_set_role(&ps, 2, 1u << PS_IN_TREE, PS_IN_GROUP);
+	pagestate_set_role(&ps, 2, PS_ROLE_BIT(PS_IN_TREE), PS_IN_GROUP);
 	assert_int_equal(pagestate_count_new_alone(&ps), 3);
 	assert_int_equal(pagestate_count_new_alone(&ps), 0);
 }
