@@ -321,8 +321,10 @@ static bool insert_along(struct sdtree *t, struct sdtree_worker *w,
 	node_lock(pn);
 	ok = !pn->dead && child(pn, dir) == x && link_leaf(t, w, k, pn, dir, x, c);
 	node_unlock(pn);
+	/* The leaf compared may have left since; any leaf below x is equal. */
 	if (ok)
-		found_equal(t, p, x, d->leaf, c, res);
+		found_equal(t, p, x, is_leaf(x) ? d->leaf : descend(t, k, x), c,
+			    res);
 	return ok;
 }
 
@@ -511,8 +513,10 @@ void sdtree_lookup_batch(struct sdtree *t, struct sdtree_worker *w, size_t n,
 	size_t i;
 
 	first_crits(t, w, n, keys, crit);
+	/* Equal pages: they differ in the leaf id, if they differ at all. */
 	for (i = 0; i < n; i++)
-		found[i] = d[i].leaf != SDTREE_NONE && crit[i] >= LEAF_START ?
+		found[i] = d[i].leaf != SDTREE_NONE &&
+			   (crit[i] >= LEAF_START || crit[i] == KEY_SAME_LEAF) ?
 			   d[i].leaf : SDTREE_NONE;
 }
 
