@@ -373,8 +373,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	out_group("Engine memory per page covered",
-		  "   after the passes above, every page twice: page states and tree nodes\n"
-		  "   a page covered; fixed: worker buffers, arena room, tables");
+		  "after the passes above, every page twice: page states and tree\n"
+		  "   nodes a page covered; fixed: worker buffers, arena room, tables");
 	out_goal("state_bytes_per_page", per_page(&twice), "B/page", GOAL_MAX,
 		 16);
 	out_figure("state_bytes_per_page_mix", per_page(&mix), "B/page");
