@@ -17,6 +17,8 @@
  * - An insert locks the parent it links into; a delete locks the grandparent
  *   and then the parent it unlinks. Locks are taken in increasing bit order
  *   (the head counts as bit -1), so no cycle of waiters can form.
+ * - No page is read while a node lock is held: leaf sources may block
+ *   (pread) or take locks of their own.
  * - A node is marked dead under its lock when unlinked; writers that locked
  *   it check the mark. Readers may still be walking it: it is reused only
  *   after sdtree_quiesce(), when no thread is inside the tree.
@@ -370,15 +372,17 @@ static void insert_one(struct sdtree *t, struct sdtree_worker *w,
 		node_lock(pn);
 		if (pn->dead || child(pn, dir) != x)
 			goto retry;
-		/* x is pinned as p's child: check c against what is below it. */
+		/*
+		 * x is pinned as p's child: c must hold for what is below it.
+		 * A new leaf there is compared with after unlocking: pages
+		 * are never read under a node lock.
+		 */
 		l2 = descend(t, k, x);
 		if (l2 != hint_leaf) {
+			node_unlock(pn);
 			hint_leaf = l2;
-			hint_crit = c = crit_bit(t, w, k, l2);
-			if (c < 0) {
-				node_unlock(pn);
-				continue;
-			}
+			hint_crit = crit_bit(t, w, k, l2);
+			continue;
 		}
 		if (c <= node_bit(t, p) || (!is_leaf(x) && c >= node(t, x)->bit))
 			goto retry;
