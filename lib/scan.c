@@ -61,8 +61,8 @@ static void join(struct pone_engine *e, uint32_t gpn)
 {
 	struct region *r = engine_region_of(e, gpn);
 
-	pagestate_set_role(&r->ps, gpn - region_gpn(r, 0), PS_ROLE_BIT(PS_IN_TREE),
-			   PS_IN_GROUP);
+	pagestate_set_role(&r->ps, gpn - region_gpn(r, 0),
+			   PS_ROLE_BIT(PS_IN_TREE), PS_IN_GROUP);
 }
 
 /*
@@ -92,8 +92,8 @@ static void find_duplicates(struct pone_engine *e, struct worker *w,
 		uint64_t idx = leaf - base;
 
 		if (!res[i].inserted)	/* unreadable: again next period */
-			pagestate_set_role(&r->ps, idx, PS_ROLE_BIT(PS_IN_TREE),
-					   PS_CLEAN2);
+			pagestate_set_role(&r->ps, idx,
+					   PS_ROLE_BIT(PS_IN_TREE), PS_CLEAN2);
 		if (f->found[i] != SDTREE_NONE) {
 			add_dup(e, f, leaf, f->found[i], true);
 		} else if (res[i].equal != SDTREE_NONE) {
@@ -110,8 +110,8 @@ static void find_duplicates(struct pone_engine *e, struct worker *w,
 			continue;
 		}
 		if (res[i].inserted)
-			pagestate_set_role(&r->ps, idx, PS_ROLE_BIT(PS_IN_TREE),
-					   PS_IN_GROUP);
+			pagestate_set_role(&r->ps, idx,
+					   PS_ROLE_BIT(PS_IN_TREE), PS_IN_GROUP);
 	}
 }
 

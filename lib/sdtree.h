@@ -106,6 +106,7 @@ void sdtree_quiesce(struct sdtree *t);
 /* Bytes of the nodes in use (one a leaf, or waiting for reuse), and of
  * the arena around them, allocated but not in use. */
 void sdtree_memory(const struct sdtree *t, size_t *nodes, size_t *arena);
-size_t sdtree_count(const struct sdtree *t);	/* leaves, not exact under concurrency */
+/* Leaves in the tree; only a snapshot while other threads change it. */
+size_t sdtree_count(const struct sdtree *t);
 
 #endif
