@@ -5,15 +5,7 @@
 #include <sys/mman.h>
 
 #include "image.h"
-
-static uint64_t mix(uint64_t x)
-{
-	/* splitmix64: any id gives a well spread stream */
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
+#include "rand.h"
 
 void image_fill(uint8_t *page, uint64_t id, uint32_t zero_prefix)
 {
@@ -25,7 +17,7 @@ void image_fill(uint8_t *page, uint64_t id, uint32_t zero_prefix)
 		return;
 	}
 	for (i = 0; i < 4096; i += 8) {
-		s = mix(s);
+		s = mix64(s);
 		memcpy(page + i, &s, 8);
 	}
 	memset(page, 0, zero_prefix);
@@ -78,7 +70,7 @@ int image_build(struct image *img, const struct image_layout *l)
 	for (i = n; i > 1; i--) {
 		uint64_t t;
 
-		rng = mix(rng);
+		rng = mix64(rng);
 		j = rng % i;
 		t = img->content[i - 1];
 		img->content[i - 1] = img->content[j];

@@ -19,6 +19,8 @@
 
 #include <pone/backend.h>
 
+#include "rand.h"
+
 #define PS PONE_PAGE_SIZE
 
 static const char *const levels[] = { "portable", "sse2", "avx2", "avx512" };
@@ -56,11 +58,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(&rng_state);
 }
 
 static void fill_random(unsigned char *p, size_t len)

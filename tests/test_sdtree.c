@@ -29,6 +29,7 @@
 #include <xxhash.h>
 
 #include <pone/backend.h>
+#include "rand.h"
 #include "sdtree.h"
 
 #define PS PONE_PAGE_SIZE
@@ -40,28 +41,12 @@ static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static uint64_t rnd(void)
 {
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(&rng_state);
 }
 
 static uint32_t rnd_below(uint32_t n)
 {
 	return (uint32_t)(rnd() % n);
-}
-
-static void fill_seeded(unsigned char *p, size_t len, uint64_t seed)
-{
-	for (size_t i = 0; i < len; i += 8) {
-		uint64_t z = (seed += 0x9e3779b97f4a7c15ull);
-
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-		z ^= z >> 31;
-		memcpy(p + i, &z, len - i < 8 ? len - i : 8);
-	}
 }
 
 /* ---- contents --------------------------------------------------------- */

@@ -49,6 +49,7 @@
 #include <xxhash.h>
 
 #include <pone/backend.h>
+#include "rand.h"
 #include "sdtree.h"
 
 #define PS PONE_PAGE_SIZE
@@ -125,30 +126,12 @@ struct thr {
 	unsigned long stats[ST_NR];
 };
 
-static uint64_t rnd(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static uint32_t below(uint64_t *state, uint32_t n)
 {
-	return (uint32_t)(rnd(state) % n);
+	return (uint32_t)(splitmix64(state) % n);
 }
 
 /* ---- contents ------------------------------------------------------------ */
-
-static void fill_seeded(unsigned char *p, size_t len, uint64_t seed)
-{
-	for (size_t i = 0; i < len; i += 8) {
-		uint64_t z = rnd(&seed);
-
-		memcpy(p + i, &z, len - i < 8 ? len - i : 8);
-	}
-}
 
 /*
  * Random pages, pages with a 2 KiB zero prefix, pages with a single bit

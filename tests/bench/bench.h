@@ -57,7 +57,6 @@ void out_load(const struct load_mark *m, double exclude_s, const char *what);
 
 uint64_t bench_now_ns(void);
 double bench_median(double *v, size_t n);
-uint64_t bench_mix64(uint64_t x);
 
 /* observe, observe, report: a fresh engine's first report */
 #define WARM_PASSES 3

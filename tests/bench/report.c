@@ -250,10 +250,4 @@ double bench_median(double *v, size_t n)
 }
 
 /* splitmix64: the bench's own seeded streams, independent of image.c. */
-uint64_t bench_mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
+

@@ -21,6 +21,7 @@
 
 #include "bench.h"
 #include "image.h"
+#include "rand.h"
 #include "rbtree.h"
 #include "sdtree.h"
 
@@ -127,7 +128,7 @@ static int set_build(struct set *s, const struct pone_backend *be,
 		return -ENOMEM;
 	}
 	for (i = 0; i < nq; i++) {
-		uint64_t r = bench_mix64(0x5eed0000u + i);
+		uint64_t r = mix64(0x5eed0000u + i);
 		uint8_t *q = s->qmem + i * 4096;
 
 		if (r & 1) {
