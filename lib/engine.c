@@ -69,6 +69,7 @@ static int workers_init(struct pone_engine *e, unsigned int n)
 	if (!e->workers)
 		return -ENOMEM;
 	e->nworkers = n;
+	e->active = n;
 	for (i = 0; i < n; i++) {
 		struct worker *w = &e->workers[i];
 
@@ -364,7 +365,15 @@ void engine_apply_merged(struct pone_engine *e)
 
 unsigned int pone_engine_threads(const struct pone_engine *e)
 {
-	return e->nworkers;
+	return __atomic_load_n(&e->active, __ATOMIC_RELAXED);
+}
+
+int pone_engine_set_threads(struct pone_engine *e, unsigned int n)
+{
+	if (!n || n > e->nworkers)
+		return -EINVAL;
+	__atomic_store_n(&e->active, n, __ATOMIC_RELAXED);
+	return 0;
 }
 
 void pone_engine_memory(const struct pone_engine *e,

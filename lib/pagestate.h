@@ -102,6 +102,13 @@ static inline void pagestate_set_flag(struct pagestate *ps, uint64_t i,
 	__atomic_fetch_or(&ps->word[i], flag, __ATOMIC_ACQ_REL);
 }
 
+/* Page i was out of reach (not resident): it starts over, unseen. The
+ * caller has taken it out of the trees. */
+static inline void pagestate_forget(struct pagestate *ps, uint64_t i)
+{
+	__atomic_store_n(&ps->word[i], PS_UNSEEN, __ATOMIC_RELEASE);
+}
+
 /* Clear PS_NEW from every page; returns how many of them are still alone. */
 uint64_t pagestate_count_new_alone(struct pagestate *ps);
 
