@@ -363,6 +363,45 @@ void engine_apply_merged(struct pone_engine *e)
 	pthread_mutex_unlock(&e->lock);
 }
 
+int pone_engine_region_counts(struct pone_engine *e, uint32_t id,
+			      struct pone_region_counts *c)
+{
+	struct region *r;
+	uint64_t i;
+
+	pthread_mutex_lock(&e->lock);
+	r = engine_find(e, id);
+	*c = (struct pone_region_counts){ .pages = r ? r->desc.pages : 0 };
+	for (i = 0; r && i < r->desc.pages; i++) {
+		uint32_t w = pagestate_word(&r->ps, i);
+		unsigned int role = ps_role(w);
+
+		c->seen += role != PS_UNSEEN;
+		c->zero += !!(w & PS_ZERO);
+		c->stable += !(w & PS_ZERO) && role >= PS_CLEAN2;
+		c->duplicate += role == PS_IN_GROUP;
+		c->merged += !!(w & PS_MERGED);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return r ? 0 : -ENOENT;
+}
+
+bool pone_engine_range_idle(struct pone_engine *e, uint32_t id,
+			    uint64_t first, uint64_t n)
+{
+	struct region *r;
+	bool idle;
+	uint64_t i;
+
+	pthread_mutex_lock(&e->lock);
+	r = engine_find(e, id);
+	idle = r && first <= r->desc.pages && n <= r->desc.pages - first;
+	for (i = first; idle && i < first + n; i++)
+		idle = ps_role(pagestate_word(&r->ps, i)) >= PS_CLEAN1;
+	pthread_mutex_unlock(&e->lock);
+	return idle;
+}
+
 unsigned int pone_engine_threads(const struct pone_engine *e)
 {
 	return __atomic_load_n(&e->active, __ATOMIC_RELAXED);

@@ -124,6 +124,27 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
  */
 int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dup);
 
+/* What the page states of a region say now (a walk over them). */
+struct pone_region_counts {
+	uint64_t pages;
+	uint64_t seen;		/* read when last resident */
+	uint64_t zero;
+	uint64_t stable;	/* non-zero, unchanged two merge periods */
+	uint64_t duplicate;	/* with an equal page, here or elsewhere */
+	uint64_t merged;	/* sharing a frame with a canonical page */
+};
+
+int pone_engine_region_counts(struct pone_engine *e, uint32_t id,
+			      struct pone_region_counts *c);
+
+/*
+ * Whether no page of [first, first + n) of region id changed over a whole
+ * merge period: each was the same at the last two merge passes. Any
+ * thread; false for a region that is gone or a range out of it.
+ */
+bool pone_engine_range_idle(struct pone_engine *e, uint32_t id,
+			    uint64_t first, uint64_t n);
+
 /* Worker threads of the passes: 1 up to the count the engine was made with
  * (its pool); any thread, effective from the next pass. */
 unsigned int pone_engine_threads(const struct pone_engine *e);

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * poned end to end with test guests: the kernel frees their zero pages
+ * (their resident memory falls by them), and every page still holds what
+ * the guest last wrote, also with a writer racing the recycling and across
+ * a kill -9 and restart of the daemon.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define RAM "128M"
+#define PAGES (128u << 8)
+#define ZERO_PERCENT 25
+
+/* Fast periods; merge periods short so huge pages are idle soon. */
+#define SETTINGS "threads = 2\nreclaim_period = 1\nmerge_period = 2\n"
+
+static void wait_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
+
+	nanosleep(&ts, NULL);
+}
+
+static uint64_t rss_of(const struct testguest *g)
+{
+	uint64_t rss, swap;
+
+	assert_int_equal(mapping_usage(g->c.pid, g->addr, &rss, &swap), 0);
+	return rss;
+}
+
+/* Waits until the guest's RAM holds at most limit bytes; false on timeout. */
+static bool rss_falls_to(const struct testguest *g, uint64_t limit,
+			 double timeout)
+{
+	double t;
+
+	for (t = 0; t < timeout; t += 0.25) {
+		if (rss_of(g) <= limit)
+			return true;
+		wait_s(0.25);
+	}
+	printf("guest RAM still holds %llu KiB, expected at most %llu KiB\n",
+	       (unsigned long long)(rss_of(g) >> 10),
+	       (unsigned long long)(limit >> 10));
+	return false;
+}
+
+static void verify(struct testguest *g)
+{
+	char reply[64], expect[64];
+
+	snprintf(expect, sizeof(expect), "ok %u", PAGES);
+	assert_int_equal(guest_say(g, "verify", reply, sizeof(reply)), 0);
+	assert_string_equal(reply, expect);
+}
+
+static void attach(struct daemon_run *d, struct testguest *g, const char *name)
+{
+	char pid[16];
+	const char *args[] = { "attach", "--pid", pid, "--name", name, NULL };
+
+	snprintf(pid, sizeof(pid), "%d", (int)g->c.pid);
+	assert_int_equal(ctl(d, NULL, 0, args), 0);
+}
+
+/* Zero pages go, data stays, for a guest whose RAM is of this kind. */
+static void recycles(bool memfd, const char *name, const char *settings)
+{
+	const char *args[] = { "-m", RAM, memfd ? "--memfd" : NULL, NULL };
+	const char *status[] = { "status", "--json", NULL };
+	struct daemon_run d;
+	struct testguest g;
+	uint64_t full, after_zero;
+	char out[8192];
+
+	assert_int_equal(daemon_prepare(&d, name, settings), 0);
+	assert_int_equal(daemon_start(&d), 0);
+	assert_int_equal(guest_start(&g, args), 0);
+	full = rss_of(&g);
+	assert_true(full >= (uint64_t)PAGES * 4096 * 9 / 10);
+	/* A writer rewrites 1 % of the pages (zero, data, zero, ...) all
+	 * along, racing with the recycling. */
+	assert_int_equal(guest_say(&g, "write 10", NULL, 0), 0);
+	attach(&d, &g, name);
+
+	/* The zero pages go: within a few periods the RAM falls by them
+	 * (less the pages the writer keeps busy). */
+	after_zero = full - (uint64_t)PAGES * 4096 * ZERO_PERCENT / 100 * 9 / 10;
+	assert_true(rss_falls_to(&g, after_zero, 30));
+	/* The guest frees half of what is left: that goes too. */
+	assert_int_equal(guest_say(&g, "free 50", NULL, 0), 0);
+	assert_true(rss_falls_to(&g, after_zero - (uint64_t)PAGES * 4096 *
+				 (100 - ZERO_PERCENT) / 100 / 2 * 8 / 10, 30));
+	assert_int_equal(guest_say(&g, "stop", NULL, 0), 0);
+	verify(&g);
+
+	assert_int_equal(ctl(&d, out, sizeof(out), status), 0);
+	assert_non_null(strstr(out, name));
+	assert_null(strstr(out, "\"recycled_pages\":0,"));
+	guest_quit(&g);
+	daemon_kill(&d, SIGTERM);
+}
+
+static void anonymous_guest(void **state)
+{
+	(void)state;
+	/* The writer's pages are everywhere, so no huge page is ever idle:
+	 * split them all, for the race. */
+	recycles(false, "anon", SETTINGS "thp_split = always\n");
+}
+
+static void memfd_guest(void **state)
+{
+	(void)state;
+	recycles(true, "memfd", SETTINGS);
+}
+
+/*
+ * kill -9 while it recycles loses nothing: the guest's pages are intact,
+ * and a new poned attaches the guest again from its state directory and
+ * goes on recycling.
+ */
+static void killed_and_restarted(void **state)
+{
+	const char *args[] = { "-m", RAM, "--memfd", NULL };
+	const char *guests[] = { "guests", NULL };
+	struct daemon_run d;
+	struct testguest g;
+	uint64_t before;
+	char out[4096];
+	int round;
+
+	(void)state;
+	assert_int_equal(daemon_prepare(&d, "restart", SETTINGS), 0);
+	assert_int_equal(daemon_start(&d), 0);
+	assert_int_equal(guest_start(&g, args), 0);
+	assert_int_equal(guest_say(&g, "write 10", NULL, 0), 0);
+	attach(&d, &g, "survivor");
+	for (round = 0; round < 3; round++) {
+		/* Somewhere in a pass, most likely. */
+		wait_s(1.3 + round * 0.35);
+		daemon_kill(&d, SIGKILL);
+		assert_int_equal(guest_say(&g, "stop", NULL, 0), 0);
+		verify(&g);
+		assert_int_equal(guest_say(&g, "write 10", NULL, 0), 0);
+		assert_int_equal(daemon_start(&d), 0);
+		assert_int_equal(ctl(&d, out, sizeof(out), guests), 0);
+		assert_non_null(strstr(out, "survivor"));
+	}
+	before = rss_of(&g);
+	assert_int_equal(guest_say(&g, "free 50", NULL, 0), 0);
+	assert_true(rss_falls_to(&g, before - (uint64_t)PAGES * 4096 / 4, 30));
+	assert_int_equal(guest_say(&g, "stop", NULL, 0), 0);
+	verify(&g);
+	guest_quit(&g);
+	daemon_kill(&d, SIGTERM);
+}
+
+static uint64_t status_field(const struct daemon_run *d, const char *key)
+{
+	const char *status[] = { "guests", "--json", NULL };
+	char out[8192], pattern[64], *at;
+
+	assert_int_equal(ctl(d, out, sizeof(out), status), 0);
+	snprintf(pattern, sizeof(pattern), "\"%s\":", key);
+	at = strstr(out, pattern);
+	assert_non_null(at);
+	return strtoull(at + strlen(pattern), NULL, 10);
+}
+
+/*
+ * Huge pages: with thp_split = never, zero pages scattered over huge pages
+ * stay (no huge page is split), but huge pages that are zero as a whole go
+ * whole. With idle, huge pages no write touched for a merge period are
+ * split for their zero pages.
+ */
+static void huge_pages(void **state)
+{
+	const char *args[] = { "-m", RAM, NULL };
+	const char *idle[] = { "set", "thp_split=idle", NULL };
+	struct daemon_run d;
+	struct testguest g;
+	uint64_t full;
+
+	(void)state;
+	assert_int_equal(daemon_prepare(&d, "huge", SETTINGS
+					 "thp_split = never\n"), 0);
+	assert_int_equal(daemon_start(&d), 0);
+	assert_int_equal(guest_start(&g, args), 0);
+	full = rss_of(&g);
+	attach(&d, &g, "huge");
+	wait_s(5);
+	assert_true(rss_of(&g) >= full - (2u << 20));
+	assert_int_equal(status_field(&d, "huge_pages_split"), 0);
+	/* A quarter of the RAM freed in one piece: whole huge pages. */
+	assert_int_equal(guest_say(&g, "free-range 0 25", NULL, 0), 0);
+	assert_true(rss_falls_to(&g, full - (uint64_t)PAGES * 4096 / 4 +
+				 (4u << 20), 30));
+	assert_true(status_field(&d, "huge_pages_whole") >= 14);
+	assert_int_equal(status_field(&d, "huge_pages_split"), 0);
+	/* Idle: nothing writes, so the scattered zero pages go too. */
+	assert_int_equal(ctl(&d, NULL, 0, idle), 0);
+	assert_true(rss_falls_to(&g, full - (uint64_t)PAGES * 4096 *
+				 (25 + ZERO_PERCENT * 3 / 4) / 100 * 9 / 10,
+				 30));
+	assert_true(status_field(&d, "huge_pages_split") > 0);
+	verify(&g);
+	guest_quit(&g);
+	daemon_kill(&d, SIGTERM);
+}
+
+/* A guest whose process ends is detached by itself; detach by name too. */
+static void detach(void **state)
+{
+	const char *args[] = { "-m", "16M", NULL };
+	const char *guests[] = { "guests", NULL };
+	const char *by_name[] = { "detach", "--name", "one", NULL };
+	struct daemon_run d;
+	struct testguest g;
+	char out[4096];
+	int i;
+
+	(void)state;
+	assert_int_equal(daemon_prepare(&d, "detach", SETTINGS), 0);
+	assert_int_equal(daemon_start(&d), 0);
+	assert_int_equal(guest_start(&g, args), 0);
+	attach(&d, &g, "one");
+	assert_int_equal(ctl(&d, NULL, 0, by_name), 0);
+	assert_int_equal(ctl(&d, out, sizeof(out), guests), 0);
+	assert_null(strstr(out, "one"));
+	attach(&d, &g, "one");
+	guest_quit(&g);
+	for (i = 0; i < 40; i++) {
+		assert_int_equal(ctl(&d, out, sizeof(out), guests), 0);
+		if (!strstr(out, "one"))
+			break;
+		wait_s(0.05);
+	}
+	assert_null(strstr(out, "one"));
+	daemon_kill(&d, SIGTERM);
+}
+
+static int cleanup(void **state)
+{
+	(void)state;
+	harness_cleanup();
+	return 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (swap_ensure("/var/tmp/pone-e2e.swap", 1024))
+		skip_all("zero pages are recycled to swap, and there is none");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	swap_release();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(anonymous_guest, cleanup),
+		cmocka_unit_test_teardown(memfd_guest, cleanup),
+		cmocka_unit_test_teardown(killed_and_restarted, cleanup),
+		cmocka_unit_test_teardown(huge_pages, cleanup),
+		cmocka_unit_test_teardown(detach, cleanup),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
