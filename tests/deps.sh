@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
 	meson ninja-build pkg-config gcc
 	libxxhash-dev libcmocka-dev
+	libjansson-dev libinih-dev libsystemd-dev
 )
 
 missing=()
