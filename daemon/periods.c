@@ -55,7 +55,7 @@ static void on_duplicate(void *ctx, const struct pone_dup *d, size_t n)
 static void report(struct periods *p, bool merge,
 		   const struct pone_pass_stats *s)
 {
-	log_info("%s pass: %llu pages read, %llu not resident, %llu zero "
+	log_msg(merge ? LOG_INFO : LOG_DEBUG, "%s pass: %llu pages read, %llu not resident, %llu zero "
 		 "(%llu recyclable), %llu changed, %.3f s, %.3f CPU-s",
 		 merge ? "merge" : "reclaim", (unsigned long long)s->scanned,
 		 (unsigned long long)s->absent, (unsigned long long)s->zero,
