@@ -54,13 +54,14 @@ static int check_name(const char *name, char *why, size_t len)
 	size_t i, n = strlen(name);
 
 	for (i = 0; i < n; i++)
-		if (!(name[i] == '-' || name[i] == '_' || name[i] == '.' ||
+		if (!(strchr("-_.+:@", name[i]) ||
 		      (name[i] >= '0' && name[i] <= '9') ||
 		      ((name[i] | 0x20) >= 'a' && (name[i] | 0x20) <= 'z')))
 			break;
 	if (!n || i < n || n >= GUEST_NAME_MAX || name[0] == '.') {
 		snprintf(why, len, "bad guest name '%s': use 1 to %d letters, "
-			 "digits, '-', '_' or '.'", name, GUEST_NAME_MAX - 1);
+			 "digits and -_.+:@, not starting with '.'", name,
+			 GUEST_NAME_MAX - 1);
 		return -EINVAL;
 	}
 	return 0;
