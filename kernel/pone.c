@@ -12,12 +12,17 @@
  * (shares). One frame may back offsets of several regions.
  *
  * Frames are ordinary order-0 pages, not in the page cache and not on the
- * LRU, mapped through vmf->page, so the rmap counts every mapping
- * (page_add_file_rmap), GUP and KVM see normal pages, and MMU notifiers run
- * on every zap. They are charged to the faulting task's memory cgroup
- * (__GFP_ACCOUNT), placed by its NUMA policy, and unmovable (no migration
- * callbacks; GFP_HIGHUSER, not _MOVABLE). The zero page is mapped as a
- * special pte (vmf_insert_mixed), which the rmap ignores.
+ * LRU, mapped through vmf->page: every pte holds a page reference and a
+ * mapcount (page_add_file_rmap), and GUP and KVM see normal pages. The
+ * module finds the mappings of a frame by offset, in the region's own
+ * address_space (its i_mmap tree, walked by unmap_mapping_pages, which
+ * also runs the MMU notifiers that drop KVM's EPT entries); page->mapping
+ * stays NULL, and nothing else walks these pages' rmap because they are
+ * neither on the LRU nor movable (GFP_HIGHUSER, not _MOVABLE: there is no
+ * migration, so compaction works around them). Frames are charged to the
+ * faulting task's memory cgroup (__GFP_ACCOUNT) and placed by its NUMA
+ * policy. The zero page is mapped as a special pte (vmf_insert_mixed),
+ * which no rmap counts.
  *
  * Copy-on-write: the mapping has page_mkwrite and pfn_mkwrite, so the core
  * maps every page read-only until one of them allows the write. A shared
@@ -72,7 +77,7 @@
 #include <pone/uapi.h>
 
 #define PONE_LOCK_BITS 8
-#define PONE_LOCKS (1 << PONE_LOCK_BITS)
+#define PONE_LOCKS BIT(PONE_LOCK_BITS)
 /* Regions up to 1 TiB: far beyond a guest, far from index overflow. */
 #define PONE_MAX_PAGES (1UL << (40 - PAGE_SHIFT))
 
@@ -89,6 +94,7 @@ struct pone_region {
 	atomic_long_t merges;
 	atomic_long_t cow_breaks;
 	atomic_long_t discards;
+	/* offset locks, hashed by page index: see the locking rules */
 	struct mutex locks[PONE_LOCKS];
 };
 

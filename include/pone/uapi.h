@@ -51,9 +51,12 @@ struct pone_batch {
 };
 
 struct pone_counters {
-	__u64 frames;		/* region: offsets with a frame; total: frames */
-	__u64 shared;		/* region: offsets whose frame other offsets
-				 * share; total: frames shared by 2+ offsets */
+	/* region: offsets with a frame; total: frames */
+	__u64 frames;
+	/* region: offsets whose frame other offsets share; total: frames
+	 * that 2 or more offsets share
+	 */
+	__u64 shared;
 	__u64 zero;		/* offsets that read as zeros without a frame */
 	__u64 merges;		/* MERGE entries done */
 	__u64 cow_breaks;	/* writes that copied a shared frame */
