@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "guests.h"
+#include "ponedev.h"
 #include "procfs.h"
 
 void guests_init(struct guests *gs, struct pone_engine *e)
@@ -104,8 +105,8 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 	size_t blocks = (g->ram.size >> 21) + 2;
 
 	/* Never through a mapping of ours: MADV_PAGEOUT skips pages that
-	 * more than one process maps. */
-	d.mode = g->ram.fd >= 0 ? PONE_READ_PREAD : PONE_READ_VM;
+	 * more than one process maps. /dev/pone has no read(). */
+	d.mode = g->ram.kind == GUEST_MEMFD ? PONE_READ_PREAD : PONE_READ_VM;
 	if (ret) {
 		snprintf(why, len, "cannot open /proc/%d/pagemap: %s",
 			 (int)g->pid, strerror(-ret));
@@ -166,6 +167,8 @@ int guests_attach(struct guests *gs, pid_t pid, const char *name,
 		ret = guestram_find(pid, g->pidfd, given_fd, &g->ram, why, len);
 	if (ret == -ESRCH)
 		snprintf(why, len, "process %d is not running", (int)pid);
+	if (!ret && g->ram.kind == GUEST_PONE)
+		ret = ponedev_check(g->ram.fd, why, len);
 	if (!ret)
 		ret = add_region(gs, g, why, len);
 	if (ret) {

@@ -41,6 +41,7 @@ struct guest {
 	uint64_t recycle_errors;
 	uint64_t dups_within;		/* duplicates found in this guest */
 	uint64_t dups_across;		/* ... equal to another guest's page */
+	uint64_t merged_pages;		/* merged by pone.ko */
 	struct guest *next;
 };
 

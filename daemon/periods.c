@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "periods.h"
+#include "ponedev.h"
 
 static uint64_t now_ns(clockid_t clock)
 {
@@ -33,21 +34,31 @@ static void on_zero(void *ctx, const struct pone_page_ref *pages, size_t n)
 	}
 }
 
+/* Counted per guest; merged where both pages are /dev/pone pages. */
 static void on_duplicate(void *ctx, const struct pone_dup *d, size_t n)
 {
 	struct periods *p = ctx;
-	size_t i;
+	size_t i, j, k;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i = j) {
 		struct guest *g = guests_get(p->guests, d[i].member.region);
-		bool across = d[i].member.region != d[i].canonical.region;
 
-		if (!g)
-			continue;
-		__atomic_add_fetch(across ? &g->dups_across : &g->dups_within,
-				   1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(across ? &p->pass_across : &p->pass_within,
-				   1, __ATOMIC_RELAXED);
+		for (j = i + 1; j < n && d[j].member.region == d[i].member.region;
+		     j++)
+			;
+		for (k = i; g && k < j; k++) {
+			bool across = d[k].member.region != d[k].canonical.region;
+
+			__atomic_add_fetch(across ? &g->dups_across :
+					   &g->dups_within, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(across ? &p->pass_across :
+					   &p->pass_within, 1, __ATOMIC_RELAXED);
+		}
+		if (g && g->ram.kind == GUEST_PONE)
+			__atomic_add_fetch(&p->pass_merged,
+					   ponedev_merge(p->guests, p->engine,
+							 g, d + i, j - i),
+					   __ATOMIC_RELAXED);
 		guest_put(g);
 	}
 }
@@ -64,11 +75,13 @@ static void report(struct periods *p, bool merge,
 		 s->cpu_ns / 1e9);
 	if (merge)
 		log_info("merge pass: %llu duplicate pages found (%llu within "
-			 "a guest, %llu across guests), mergeable with "
-			 "/dev/pone", (unsigned long long)(p->fig.dups_within +
-							   p->fig.dups_across),
+			 "a guest, %llu across guests); %llu merged by pone.ko, "
+			 "the rest mergeable with /dev/pone",
+			 (unsigned long long)(p->fig.dups_within +
+					      p->fig.dups_across),
 			 (unsigned long long)p->fig.dups_within,
-			 (unsigned long long)p->fig.dups_across);
+			 (unsigned long long)p->fig.dups_across,
+			 (unsigned long long)p->pass_merged);
 	sd_notifyf(0, "STATUS=%llu passes; last: %llu pages read, %llu zero "
 		   "pages recyclable", (unsigned long long)p->fig.passes,
 		   (unsigned long long)s->scanned,
@@ -86,6 +99,7 @@ static void run_pass(struct periods *p, bool merge)
 					    (uint32_t)(p->fig.passes + 1) &
 					    0x3fffff };
 	pthread_mutex_unlock(&p->lock);
+	__atomic_store_n(&p->pass_merged, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->pass_within, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->pass_across, 0, __ATOMIC_RELAXED);
 	ret = pone_engine_scan(p->engine, merge ? PONE_PASS_MERGE :

@@ -50,6 +50,7 @@ struct periods {
 	struct periods_figures fig;
 	struct recycle_pass recycle;		/* of the pass running */
 	uint64_t pass_within, pass_across;	/* this merge pass, atomic */
+	uint64_t pass_merged;
 	bool stop;
 	pthread_t thread;
 };

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "ponedev.h"
 #include "reclaim.h"
 #include "recycle.h"
 
@@ -89,6 +90,10 @@ void recycle_zero(const struct recycle_pass *rp, struct guest *g,
 	struct pone_page_ref small[PAGEMAP_MAX];
 	size_t i, j, nsmall = 0;
 
+	if (g->ram.kind == GUEST_PONE) {	/* no huge pages there */
+		ponedev_discard(g, pages, n);
+		return;
+	}
 	if (span > PAGEMAP_MAX || !g->huge_zero ||
 	    pagemap_query(&g->pagemap, base, (unsigned int)span, NULL, huge))
 		memset(huge, 0, sizeof(huge));

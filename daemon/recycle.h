@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Which zero pages of a guest to recycle, and recycling them (reclaim.h).
+ * Which zero pages of a guest to recycle, and recycling them: paged out
+ * (reclaim.h), or discarded by pone.ko for a /dev/pone guest (ponedev.h).
  *
  * Paging out one 4 KiB page of a transparent huge page splits it, which
  * costs the guest TLB reach, so pages inside huge pages follow a policy:

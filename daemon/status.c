@@ -2,24 +2,50 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "ponedev.h"
 #include "procfs.h"
 #include "reclaim.h"
 #include "status.h"
 
 struct totals {
 	json_int_t ram, resident, recycled, duplicate, within, across, saved;
+	json_int_t merged;
+	/* /dev/pone: frames the regions point at, counting shares, and the
+	 * frames there are (the module's total). */
+	json_int_t pone_mapped, pone_frames;
 };
+
+/* What pone.ko counts for a /dev/pone guest's region. */
+static json_t *pone_json(struct guest *g, struct pone_info *info)
+{
+	if (g->ram.kind != GUEST_PONE || ponedev_info(g->ram.fd, info))
+		return NULL;
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "frames", (json_int_t)info->region.frames,
+			 "shared", (json_int_t)info->region.shared,
+			 "zero", (json_int_t)info->region.zero,
+			 "merges", (json_int_t)info->region.merges,
+			 "cow_breaks", (json_int_t)info->region.cow_breaks,
+			 "discards", (json_int_t)info->region.discards);
+}
 
 json_t *guest_json(struct daemon *d, struct guest *g)
 {
 	struct pone_region_counts rc;
+	struct pone_info info;
 	struct proc_usage u;
+	json_t *pone = pone_json(g, &info), *o;
 
 	proc_usage(g->pid, g->ram.addr, g->ram.addr + g->ram.size, &u);
+	if (pone) {
+		/* The module's frames, not the process's page tables. */
+		u.rss = info.region.frames * PONE_PAGE_SIZE;
+		u.swap = info.region.zero * PONE_PAGE_SIZE;
+	}
 	pone_engine_region_counts(d->engine, g->region, &rc);
-	return json_pack(
+	o = json_pack(
 		"{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-		" s:I, s:I, s:I, s:I, s:I}",
+		" s:I, s:I, s:I, s:I, s:I, s:I}",
 		"name", g->name, "pid", (int)g->pid,
 		"ram", guest_kind_name(g->ram.kind), "backend", d->backend,
 		"ram_bytes", (json_int_t)g->ram.size,
@@ -40,7 +66,14 @@ json_t *guest_json(struct daemon *d, struct guest *g)
 		(json_int_t)__atomic_load_n(&g->huge_whole, __ATOMIC_RELAXED),
 		"huge_pages_split",
 		(json_int_t)__atomic_load_n(&g->huge_split, __ATOMIC_RELAXED),
+		"merged_pages",
+		(json_int_t)__atomic_load_n(&g->merged_pages, __ATOMIC_RELAXED),
 		"attached_at", (json_int_t)g->attached_at);
+	if (o && pone)
+		json_object_set_new(o, "pone", pone);
+	else
+		json_decref(pone);
+	return o;
 }
 
 static json_int_t field(json_t *o, const char *key)
@@ -68,6 +101,14 @@ static void add_guest(void *ctx, struct guest *g)
 	w->t.within += field(o, "duplicates_within");
 	w->t.across += field(o, "duplicates_across");
 	w->t.saved += field(o, "saved_bytes");
+	w->t.merged += field(o, "merged_pages");
+	if (json_object_get(o, "pone")) {
+		struct pone_info info;
+
+		w->t.pone_mapped += field(json_object_get(o, "pone"), "frames");
+		if (!ponedev_info(g->ram.fd, &info))
+			w->t.pone_frames = (json_int_t)info.total.frames;
+	}
 	json_array_append_new(w->list, o);
 }
 
@@ -129,7 +170,7 @@ json_t *status_json(struct daemon *d)
 	return json_pack(
 		"{s:s, s:s, s:i, s:i, s:i, s:f, s:s, s:I, s:f, s:I, s:I, s:o,"
 		" s:{s:I, s:I, s:s?}, s:I, s:o,"
-		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"version", PONE_VERSION, "backend", d->backend,
 		"threads", (int)pone_engine_threads(d->engine),
 		"reclaim_period", (int)d->cfg.reclaim_period,
@@ -151,5 +192,8 @@ json_t *status_json(struct daemon *d)
 		"duplicate_pages", w.t.duplicate,
 		"duplicates_within", w.t.within,
 		"duplicates_across", w.t.across,
-		"saved_bytes", w.t.saved);
+		"saved_bytes", w.t.saved,
+		"merged_pages", w.t.merged,
+		/* Frames the regions would hold unmerged, less those they do. */
+		"pone_frames_saved", w.t.pone_mapped - w.t.pone_frames);
 }
