@@ -107,6 +107,10 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 	/* Never through a mapping of ours: MADV_PAGEOUT skips pages that
 	 * more than one process maps. /dev/pone has no read(). */
 	d.mode = g->ram.kind == GUEST_MEMFD ? PONE_READ_PREAD : PONE_READ_VM;
+	/* Reading a /dev/pone page costs no memory (a hole reads as the zero
+	 * page), and its mappings come and go with every merge. */
+	if (g->ram.kind == GUEST_PONE)
+		d.resident = NULL;
 	if (ret) {
 		snprintf(why, len, "cannot open /proc/%d/pagemap: %s",
 			 (int)g->pid, strerror(-ret));

@@ -42,6 +42,8 @@ struct guest {
 	uint64_t dups_within;		/* duplicates found in this guest */
 	uint64_t dups_across;		/* ... equal to another guest's page */
 	uint64_t merged_pages;		/* merged by pone.ko */
+	uint64_t merge_changed;		/* ... refused: contents differed */
+	uint64_t merge_busy;		/* ... put off: a frame was busy */
 	struct guest *next;
 };
 

@@ -110,11 +110,20 @@ size_t ponedev_merge(struct guests *gs, struct pone_engine *eng,
 		k = 0;	/* nothing changed */
 	}
 	for (i = 0; i < b.count; i++) {
+		const struct pone_dup *d = &dups[which[i]];
+
 		if (i < k && (e[i].result == PONE_DONE ||
 			      e[i].result == PONE_SAME)) {
-			pone_engine_merged(eng, &dups[which[i]]);
+			pone_engine_merged(eng, d);
 			merged++;
+		} else if (i < k && e[i].result == PONE_BUSY) {
+			pone_engine_retry(eng, &d->member);
+			__atomic_add_fetch(&g->merge_busy, 1, __ATOMIC_RELAXED);
+		} else if (i < k) {
+			__atomic_add_fetch(&g->merge_changed, 1,
+					   __ATOMIC_RELAXED);
 		}
+		/* CHANGED: the next pass sees the change itself. */
 		guest_put(refs[i]);
 	}
 	__atomic_add_fetch(&g->merged_pages, merged, __ATOMIC_RELAXED);

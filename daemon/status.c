@@ -69,8 +69,15 @@ json_t *guest_json(struct daemon *d, struct guest *g)
 		"merged_pages",
 		(json_int_t)__atomic_load_n(&g->merged_pages, __ATOMIC_RELAXED),
 		"attached_at", (json_int_t)g->attached_at);
-	if (o && pone)
+	if (o && pone) {
+		json_object_set_new(pone, "merge_changed", json_integer(
+			(json_int_t)__atomic_load_n(&g->merge_changed,
+						    __ATOMIC_RELAXED)));
+		json_object_set_new(pone, "merge_busy", json_integer(
+			(json_int_t)__atomic_load_n(&g->merge_busy,
+						    __ATOMIC_RELAXED)));
 		json_object_set_new(o, "pone", pone);
+	}
 	else
 		json_decref(pone);
 	return o;

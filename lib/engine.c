@@ -292,7 +292,15 @@ static bool valid_ref(struct pone_engine *e, const struct pone_page_ref *ref)
 	return r && ref->index < r->desc.pages;
 }
 
-int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dup)
+static bool is_retry(const struct pone_dup *d)
+{
+	return d->member.region == d->canonical.region &&
+	       d->member.index == d->canonical.index;
+}
+
+/* Reports wait for the next pass; one whose canonical is the member itself
+ * asks for the member to be looked up again. */
+static int queue_report(struct pone_engine *e, const struct pone_dup *dup)
 {
 	int ret = 0;
 
@@ -319,6 +327,18 @@ int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dup)
 	return ret;
 }
 
+int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dup)
+{
+	return is_retry(dup) ? -EINVAL : queue_report(e, dup);
+}
+
+int pone_engine_retry(struct pone_engine *e, const struct pone_page_ref *page)
+{
+	struct pone_dup self = { *page, *page, false };
+
+	return queue_report(e, &self);
+}
+
 /* Put a canonical page in the static tree, keyed by its current content. */
 static void make_canonical(struct pone_engine *e, struct region *r,
 			   uint64_t idx)
@@ -341,11 +361,41 @@ static void make_canonical(struct pone_engine *e, struct region *r,
 		pagestate_set_flag(&r->ps, idx, PS_CANONICAL);
 }
 
+/* Marks (or unmarks) the members of the merges being applied. */
+static void mark_members(struct pone_engine *e, bool on)
+{
+	size_t i;
+
+	for (i = 0; i < e->nmerged; i++) {
+		struct region *m = engine_find(e, e->merged[i].member.region);
+		uint64_t idx = e->merged[i].member.index;
+
+		if (!m || is_retry(&e->merged[i]))
+			continue;
+		if (on)
+			pagestate_set_flag(&m->ps, idx, PS_MARK);
+		else
+			__atomic_fetch_and(&m->ps.word[idx], ~(uint32_t)PS_MARK,
+					   __ATOMIC_ACQ_REL);
+	}
+}
+
+/*
+ * A member merged into a page that was itself merged into a third (C into
+ * B, B into A, in one period) shares B's old frame, not A's: it is looked
+ * up again, finds A in the static part and is merged into it.
+ */
+static bool merged_into_member(struct region *c, uint64_t idx)
+{
+	return pagestate_word(&c->ps, idx) & (PS_MARK | PS_MERGED);
+}
+
 void engine_apply_merged(struct pone_engine *e)
 {
 	size_t i;
 
 	pthread_mutex_lock(&e->lock);
+	mark_members(e, true);
 	for (i = 0; i < e->nmerged; i++) {
 		const struct pone_dup *d = &e->merged[i];
 		struct region *m = engine_find(e, d->member.region);
@@ -353,12 +403,18 @@ void engine_apply_merged(struct pone_engine *e)
 
 		if (!m || !c)
 			continue;
+		if (is_retry(d) || merged_into_member(c, d->canonical.index)) {
+			/* Out of the tree, a candidate again. */
+			engine_leave_trees(e, m, d->member.index);
+			continue;
+		}
 		/* Merged pages are no candidates any more: the canonical page
 		 * stands for them all, in the static part. */
 		engine_leave_trees(e, m, d->member.index);
 		pagestate_set_flag(&m->ps, d->member.index, PS_MERGED);
 		make_canonical(e, c, d->canonical.index);
 	}
+	mark_members(e, false);
 	e->nmerged = 0;
 	pthread_mutex_unlock(&e->lock);
 }

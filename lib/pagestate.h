@@ -42,7 +42,7 @@ enum {
 	PS_ZERO = 1 << 3,	/* all zero bytes */
 	PS_MERGED = 1 << 4,	/* shares a frame with its canonical page */
 	PS_CANONICAL = 1 << 5,	/* a canonical page, in the static tree */
-	PS_DISCARDED = 1 << 6,	/* recycled: not to be read again */
+	PS_MARK = 1 << 6,	/* a member of the merges being applied */
 	PS_NEW = 1 << 7,	/* entered the tree alone in this pass */
 };
 

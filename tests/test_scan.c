@@ -551,6 +551,36 @@ static void remove_during_pass(void **state)
  * members are not reported again, and a page that becomes equal to a merged
  * canonical later is found there.
  */
+/* A member the kernel could not merge now is reported again, alone. */
+static void retried_pages_come_back(void **state)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct image img = build();
+	struct pone_engine *e = engine(2);
+	struct pone_page_ref page;
+
+	(void)state;
+	add_map(e, &img);
+	scan(e, PONE_PASS_MERGE, &s);
+	scan(e, PONE_PASS_MERGE, &s);
+	scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(s.ndup, GROUPS * (GROUP_SIZE - 1));
+	page = s.dup[0].member;
+	assert_int_equal(pone_engine_retry(e, &page), 0);
+	scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(s.ndup, 1);
+	assert_int_equal(s.dup[0].member.index, page.index);
+	scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(s.ndup, 0);
+	/* Not a report of a merge: a page merged into itself. */
+	assert_int_equal(pone_engine_merged(e, &(struct pone_dup){ page, page,
+								  false }),
+			 -EINVAL);
+	pone_engine_free(e);
+	image_free(&img);
+	seen_reset(&s);
+}
+
 static void merged_pages_use_static_part(void **state)
 {
 	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -568,6 +598,16 @@ static void merged_pages_use_static_part(void **state)
 	s.merge = true;
 	st = scan(e, PONE_PASS_MERGE, &s);
 	assert_int_equal(s.ndup, GROUPS * (GROUP_SIZE - 1));
+	/* A member reported against another member (C to B, while B went to
+	 * A) shares B's old frame: it is looked up again, in the static
+	 * part, and merged into A. */
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_true(s.ndup < GROUPS);
+	for (i = 0; i < s.ndup; i++) {
+		assert_true(s.dup[i].canonical_merged);
+		assert_int_equal(img.content[s.dup[i].member.index],
+				 img.content[s.dup[i].canonical.index]);
+	}
 	s.merge = false;
 	st = scan(e, PONE_PASS_MERGE, &s);
 	assert_int_equal(s.ndup, 0);
@@ -615,6 +655,7 @@ int main(void)
 		cmocka_unit_test(absent_pages_are_skipped),
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(remove_during_pass),
+		cmocka_unit_test(retried_pages_come_back),
 		cmocka_unit_test(merged_pages_use_static_part),
 	};
 

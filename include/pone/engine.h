@@ -124,6 +124,13 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
  */
 int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dup);
 
+/*
+ * Report that a reported duplicate could not be merged this time (the
+ * kernel said busy): at the next merge pass the page is looked up, and
+ * reported, again. Same threads and errors as pone_engine_merged().
+ */
+int pone_engine_retry(struct pone_engine *e, const struct pone_page_ref *page);
+
 /* What the page states of a region say now (a walk over them). */
 struct pone_region_counts {
 	uint64_t pages;

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A stand-in for a QEMU guest, for the end-to-end tests: guest RAM the way
- * QEMU holds it (anonymous, or a memfd named memory-backend-memfd mapped
- * shared) and sized by "-m", with content it keeps a record of, so it can
- * say afterwards whether every page still holds what was last written.
+ * QEMU holds it (anonymous, a memfd named memory-backend-memfd mapped
+ * shared, or a /dev/pone region) and sized by "-m", with content it keeps a
+ * record of, so it can say afterwards whether every page still holds what
+ * was last written.
  *
- *   pone-testguest -m SIZE [--memfd] [--zero PERCENT] [--seed N]
+ *   pone-testguest -m SIZE [--memfd | --pone] [--zero PERCENT]
+ *                  [--dup PERCENT] [--seed N]
+ *
+ * --dup: that share of the pages hold one of DUP_CONTENTS contents.
  *
  * Commands on stdin, one a line, each answered on stdout:
  *   free PERCENT   zero that share of the pages still holding data
@@ -16,10 +20,12 @@
  *                  pages too, over and over, racing with the recycling
  *   stop           stop the writer
  *   verify         check every page: "ok PAGES" or "bad PAGE"
+ *   distinct       "distinct N": how many different non-zero contents
  *   quit
  * It says "ready PAGES ADDR" once its memory is filled.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,6 +38,7 @@
 #include "../rand.h"
 
 #define PAGE 4096
+#define DUP_CONTENTS 64		/* versions 1..64; the rest are unique */
 
 struct guest {
 	uint8_t *ram;
@@ -45,12 +52,13 @@ struct guest {
 	unsigned int permille;
 };
 
-static void stamp(uint8_t *page, uint64_t index, uint64_t version)
+/* The content of a version: equal versions, equal pages. */
+static void stamp(uint8_t *page, uint64_t version)
 {
-	fill_seeded(page, PAGE, mix64(version) ^ index);
+	fill_seeded(page, PAGE, mix64(version));
 }
 
-static bool holds(const uint8_t *page, uint64_t index, uint64_t version)
+static bool holds(const uint8_t *page, uint64_t version)
 {
 	uint64_t expect[PAGE / 8];
 	size_t i;
@@ -61,14 +69,14 @@ static bool holds(const uint8_t *page, uint64_t index, uint64_t version)
 				return false;
 		return true;
 	}
-	stamp((uint8_t *)expect, index, version);
+	stamp((uint8_t *)expect, version);
 	return !memcmp(page, expect, PAGE);
 }
 
 static void set_page(struct guest *g, uint64_t i, uint64_t version)
 {
 	if (version)
-		stamp(g->ram + i * PAGE, i, version);
+		stamp(g->ram + i * PAGE, version);
 	else
 		memset(g->ram + i * PAGE, 0, PAGE);
 	__atomic_store_n(&g->version[i], version, __ATOMIC_RELEASE);
@@ -94,11 +102,19 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-static uint8_t *map_ram(uint64_t bytes, bool memfd)
+static uint8_t *map_ram(uint64_t bytes, bool memfd, bool pone)
 {
 	void *p;
 	int fd;
 
+	if (pone) {
+		/* The region takes its size from this first mapping. */
+		fd = open("/dev/pone", O_RDWR | O_CLOEXEC);
+		p = fd < 0 ? MAP_FAILED : mmap(NULL, bytes,
+					       PROT_READ | PROT_WRITE,
+					       MAP_SHARED, fd, 0);
+		return p == MAP_FAILED ? NULL : p;
+	}
 	if (!memfd) {
 		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -129,13 +145,42 @@ static uint64_t parse_size(const char *s)
 	return 0;
 }
 
-static void fill(struct guest *g, unsigned int zero_percent)
+static void fill(struct guest *g, unsigned int zero, unsigned int dup)
 {
 	uint64_t i;
 
+	g->next_stamp = DUP_CONTENTS;
+	for (i = 0; i < g->pages; i++) {
+		uint64_t r = mix64(i ^ g->seed);
+
+		if (r % 100 < zero)
+			set_page(g, i, 0);
+		else if (r % 100 < zero + dup)
+			set_page(g, i, 1 + (r >> 32) % DUP_CONTENTS);
+		else
+			set_page(g, i, ++g->next_stamp);
+	}
+}
+
+static int by_value(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void distinct(struct guest *g)
+{
+	uint64_t *v = malloc(g->pages * sizeof(*v)), i, n = 0;
+
+	pthread_mutex_lock(&g->lock);
+	memcpy(v, g->version, g->pages * sizeof(*v));
+	pthread_mutex_unlock(&g->lock);
+	qsort(v, g->pages, sizeof(*v), by_value);
 	for (i = 0; i < g->pages; i++)
-		set_page(g, i, mix64(i ^ g->seed) % 100 < zero_percent ? 0 :
-			 ++g->next_stamp);
+		n += v[i] && (i == 0 || v[i] != v[i - 1]);
+	free(v);
+	printf("distinct %llu\n", (unsigned long long)n);
 }
 
 static void free_some(struct guest *g, unsigned int percent)
@@ -166,7 +211,7 @@ static void verify(struct guest *g)
 
 	pthread_mutex_lock(&g->lock);
 	for (i = 0; i < g->pages; i++) {
-		if (!holds(g->ram + i * PAGE, i, g->version[i])) {
+		if (!holds(g->ram + i * PAGE, g->version[i])) {
 			pthread_mutex_unlock(&g->lock);
 			printf("bad %llu\n", (unsigned long long)i);
 			return;
@@ -208,6 +253,8 @@ static void serve(struct guest *g)
 			printf("stopped\n");
 		} else if (!strcmp(line, "verify\n")) {
 			verify(g);
+		} else if (!strcmp(line, "distinct\n")) {
+			distinct(g);
 		} else if (!strcmp(line, "quit\n")) {
 			break;
 		} else {
@@ -221,9 +268,9 @@ static void serve(struct guest *g)
 int main(int argc, char **argv)
 {
 	struct guest g = { .seed = 1, .lock = PTHREAD_MUTEX_INITIALIZER };
-	unsigned int zero = 25;
+	unsigned int zero = 25, dup = 0;
 	uint64_t bytes = 0;
-	bool memfd = false;
+	bool memfd = false, pone = false;
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -231,6 +278,10 @@ int main(int argc, char **argv)
 			bytes = parse_size(argv[++i]);
 		else if (!strcmp(argv[i], "--memfd"))
 			memfd = true;
+		else if (!strcmp(argv[i], "--pone"))
+			pone = true;
+		else if (!strcmp(argv[i], "--dup") && i + 1 < argc)
+			dup = (unsigned int)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--zero") && i + 1 < argc)
 			zero = (unsigned int)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
@@ -238,19 +289,19 @@ int main(int argc, char **argv)
 		else
 			bytes = 0, i = argc;
 	}
-	if (!bytes || bytes % PAGE) {
-		fprintf(stderr, "usage: pone-testguest -m SIZE [--memfd] "
-			"[--zero PERCENT] [--seed N]\n");
+	if (!bytes || bytes % PAGE || zero + dup > 100) {
+		fprintf(stderr, "usage: pone-testguest -m SIZE [--memfd | "
+			"--pone] [--zero PERCENT] [--dup PERCENT] [--seed N]\n");
 		return 2;
 	}
 	g.pages = bytes / PAGE;
-	g.ram = map_ram(bytes, memfd);
+	g.ram = map_ram(bytes, memfd, pone);
 	g.version = calloc(g.pages, sizeof(*g.version));
 	if (!g.ram || !g.version) {
 		fprintf(stderr, "pone-testguest: %s\n", strerror(errno));
 		return 1;
 	}
-	fill(&g, zero);
+	fill(&g, zero, dup);
 	printf("ready %llu %p\n", (unsigned long long)g.pages, (void *)g.ram);
 	fflush(stdout);
 	serve(&g);
