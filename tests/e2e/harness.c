@@ -58,6 +58,13 @@ void harness_cleanup(void)
 	}
 }
 
+int harness_teardown(void **state)
+{
+	(void)state;
+	harness_cleanup();
+	return 0;
+}
+
 /* fork + exec with stdin and stdout on pipes of ours. */
 static int spawn(struct child *c, const char *path, const char *const *args,
 		 bool pipes)

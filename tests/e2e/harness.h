@@ -59,8 +59,10 @@ int mapping_usage(pid_t pid, uint64_t addr, uint64_t *rss, uint64_t *swap);
 int swap_ensure(const char *path, unsigned int mib);
 void swap_release(void);
 
-/* Kills what a test started and did not stop (its teardown). */
+/* Kills what a test started and did not stop. */
 void harness_cleanup(void);
+/* The same as a cmocka teardown. */
+int harness_teardown(void **state);
 
 /* Skips the whole test program (meson: exit status 77) with a reason. */
 void skip_all(const char *why) __attribute__((noreturn));

@@ -70,17 +70,10 @@ static void started_and_stopped(void **state)
 	guest_quit(&g);
 }
 
-static int cleanup(void **state)
-{
-	(void)state;
-	harness_cleanup();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(started_and_stopped, cleanup),
+		cmocka_unit_test_teardown(started_and_stopped, harness_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -254,13 +254,6 @@ static void detach(void **state)
 	daemon_kill(&d, SIGTERM);
 }
 
-static int cleanup(void **state)
-{
-	(void)state;
-	harness_cleanup();
-	return 0;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -279,11 +272,11 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(anonymous_guest, cleanup),
-		cmocka_unit_test_teardown(memfd_guest, cleanup),
-		cmocka_unit_test_teardown(killed_and_restarted, cleanup),
-		cmocka_unit_test_teardown(huge_pages, cleanup),
-		cmocka_unit_test_teardown(detach, cleanup),
+		cmocka_unit_test_teardown(anonymous_guest, harness_teardown),
+		cmocka_unit_test_teardown(memfd_guest, harness_teardown),
+		cmocka_unit_test_teardown(killed_and_restarted, harness_teardown),
+		cmocka_unit_test_teardown(huge_pages, harness_teardown),
+		cmocka_unit_test_teardown(detach, harness_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

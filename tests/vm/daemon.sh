@@ -20,5 +20,5 @@ for lib in $(ldd "$@" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
 done
 bash "$here/initramfs.sh" "$work/pone-daemon.cpio.gz" \
 	"$here/daemon-init.sh" "$ko=/lib/pone.ko" "${files[@]}"
-exec bash "$here/boot.sh" -t 400 -l "$work/daemon-console.log" \
+exec bash "$here/boot.sh" -t 560 -l "$work/daemon-console.log" \
 	"$kernel" "$work/pone-daemon.cpio.gz"
