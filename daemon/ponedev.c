@@ -115,7 +115,7 @@ size_t ponedev_merge(struct guests *gs, struct pone_engine *eng,
 		if (i < k && (e[i].result == PONE_DONE ||
 			      e[i].result == PONE_SAME)) {
 			pone_engine_merged(eng, d);
-			merged++;
+			merged += e[i].result == PONE_DONE;
 		} else if (i < k && e[i].result == PONE_BUSY) {
 			pone_engine_retry(eng, &d->member);
 			__atomic_add_fetch(&g->merge_busy, 1, __ATOMIC_RELAXED);
