@@ -223,6 +223,50 @@ static void huge_pages(void **state)
 	daemon_kill(&d, SIGTERM);
 }
 
+/* The fd of the guest's memfd, as /proc/PID/fd/N, for pone-ctl --fd. */
+static void memfd_path(const struct testguest *g, char *path, size_t len)
+{
+	char link[256];
+	int n;
+
+	for (n = 3; n < 64; n++) {
+		ssize_t k;
+
+		snprintf(path, len, "/proc/%d/fd/%d", (int)g->c.pid, n);
+		k = readlink(path, link, sizeof(link) - 1);
+		if (k > 0 && (link[k] = 0, strstr(link, "memory-backend-memfd")))
+			return;
+	}
+	fail_msg("the guest holds no memfd");
+}
+
+/* Guest RAM passed as an fd over the socket; a file that is no guest's
+ * RAM is refused. */
+static void fd_passed(void **state)
+{
+	const char *args[] = { "-m", "16M", "--memfd", NULL };
+	struct daemon_run d;
+	struct testguest g;
+	char pid[16], fd[64];
+	const char *with_fd[] = { "attach", "--pid", pid, "--fd", fd, NULL };
+	const char *json[] = { "guests", "--json", NULL };
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(daemon_prepare(&d, "fd", SETTINGS), 0);
+	assert_int_equal(daemon_start(&d), 0);
+	assert_int_equal(guest_start(&g, args), 0);
+	snprintf(pid, sizeof(pid), "%d", (int)g.c.pid);
+	strcpy(fd, "/etc/hostname");
+	assert_int_equal(ctl(&d, NULL, 0, with_fd), 1);
+	memfd_path(&g, fd, sizeof(fd));
+	assert_int_equal(ctl(&d, NULL, 0, with_fd), 0);
+	assert_int_equal(ctl(&d, out, sizeof(out), json), 0);
+	assert_non_null(strstr(out, "\"ram\":\"memfd\""));
+	guest_quit(&g);
+	daemon_kill(&d, SIGTERM);
+}
+
 /* A guest whose process ends is detached by itself; detach by name too. */
 static void detach(void **state)
 {
@@ -276,6 +320,7 @@ int main(void)
 		cmocka_unit_test_teardown(memfd_guest, harness_teardown),
 		cmocka_unit_test_teardown(killed_and_restarted, harness_teardown),
 		cmocka_unit_test_teardown(huge_pages, harness_teardown),
+		cmocka_unit_test_teardown(fd_passed, harness_teardown),
 		cmocka_unit_test_teardown(detach, harness_teardown),
 	};
 
