@@ -151,18 +151,31 @@ static void signal_ready(struct source *s, uint32_t events)
 	}
 }
 
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
+/* Before any thread starts, so that all of them inherit the mask and the
+ * signals reach the signalfd alone. */
+static void block_signals(void)
+{
+	sigset_t set;
+
+	stop_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 static int open_signals(struct signals *sg, int epfd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &sg->src };
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	/* Blocked before any thread starts, so all of them inherit it. */
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	stop_signals(&set);
 	*sg = (struct signals){ .src.ready = signal_ready };
 	sg->fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sg->fd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, sg->fd, &ev))
@@ -310,6 +323,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &a))
 		return 2;
+	block_signals();
 	ret = setup(&d, &a);
 	if (ret)
 		return 1;

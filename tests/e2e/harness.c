@@ -215,6 +215,17 @@ void daemon_kill(struct daemon_run *d, int sig)
 	d->pid = 0;
 }
 
+int daemon_stop(struct daemon_run *d)
+{
+	int status;
+
+	if (d->pid <= 0 || kill(d->pid, SIGTERM) ||
+	    waitpid(d->pid, &status, 0) != d->pid)
+		return -1;
+	d->pid = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 int ctl(const struct daemon_run *d, char *out, size_t len,
 	const char *const *args)
 {

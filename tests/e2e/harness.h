@@ -42,6 +42,9 @@ int daemon_prepare(struct daemon_run *d, const char *name,
 /* Starts poned on it and waits until its socket answers. */
 int daemon_start(struct daemon_run *d);
 void daemon_kill(struct daemon_run *d, int sig);
+/* SIGTERM, and its exit status: 0 when it stopped cleanly (under a
+ * sanitizer, also with no leak or error found). */
+int daemon_stop(struct daemon_run *d);
 
 /* Runs pone-ctl --socket SOCKET args...; its stdout in out (may be NULL).
  * Returns its exit status. */

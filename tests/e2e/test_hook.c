@@ -65,7 +65,7 @@ static void started_and_stopped(void **state)
 	assert_null(strstr(out, "web-01"));
 	/* No pid file, no poned: the domain goes on all the same. */
 	assert_int_equal(hook(&d, "other", "started"), 0);
-	daemon_kill(&d, SIGTERM);
+	assert_int_equal(daemon_stop(&d), 0);
 	assert_int_equal(hook(&d, "web-01", "started"), 0);
 	guest_quit(&g);
 }

@@ -112,7 +112,7 @@ static void recycles(bool memfd, const char *name, const char *settings)
 	assert_non_null(strstr(out, name));
 	assert_null(strstr(out, "\"recycled_pages\":0,"));
 	guest_quit(&g);
-	daemon_kill(&d, SIGTERM);
+	assert_int_equal(daemon_stop(&d), 0);
 }
 
 static void anonymous_guest(void **state)
@@ -167,7 +167,7 @@ static void killed_and_restarted(void **state)
 	assert_int_equal(guest_say(&g, "stop", NULL, 0), 0);
 	verify(&g);
 	guest_quit(&g);
-	daemon_kill(&d, SIGTERM);
+	assert_int_equal(daemon_stop(&d), 0);
 }
 
 static uint64_t status_field(const struct daemon_run *d, const char *key)
@@ -220,7 +220,7 @@ static void huge_pages(void **state)
 	assert_true(status_field(&d, "huge_pages_split") > 0);
 	verify(&g);
 	guest_quit(&g);
-	daemon_kill(&d, SIGTERM);
+	assert_int_equal(daemon_stop(&d), 0);
 }
 
 /* The fd of the guest's memfd, as /proc/PID/fd/N, for pone-ctl --fd. */
@@ -264,7 +264,7 @@ static void fd_passed(void **state)
 	assert_int_equal(ctl(&d, out, sizeof(out), json), 0);
 	assert_non_null(strstr(out, "\"ram\":\"memfd\""));
 	guest_quit(&g);
-	daemon_kill(&d, SIGTERM);
+	assert_int_equal(daemon_stop(&d), 0);
 }
 
 /* A guest whose process ends is detached by itself; detach by name too. */
@@ -295,7 +295,7 @@ static void detach(void **state)
 		wait_s(0.05);
 	}
 	assert_null(strstr(out, "one"));
-	daemon_kill(&d, SIGTERM);
+	assert_int_equal(daemon_stop(&d), 0);
 }
 
 static int setup(void **state)
