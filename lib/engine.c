@@ -246,15 +246,18 @@ int pone_engine_remove_region(struct pone_engine *e, uint32_t id)
 
 	pthread_mutex_lock(&e->lock);
 	r = unlink_region(e, id);
+	pthread_mutex_unlock(&e->lock);
+	if (!r)
+		return -ENOENT;
+	/* No reader left before a pass's end may free it. */
+	region_kill(r);
+	pthread_mutex_lock(&e->lock);
 	later = e->in_pass;
-	if (r && later) {
+	if (later) {
 		r->next = e->graveyard;
 		e->graveyard = r;
 	}
 	pthread_mutex_unlock(&e->lock);
-	if (!r)
-		return -ENOENT;
-	region_kill(r);
 	if (!later) {
 		pthread_mutex_lock(&e->pass_lock);
 		region_destroy(e, r);

@@ -185,9 +185,10 @@ static void distinct(struct guest *g)
 
 static void free_some(struct guest *g, unsigned int percent)
 {
-	uint64_t i, s = g->seed ^ g->next_stamp;
+	uint64_t i, s;
 
 	pthread_mutex_lock(&g->lock);
+	s = g->seed ^ g->next_stamp;
 	for (i = 0; i < g->pages; i++)
 		if (g->version[i] && splitmix64(&s) % 100 < percent)
 			set_page(g, i, 0);
