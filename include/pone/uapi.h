@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note */
+/*
+ * The ioctl ABI of /dev/pone, shared by pone.ko and userspace.
+ *
+ * Every open of /dev/pone is one region of guest RAM; it takes its size
+ * from its first shared mapping. Offsets are byte offsets into a region,
+ * page aligned. Batches carry one result a entry; the ioctl returns how
+ * many entries were done (PONE_DONE), or a negative errno, in which case
+ * nothing was changed.
+ */
+#ifndef PONE_UAPI_H
+#define PONE_UAPI_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Raised on any incompatible change; userspace refuses other versions. */
+#define PONE_ABI_VERSION 1
+
+/* Most entries one MERGE or DISCARD call accepts. */
+#define PONE_BATCH_MAX 512
+
+/* Per-entry outcome of MERGE and DISCARD. */
+enum pone_result {
+	PONE_DONE = 0,		/* merged, or discarded */
+	PONE_CHANGED = 1,	/* contents differ (merge) or not zero (discard) */
+	PONE_BUSY = 2,		/* a frame is pinned or being faulted in: retry */
+	PONE_HOLE = 3,		/* an offset has no frame: it reads as zeros */
+	PONE_SAME = 4,		/* both offsets already share one frame */
+};
+
+/* Make dst share src's frame if, checked in the kernel, they are equal. */
+struct pone_merge_entry {
+	__u64 dst_offset;	/* in the region the ioctl is issued on */
+	__u64 src_offset;	/* in the region of src_fd */
+	__s32 src_fd;		/* a /dev/pone fd, possibly the same region */
+	__u32 result;		/* out: enum pone_result */
+};
+
+/* Free the frame at offset if, checked in the kernel, it is all zeros. */
+struct pone_discard_entry {
+	__u64 offset;
+	__u32 result;		/* out: enum pone_result */
+	__u32 pad;		/* must be 0 */
+};
+
+struct pone_batch {
+	__u64 entries;		/* user pointer to count entries */
+	__u32 count;		/* 1 .. PONE_BATCH_MAX */
+	__u32 flags;		/* must be 0 */
+};
+
+struct pone_counters {
+	/* region: offsets with a frame; total: frames */
+	__u64 frames;
+	/* region: offsets whose frame other offsets share; total: frames
+	 * that 2 or more offsets share
+	 */
+	__u64 shared;
+	__u64 zero;		/* offsets that read as zeros without a frame */
+	__u64 merges;		/* MERGE entries done */
+	__u64 cow_breaks;	/* writes that copied a shared frame */
+	__u64 discards;		/* DISCARD entries done */
+};
+
+struct pone_info {
+	__u32 abi_version;	/* PONE_ABI_VERSION of the module */
+	__u32 page_size;
+	__u64 size;		/* bytes of this region; 0 until first mmap */
+	__u64 regions;		/* regions open in total */
+	struct pone_counters region;
+	struct pone_counters total;
+};
+
+#define PONE_IOC_MAGIC 0xb7
+#define PONE_IOC_INFO _IOR(PONE_IOC_MAGIC, 0, struct pone_info)
+#define PONE_IOC_MERGE _IOW(PONE_IOC_MAGIC, 1, struct pone_batch)
+#define PONE_IOC_DISCARD _IOW(PONE_IOC_MAGIC, 2, struct pone_batch)
+
+#endif /* PONE_UAPI_H */

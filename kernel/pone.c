@@ -1,0 +1,788 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pone.ko: guest RAM whose page frames the module owns, so that equal pages
+ * can share one frame copy-on-write and zero pages can be dropped, each
+ * verified in the kernel at the point of no return.
+ *
+ * Every open of /dev/pone is one region. Its first shared mapping sets its
+ * size; private mappings are refused. The region keeps its frames in an
+ * xarray indexed by page offset. A slot is empty (a hole: it reads as the
+ * zero page, mapped read-only, and has no frame) or points to a pone_frame,
+ * which owns one page reference and counts the slots that point to it
+ * (shares). One frame may back offsets of several regions.
+ *
+ * Frames are ordinary order-0 pages, not in the page cache and not on the
+ * LRU, mapped through vmf->page: every pte holds a page reference and a
+ * mapcount (page_add_file_rmap), and GUP and KVM see normal pages. The
+ * module finds the mappings of a frame by offset, in the region's own
+ * address_space (its i_mmap tree, walked by unmap_mapping_pages, which
+ * also runs the MMU notifiers that drop KVM's EPT entries); page->mapping
+ * stays NULL, and nothing else walks these pages' rmap because they are
+ * neither on the LRU nor movable (GFP_HIGHUSER, not _MOVABLE: there is no
+ * migration, so compaction works around them). Frames are charged to the
+ * faulting task's memory cgroup (__GFP_ACCOUNT) and placed by its NUMA
+ * policy. The zero page is mapped as a special pte (vmf_insert_mixed),
+ * which no rmap counts.
+ *
+ * Copy-on-write: the mapping has page_mkwrite and pfn_mkwrite, so the core
+ * maps every page read-only until one of them allows the write. A shared
+ * frame is never mapped writable: a write to it, or to the zero page, gives
+ * the offset a frame of its own, zaps the offset's mappings and retries the
+ * fault; a write to a frame that no other slot shares maps it writable.
+ * VM_DONTEXPAND keeps mremap from growing a mapping past the region, and,
+ * being VM_SPECIAL, keeps mlock from putting the frames on LRU lists.
+ *
+ * Locking rules:
+ *
+ * - Offset locks: each region hashes offsets onto PONE_LOCKS mutexes. The
+ *   lock of an offset is held to change its slot, to take a reference to
+ *   the frame in its slot, and across the zap that follows a change, so a
+ *   fault never maps a frame that has left the slot. MERGE holds the locks
+ *   of both offsets, taken in address order, the same lock once. There is
+ *   no other lock on the fault, MERGE or DISCARD paths.
+ * - Page locks of frames nest inside offset locks, two in address order.
+ *   .fault returns its page locked and page_mkwrite locks it, so the core
+ *   installs the writable or read-only pte under the page lock; MERGE and
+ *   DISCARD zap under the page lock, so no pte they did not see appears
+ *   after their zap. Nothing takes an offset lock with a page lock held.
+ * - Order: mmap_lock -> offset lock -> page lock -> i_mmap_rwsem -> pte
+ *   lock. MERGE and DISCARD copy their batch in and out with no lock held.
+ * - frame->shares is atomic: slots of different offsets share a frame
+ *   under different offset locks. It only rises under the lock of an
+ *   offset that holds the frame, so a frame seen with one share under its
+ *   slot's lock stays unshared until that lock is dropped.
+ * - A frame's content is stable while its slot's lock is held and, if it
+ *   is not shared, its mappings are zapped and its page count shows that
+ *   no one else holds it; a shared frame is mapped read-only everywhere and
+ *   only a DMA pin could still write it.
+ * - The region lives as long as its file, which every mapping holds; its
+ *   size is written once (cmpxchg) and read with READ_ONCE. frame structs
+ *   are SLAB_TYPESAFE_BY_RCU so PONE_IOC_INFO can walk a region under RCU.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/hash.h>
+#include <linux/highmem.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pagemap.h>
+#include <linux/pfn_t.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include <pone/uapi.h>
+
+#define PONE_LOCK_BITS 8
+#define PONE_LOCKS BIT(PONE_LOCK_BITS)
+/* Regions up to 1 TiB: far beyond a guest, far from index overflow. */
+#define PONE_MAX_PAGES (1UL << (40 - PAGE_SHIFT))
+
+struct pone_frame {
+	struct page *page;
+	atomic_t shares;
+};
+
+struct pone_region {
+	struct address_space mapping;
+	struct xarray frames;
+	unsigned long pages;
+	atomic_long_t nframes;
+	atomic_long_t merges;
+	atomic_long_t cow_breaks;
+	atomic_long_t discards;
+	/* offset locks, hashed by page index: see the locking rules */
+	struct mutex locks[PONE_LOCKS];
+};
+
+static struct {
+	atomic_long_t frames;
+	atomic_long_t shared;
+	atomic_long_t slots;
+	atomic_long_t pages;
+	atomic_long_t regions;
+	atomic_long_t merges;
+	atomic_long_t cow_breaks;
+	atomic_long_t discards;
+} pone_total;
+
+static struct kmem_cache *pone_frame_cache;
+static const struct file_operations pone_fops;
+static const struct address_space_operations pone_aops;
+
+static struct mutex *pone_lock(struct pone_region *r, pgoff_t index)
+{
+	return &r->locks[hash_long(index, PONE_LOCK_BITS)];
+}
+
+static void pone_lock_two(struct mutex *a, struct mutex *b)
+{
+	if (a > b)
+		swap(a, b);
+	mutex_lock(a);
+	if (b != a)
+		mutex_lock_nested(b, SINGLE_DEPTH_NESTING);
+}
+
+static void pone_unlock_two(struct mutex *a, struct mutex *b)
+{
+	if (b != a)
+		mutex_unlock(b);
+	mutex_unlock(a);
+}
+
+static void pone_lock_pages(struct page *a, struct page *b)
+{
+	if (a > b)
+		swap(a, b);
+	lock_page(a);
+	lock_page(b);
+}
+
+static void pone_zap(struct pone_region *r, pgoff_t index)
+{
+	unmap_mapping_pages(&r->mapping, index, 1, false);
+}
+
+static void pone_frame_share(struct pone_frame *f)
+{
+	if (atomic_inc_return(&f->shares) == 2)
+		atomic_long_inc(&pone_total.shared);
+}
+
+static void pone_frame_put(struct pone_frame *f)
+{
+	int left = atomic_dec_return(&f->shares);
+
+	if (left == 1)
+		atomic_long_dec(&pone_total.shared);
+	if (left)
+		return;
+	put_page(f->page);
+	kmem_cache_free(pone_frame_cache, f);
+	atomic_long_dec(&pone_total.frames);
+}
+
+/* A new frame for a write fault: a copy of @src, or zeros. */
+static struct pone_frame *pone_frame_alloc(struct vm_fault *vmf,
+					   struct page *src)
+{
+	gfp_t gfp = GFP_HIGHUSER | __GFP_ACCOUNT | (src ? 0 : __GFP_ZERO);
+	struct pone_frame *f;
+
+	f = kmem_cache_alloc(pone_frame_cache, GFP_KERNEL);
+	if (!f)
+		return NULL;
+	f->page = alloc_page_vma(gfp, vmf->vma, vmf->address);
+	if (!f->page) {
+		kmem_cache_free(pone_frame_cache, f);
+		return NULL;
+	}
+	if (src)
+		copy_highpage(f->page, src);
+	atomic_set(&f->shares, 1);
+	atomic_long_inc(&pone_total.frames);
+	return f;
+}
+
+/* Points the slot at @f (NULL: a hole); the caller holds its lock. */
+static int pone_slot_set(struct pone_region *r, pgoff_t index,
+			 struct pone_frame *old, struct pone_frame *f)
+{
+	void *ret = xa_store(&r->frames, index, f, GFP_KERNEL_ACCOUNT);
+	long delta = !!f - !!old;
+
+	if (xa_is_err(ret))
+		return xa_err(ret);
+	atomic_long_add(delta, &r->nframes);
+	atomic_long_add(delta, &pone_total.slots);
+	return 0;
+}
+
+/*
+ * Gives the offset of a write fault a frame no other slot shares: a copy
+ * of a shared frame, or zeros for a hole. Mappings of the old frame or of
+ * the zero page are zapped. The caller holds the offset lock.
+ */
+static vm_fault_t pone_make_private(struct pone_region *r,
+				    struct vm_fault *vmf,
+				    struct pone_frame **fp)
+{
+	struct pone_frame *old = xa_load(&r->frames, vmf->pgoff);
+	struct pone_frame *f;
+
+	if (old && atomic_read(&old->shares) == 1) {
+		*fp = old;
+		return 0;
+	}
+	f = pone_frame_alloc(vmf, old ? old->page : NULL);
+	if (!f)
+		return VM_FAULT_OOM;
+	if (pone_slot_set(r, vmf->pgoff, old, f)) {
+		pone_frame_put(f);
+		return VM_FAULT_OOM;
+	}
+	pone_zap(r, vmf->pgoff);
+	if (old) {
+		pone_frame_put(old);
+		atomic_long_inc(&r->cow_breaks);
+		atomic_long_inc(&pone_total.cow_breaks);
+	}
+	*fp = f;
+	return 0;
+}
+
+static vm_fault_t pone_fault(struct vm_fault *vmf)
+{
+	struct pone_region *r = vmf->vma->vm_file->private_data;
+	struct mutex *lock = pone_lock(r, vmf->pgoff);
+	struct pone_frame *f;
+	vm_fault_t ret = 0;
+
+	if (vmf->pgoff >= READ_ONCE(r->pages))
+		return VM_FAULT_SIGBUS;
+	mutex_lock(lock);
+	if (vmf->flags & FAULT_FLAG_WRITE)
+		ret = pone_make_private(r, vmf, &f);
+	else
+		f = xa_load(&r->frames, vmf->pgoff);
+	if (ret)
+		goto out;
+	if (!f) {
+		/* Under the offset lock, so a write's zap cannot miss it. */
+		ret = vmf_insert_mixed(vmf->vma, vmf->address,
+				       pfn_to_pfn_t(my_zero_pfn(vmf->address)));
+		goto out;
+	}
+	get_page(f->page);
+	lock_page(f->page);
+	vmf->page = f->page;
+	ret = VM_FAULT_LOCKED;
+out:
+	mutex_unlock(lock);
+	return ret;
+}
+
+/* A write to the zero page or to a shared frame: copy, then refault. */
+static vm_fault_t pone_break_cow(struct vm_fault *vmf)
+{
+	struct pone_region *r = vmf->vma->vm_file->private_data;
+	struct mutex *lock = pone_lock(r, vmf->pgoff);
+	struct pone_frame *f;
+	vm_fault_t ret;
+
+	mutex_lock(lock);
+	ret = pone_make_private(r, vmf, &f);
+	mutex_unlock(lock);
+	return ret ? ret : VM_FAULT_NOPAGE;
+}
+
+static vm_fault_t pone_page_mkwrite(struct vm_fault *vmf)
+{
+	struct pone_region *r = vmf->vma->vm_file->private_data;
+	struct mutex *lock = pone_lock(r, vmf->pgoff);
+	struct pone_frame *f;
+	bool own;
+
+	mutex_lock(lock);
+	f = xa_load(&r->frames, vmf->pgoff);
+	own = f && f->page == vmf->page && atomic_read(&f->shares) == 1;
+	if (own)
+		lock_page(vmf->page);
+	mutex_unlock(lock);
+	return own ? VM_FAULT_LOCKED : pone_break_cow(vmf);
+}
+
+static const struct vm_operations_struct pone_vm_ops = {
+	.fault = pone_fault,
+	.page_mkwrite = pone_page_mkwrite,
+	.pfn_mkwrite = pone_break_cow,
+};
+
+static int pone_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct pone_region *r = file->private_data;
+	unsigned long end = vma->vm_pgoff + vma_pages(vma);
+	unsigned long size;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (end < vma->vm_pgoff || end > PONE_MAX_PAGES)
+		return -EINVAL;
+	size = cmpxchg(&r->pages, 0, end);
+	if (!size)
+		atomic_long_add(end, &pone_total.pages);
+	else if (end > size)
+		return -EINVAL;
+	vma->vm_flags |= VM_DONTEXPAND;
+	vma->vm_ops = &pone_vm_ops;
+	return 0;
+}
+
+static int pone_open(struct inode *inode, struct file *file)
+{
+	struct pone_region *r = kvzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	int i;
+
+	if (!r)
+		return -ENOMEM;
+	address_space_init_once(&r->mapping);
+	r->mapping.host = inode;
+	r->mapping.a_ops = &pone_aops;
+	xa_init(&r->frames);
+	for (i = 0; i < PONE_LOCKS; i++)
+		mutex_init(&r->locks[i]);
+	file->private_data = r;
+	/* Each region zaps only its own mappings. */
+	file->f_mapping = &r->mapping;
+	atomic_long_inc(&pone_total.regions);
+	return 0;
+}
+
+/* The last fd and the last mapping are gone: nothing can fault any more. */
+static int pone_release(struct inode *inode, struct file *file)
+{
+	struct pone_region *r = file->private_data;
+	struct pone_frame *f;
+	unsigned long index;
+
+	xa_for_each(&r->frames, index, f) {
+		pone_frame_put(f);
+		cond_resched();
+	}
+	xa_destroy(&r->frames);
+	atomic_long_sub(atomic_long_read(&r->nframes), &pone_total.slots);
+	atomic_long_sub(r->pages, &pone_total.pages);
+	atomic_long_dec(&pone_total.regions);
+	kvfree(r);
+	return 0;
+}
+
+static int pone_index(struct pone_region *r, u64 offset, pgoff_t *index)
+{
+	if (offset & ~PAGE_MASK)
+		return -EINVAL;
+	if (offset >> PAGE_SHIFT >= READ_ONCE(r->pages))
+		return -ERANGE;
+	*index = offset >> PAGE_SHIFT;
+	return 0;
+}
+
+/* No frame is pinned, in flight, or mapped where it could be written. */
+static bool pone_frame_quiet(struct pone_frame *f)
+{
+	if (atomic_read(&f->shares) > 1)
+		return !page_maybe_dma_pinned(f->page);
+	return page_count(f->page) == 1;
+}
+
+static bool pone_pages_equal(struct page *a, struct page *b)
+{
+	void *pa = kmap_local_page(a);
+	void *pb = kmap_local_page(b);
+	bool equal = !memcmp(pa, pb, PAGE_SIZE);
+
+	kunmap_local(pb);
+	kunmap_local(pa);
+	return equal;
+}
+
+static bool pone_page_zero(struct page *page)
+{
+	void *p = kmap_local_page(page);
+	bool zero = !memchr_inv(p, 0, PAGE_SIZE);
+
+	kunmap_local(p);
+	return zero;
+}
+
+/* Both offset locks held, frames distinct: compare and repoint dst. */
+static u32 pone_merge_frames(struct pone_region *d, pgoff_t di,
+			     struct pone_frame *fd, struct pone_region *s,
+			     pgoff_t si, struct pone_frame *fs)
+{
+	u32 res = PONE_DONE;
+
+	pone_lock_pages(fd->page, fs->page);
+	pone_zap(d, di);
+	if (atomic_read(&fs->shares) == 1)
+		pone_zap(s, si);
+	if (!pone_frame_quiet(fd) || !pone_frame_quiet(fs))
+		res = PONE_BUSY;
+	else if (!pone_pages_equal(fd->page, fs->page))
+		res = PONE_CHANGED;
+	else if (pone_slot_set(d, di, fd, fs))
+		res = PONE_BUSY;
+	else
+		pone_frame_share(fs);
+	unlock_page(fs->page);
+	unlock_page(fd->page);
+	return res;
+}
+
+static u32 pone_merge_one(struct pone_region *d, pgoff_t di,
+			  struct pone_region *s, pgoff_t si)
+{
+	struct mutex *ld = pone_lock(d, di), *ls = pone_lock(s, si);
+	struct pone_frame *fd, *fs;
+	u32 res;
+
+	pone_lock_two(ld, ls);
+	fd = xa_load(&d->frames, di);
+	fs = xa_load(&s->frames, si);
+	if (!fd || !fs)
+		res = PONE_HOLE;
+	else if (fd == fs)
+		res = PONE_SAME;
+	else
+		res = pone_merge_frames(d, di, fd, s, si, fs);
+	pone_unlock_two(ld, ls);
+	if (res != PONE_DONE)
+		return res;
+	pone_frame_put(fd);
+	atomic_long_inc(&d->merges);
+	atomic_long_inc(&pone_total.merges);
+	return res;
+}
+
+static u32 pone_discard_one(struct pone_region *r, pgoff_t index)
+{
+	struct mutex *lock = pone_lock(r, index);
+	struct pone_frame *f;
+	u32 res = PONE_HOLE;
+
+	mutex_lock(lock);
+	f = xa_load(&r->frames, index);
+	if (f) {
+		lock_page(f->page);
+		pone_zap(r, index);
+		if (!pone_frame_quiet(f))
+			res = PONE_BUSY;
+		else if (!pone_page_zero(f->page))
+			res = PONE_CHANGED;
+		else if (pone_slot_set(r, index, f, NULL))
+			res = PONE_BUSY;
+		else
+			res = PONE_DONE;
+		unlock_page(f->page);
+	}
+	mutex_unlock(lock);
+	if (res != PONE_DONE)
+		return res;
+	pone_frame_put(f);
+	atomic_long_inc(&r->discards);
+	atomic_long_inc(&pone_total.discards);
+	return res;
+}
+
+static int pone_cmp_index(const void *a, const void *b)
+{
+	pgoff_t x = *(const pgoff_t *)a, y = *(const pgoff_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A batch as the kernel works on it: a copy of the user's entries, scratch
+ * room to sort their offsets, and for MERGE the source regions' files, held
+ * until the batch is done.
+ */
+struct pone_job {
+	void __user *uentries;
+	void *entries;
+	size_t entry_size;
+	u32 count;
+	pgoff_t *sorted;
+	struct file **files;
+};
+
+static void pone_job_free(struct pone_job *job)
+{
+	u32 i;
+
+	for (i = 0; job->files && i < job->count; i++)
+		if (job->files[i])
+			fput(job->files[i]);
+	kvfree(job->files);
+	kvfree(job->sorted);
+	kvfree(job->entries);
+}
+
+static int pone_job_copy_in(struct pone_job *job, void __user *arg,
+			    size_t entry_size, bool merge)
+{
+	struct pone_batch b;
+	void *entries;
+
+	if (copy_from_user(&b, arg, sizeof(b)))
+		return -EFAULT;
+	if (b.flags || !b.count)
+		return -EINVAL;
+	if (b.count > PONE_BATCH_MAX)
+		return -E2BIG;
+	job->uentries = u64_to_user_ptr(b.entries);
+	entries = vmemdup_user(job->uentries, (size_t)b.count * entry_size);
+	if (IS_ERR(entries))
+		return PTR_ERR(entries);
+	job->entries = entries;
+	job->count = b.count;
+	job->entry_size = entry_size;
+	job->sorted = kvmalloc_array(b.count, sizeof(pgoff_t), GFP_KERNEL);
+	if (merge)
+		job->files = kvcalloc(b.count, sizeof(*job->files), GFP_KERNEL);
+	if (!job->sorted || (merge && !job->files))
+		return -ENOMEM;
+	return 0;
+}
+
+static int pone_job_copy_out(struct pone_job *job)
+{
+	if (copy_to_user(job->uentries, job->entries,
+			 (size_t)job->count * job->entry_size))
+		return -EFAULT;
+	return 0;
+}
+
+/* Sorts the batch's offsets; -EINVAL if one appears twice. */
+static int pone_job_unique(struct pone_job *job)
+{
+	pgoff_t *idx = job->sorted;
+	u32 i;
+
+	sort(idx, job->count, sizeof(*idx), pone_cmp_index, NULL);
+	for (i = 1; i < job->count; i++)
+		if (idx[i] == idx[i - 1])
+			return -EINVAL;
+	return 0;
+}
+
+/* The region of a /dev/pone fd opened for writing. */
+static int pone_src_file(int fd, struct file **filep)
+{
+	struct file *file = fget(fd);
+
+	if (!file)
+		return -EBADF;
+	*filep = file;
+	if (file->f_op != &pone_fops)
+		return -EINVAL;
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	return 0;
+}
+
+/* Checks every entry before any is acted on: bad input changes nothing. */
+static int pone_merge_check(struct pone_region *d, struct pone_job *job)
+{
+	struct pone_merge_entry *e = job->entries;
+	struct pone_region *s;
+	pgoff_t si;
+	u32 i;
+	int err;
+
+	for (i = 0; i < job->count; i++) {
+		err = pone_src_file(e[i].src_fd, &job->files[i]);
+		if (err)
+			return err;
+		s = job->files[i]->private_data;
+		err = pone_index(d, e[i].dst_offset, &job->sorted[i]);
+		if (!err)
+			err = pone_index(s, e[i].src_offset, &si);
+		if (err)
+			return err;
+		if (s == d && job->sorted[i] == si)
+			return -EINVAL;
+	}
+	return pone_job_unique(job);
+}
+
+static int pone_discard_check(struct pone_region *r, struct pone_job *job)
+{
+	struct pone_discard_entry *e = job->entries;
+	u32 i;
+	int err;
+
+	for (i = 0; i < job->count; i++) {
+		if (e[i].pad)
+			return -EINVAL;
+		err = pone_index(r, e[i].offset, &job->sorted[i]);
+		if (err)
+			return err;
+	}
+	return pone_job_unique(job);
+}
+
+static long pone_merge(struct pone_region *d, struct file *file,
+		       void __user *arg)
+{
+	struct pone_job job = {};
+	struct pone_merge_entry *e;
+	long done = 0;
+	u32 i;
+	int err;
+
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	err = pone_job_copy_in(&job, arg, sizeof(*e), true);
+	if (!err)
+		err = pone_merge_check(d, &job);
+	if (err)
+		goto out;
+	e = job.entries;
+	for (i = 0; i < job.count; i++) {
+		e[i].result = pone_merge_one(d, e[i].dst_offset >> PAGE_SHIFT,
+					     job.files[i]->private_data,
+					     e[i].src_offset >> PAGE_SHIFT);
+		done += e[i].result == PONE_DONE;
+		cond_resched();
+	}
+	err = pone_job_copy_out(&job);
+out:
+	pone_job_free(&job);
+	return err ? err : done;
+}
+
+static long pone_discard(struct pone_region *r, struct file *file,
+			 void __user *arg)
+{
+	struct pone_job job = {};
+	struct pone_discard_entry *e;
+	long done = 0;
+	u32 i;
+	int err;
+
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	err = pone_job_copy_in(&job, arg, sizeof(*e), false);
+	if (!err)
+		err = pone_discard_check(r, &job);
+	if (err)
+		goto out;
+	e = job.entries;
+	for (i = 0; i < job.count; i++) {
+		e[i].result = pone_discard_one(r, e[i].offset >> PAGE_SHIFT);
+		done += e[i].result == PONE_DONE;
+		cond_resched();
+	}
+	err = pone_job_copy_out(&job);
+out:
+	pone_job_free(&job);
+	return err ? err : done;
+}
+
+/* Offsets whose frame is shared: an O(region) walk, for statistics only. */
+static u64 pone_count_shared(struct pone_region *r)
+{
+	XA_STATE(xas, &r->frames, 0);
+	struct pone_frame *f;
+	u64 n = 0;
+
+	rcu_read_lock();
+	xas_for_each(&xas, f, ULONG_MAX) {
+		if (xas_retry(&xas, f))
+			continue;
+		n += atomic_read(&f->shares) > 1;
+		if (need_resched()) {
+			xas_pause(&xas);
+			rcu_read_unlock();
+			cond_resched();
+			rcu_read_lock();
+		}
+	}
+	rcu_read_unlock();
+	return n;
+}
+
+static long pone_info(struct pone_region *r, void __user *arg)
+{
+	u64 pages = READ_ONCE(r->pages);
+	u64 frames = atomic_long_read(&r->nframes);
+	u64 tpages = atomic_long_read(&pone_total.pages);
+	u64 tslots = atomic_long_read(&pone_total.slots);
+	struct pone_info info = {
+		.abi_version = PONE_ABI_VERSION,
+		.page_size = PAGE_SIZE,
+		.size = pages << PAGE_SHIFT,
+		.regions = atomic_long_read(&pone_total.regions),
+		.region = {
+			.frames = frames,
+			.shared = pone_count_shared(r),
+			.zero = pages > frames ? pages - frames : 0,
+			.merges = atomic_long_read(&r->merges),
+			.cow_breaks = atomic_long_read(&r->cow_breaks),
+			.discards = atomic_long_read(&r->discards),
+		},
+		.total = {
+			.frames = atomic_long_read(&pone_total.frames),
+			.shared = atomic_long_read(&pone_total.shared),
+			.zero = tpages > tslots ? tpages - tslots : 0,
+			.merges = atomic_long_read(&pone_total.merges),
+			.cow_breaks = atomic_long_read(&pone_total.cow_breaks),
+			.discards = atomic_long_read(&pone_total.discards),
+		},
+	};
+
+	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long pone_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct pone_region *r = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case PONE_IOC_INFO:
+		return pone_info(r, uarg);
+	case PONE_IOC_MERGE:
+		return pone_merge(r, file, uarg);
+	case PONE_IOC_DISCARD:
+		return pone_discard(r, file, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations pone_fops = {
+	.owner = THIS_MODULE,
+	.open = pone_open,
+	.release = pone_release,
+	.mmap = pone_mmap,
+	.unlocked_ioctl = pone_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice pone_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "pone",
+	.fops = &pone_fops,
+	.mode = 0600,
+};
+
+static int __init pone_init(void)
+{
+	int err;
+
+	pone_frame_cache = KMEM_CACHE(pone_frame,
+				      SLAB_TYPESAFE_BY_RCU | SLAB_ACCOUNT);
+	if (!pone_frame_cache)
+		return -ENOMEM;
+	err = misc_register(&pone_dev);
+	if (err)
+		kmem_cache_destroy(pone_frame_cache);
+	return err;
+}
+
+static void __exit pone_exit(void)
+{
+	misc_deregister(&pone_dev);
+	kmem_cache_destroy(pone_frame_cache);
+}
+
+module_init(pone_init);
+module_exit(pone_exit);
+MODULE_DESCRIPTION("PageONE: guest RAM with verified copy-on-write merging");
+MODULE_LICENSE("GPL");

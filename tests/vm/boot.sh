@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# boot.sh [-t SECONDS] [-m MIB] [-l LOG] KERNEL INITRD [KERNEL-ARGS...]
+# Boots KERNEL with INITRD under TCG on 2 CPUs with the serial console on
+# stdout (and in LOG), and fails unless the console shows "VM-RESULT: PASS"
+# before the timeout and no kernel report: a WARNING, BUG, Oops, panic,
+# refcount_t, bad page, slab or page poison corruption, list corruption,
+# lockup, stall or hung task.
+set -euo pipefail
+timeout=600 mem=1024 log=
+while getopts t:m:l: opt; do
+	case $opt in
+	t) timeout=$OPTARG ;;
+	m) mem=$OPTARG ;;
+	l) log=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+kernel=$1 initrd=$2
+shift 2
+[ -n "$log" ] || log=$(mktemp)
+
+# Debian's kernel has no KASAN or lockdep; these catch what it can: slab
+# redzones, poison and owner tracking, poisoned free pages (checked when
+# they are allocated again), and a panic rather than a reboot.
+args="console=ttyS0 panic=-1 oops=panic slub_debug=FZPU page_poison=1"
+args="$args loglevel=4 quiet $*"
+
+set +e
+timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -accel tcg \
+	-smp 2 -m "$mem" -nographic -no-reboot -nic none \
+	-kernel "$kernel" -initrd "$initrd" -append "$args" </dev/null |
+	tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+bad='WARNING:|BUG:|BUG |Oops|Kernel panic|KASAN|lockdep|refcount_t:'
+bad="$bad|Bad page|Poison overwritten|memory corruption|list_add corruption"
+bad="$bad|list_del corruption|general protection|soft lockup|hard LOCKUP"
+bad="$bad|rcu_.*stall|blocked for more than|Call Trace:"
+if grep -aEq "$bad" "$log"; then
+	echo "boot: kernel report on the console:" >&2
+	grep -aE "$bad" "$log" >&2
+	exit 1
+fi
+if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+	echo "boot: timed out after ${timeout}s" >&2
+	exit 1
+fi
+grep -aq '^VM-RESULT: PASS' "$log" || {
+	echo "boot: no VM-RESULT: PASS on the console (qemu: $status)" >&2
+	exit 1
+}

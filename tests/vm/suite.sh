@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# suite.sh SOURCE-ROOT WORK-DIR TEST-BINARY...: the 'vm' suite. Fetches
+# Debian's kernel (cached in $PONE_VM_CACHE, else WORK-DIR/cache), builds
+# pone.ko against its headers, packs it with the static test binaries into
+# an initramfs, and boots it; the console goes to WORK-DIR/console.log.
+set -euo pipefail
+here=$(dirname "$(realpath "$0")")
+src=$1 work=$2
+shift 2
+cache=${PONE_VM_CACHE:-$work/cache}
+kernel=$(bash "$here/kernel.sh" "$cache")
+ko=$(bash "$here/module.sh" "$src" "$work/kmod")
+bash "$here/initramfs.sh" "$work/pone-vm.cpio.gz" "$here/pone-init.sh" \
+	"$ko=/lib/pone.ko" "$@"
+exec bash "$here/boot.sh" -t 560 -l "$work/console.log" \
+	"$kernel" "$work/pone-vm.cpio.gz"

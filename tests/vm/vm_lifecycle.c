@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Frames live exactly as long as the last mapping or fd of the last region
+ * that points to them: a process that exits without cleaning up gives all
+ * its memory back, and the memory cgroup of the faulting task pays for it
+ * while it lives.
+ */
+#include "vmtest.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PAGES 16384		/* 64 MiB */
+#define DISTINCT 1024
+#define MIB_KIB 1024L
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f);
+	CHECK(fputs(text, f) >= 0);
+	CHECK(fclose(f) == 0);
+}
+
+static long read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	CHECK(f);
+	CHECK(fscanf(f, "%ld", &v) == 1);
+	fclose(f);
+	return v;
+}
+
+/* The child joins its own memory cgroup, so its charge can be read. */
+static void join_cgroup(void)
+{
+	mkdir("/sys/fs/cgroup", 0755);
+	if (mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL) != 0)
+		CHECK(access("/sys/fs/cgroup/cgroup.procs", F_OK) == 0);
+	write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
+	mkdir("/sys/fs/cgroup/pone", 0755);
+	write_file("/sys/fs/cgroup/pone/cgroup.procs", "0");
+}
+
+static void merge_duplicates(int fd)
+{
+	struct pone_merge_entry e[PONE_BATCH_MAX];
+	size_t i, j;
+
+	for (i = DISTINCT; i < PAGES; i += PONE_BATCH_MAX) {
+		for (j = 0; j < PONE_BATCH_MAX; j++)
+			e[j] = (struct pone_merge_entry){
+				.dst_offset = (i + j) * PAGE,
+				.src_offset = ((i + j) % DISTINCT) * PAGE,
+				.src_fd = fd };
+		CHECK(vm_merge(fd, e, PONE_BATCH_MAX) == PONE_BATCH_MAX);
+	}
+}
+
+/* Fills 64 MiB of 1024 distinct pages, merges them, exits untidily. */
+static void child(void)
+{
+	const char *charge = "/sys/fs/cgroup/pone/memory.current";
+	long free0, charged0, free1;
+	int fd;
+	uint8_t *mem;
+	size_t i;
+
+	join_cgroup();
+	free0 = vm_free_kib();
+	charged0 = read_long(charge);
+	fd = vm_open();
+	mem = vm_map(fd, PAGES);
+	for (i = 0; i < PAGES; i++)
+		vm_fill(mem + i * PAGE, i % DISTINCT + 1);
+	free1 = vm_free_kib();
+	CHECK(free0 - free1 > 62 * MIB_KIB);
+	CHECK(read_long(charge) - charged0 > 62L << 20);
+	CHECK(vm_info(fd).region.frames == PAGES);
+
+	merge_duplicates(fd);
+	CHECK(vm_info(fd).region.merges == PAGES - DISTINCT);
+	CHECK(vm_info(fd).region.shared == PAGES);
+	CHECK(vm_free_kib() - free1 > 58 * MIB_KIB);
+	CHECK(read_long(charge) - charged0 < 8L << 20);
+	for (i = 0; i < PAGES; i++)
+		CHECK(vm_page_is(mem + i * PAGE, i % DISTINCT + 1));
+	_exit(0);
+}
+
+static void test_exit_frees_everything(void)
+{
+	int probe = vm_open(), status;
+	struct pone_info base = vm_info(probe), after;
+	long free0 = vm_free_kib();
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (pid == 0)
+		child();
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	after = vm_info(probe);
+	CHECK(after.total.frames == base.total.frames);
+	CHECK(after.total.shared == base.total.shared);
+	CHECK(after.total.zero == base.total.zero);
+	CHECK(after.regions == base.regions);
+	CHECK(after.total.merges == base.total.merges + PAGES - DISTINCT);
+	/* The 64 MiB is back, give or take the system's own noise. */
+	CHECK(free0 - vm_free_kib() < 4 * MIB_KIB);
+	CHECK(close(probe) == 0);
+}
+
+/* A mapping outlives its fd; its frames go with the mapping. */
+static void test_mapping_outlives_fd(void)
+{
+	int probe = vm_open(), fd = vm_open();
+	struct pone_info base = vm_info(probe);
+	uint8_t *mem = vm_map(fd, 256);
+	size_t i;
+
+	for (i = 0; i < 256; i++)
+		vm_fill(mem + i * PAGE, i);
+	CHECK(close(fd) == 0);
+	CHECK(vm_info(probe).total.frames == base.total.frames + 256);
+	/* The region lives on in its mapping. */
+	CHECK(vm_info(probe).regions == base.regions);
+	for (i = 0; i < 256; i++)
+		CHECK(vm_page_is(mem + i * PAGE, i));
+	CHECK(munmap(mem, 256 * PAGE) == 0);
+	CHECK(vm_info(probe).total.frames == base.total.frames);
+	CHECK(vm_info(probe).regions == base.regions - 1);
+	CHECK(close(probe) == 0);
+}
+
+/* Frames shared across regions go when the last region does. */
+static void test_shared_frame_outlives_source(void)
+{
+	int probe = vm_open(), a = vm_open(), b = vm_open();
+	struct pone_info base = vm_info(probe);
+	uint8_t *ma = vm_map(a, 4), *mb = vm_map(b, 4);
+
+	vm_fill(ma, 9);
+	vm_fill(mb, 9);
+	CHECK(vm_merge1(b, 0, a, 0) == PONE_DONE);
+	CHECK(munmap(ma, 4 * PAGE) == 0 && close(a) == 0);
+	CHECK(vm_info(probe).total.frames == base.total.frames + 1);
+	CHECK(vm_page_is(mb, 9));
+	CHECK(munmap(mb, 4 * PAGE) == 0 && close(b) == 0);
+	CHECK(vm_info(probe).total.frames == base.total.frames);
+	CHECK(vm_info(probe).total.shared == base.total.shared);
+	CHECK(close(probe) == 0);
+}
+
+int main(void)
+{
+	RUN(test_exit_frees_everything);
+	RUN(test_mapping_outlives_fd);
+	RUN(test_shared_frame_outlives_source);
+	return 0;
+}

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pone.ko's contract, one behaviour at a time, each checked against the
+ * pages' contents and the module's counters: zero reads, merge, copy on
+ * write from either side, discard, refusal of changed pages, merges across
+ * regions, and every kind of bad input leaving everything as it was.
+ */
+#include "vmtest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define PAGES 64
+
+struct region {
+	int fd;
+	uint8_t *mem;
+};
+
+static struct region region_new(size_t pages)
+{
+	struct region r = { .fd = vm_open() };
+
+	r.mem = vm_map(r.fd, pages);
+	return r;
+}
+
+static void region_free(struct region r, size_t pages)
+{
+	CHECK(munmap(r.mem, pages * PAGE) == 0);
+	CHECK(close(r.fd) == 0);
+}
+
+static uint8_t *pg(struct region r, size_t page)
+{
+	return r.mem + page * PAGE;
+}
+
+static void test_abi_and_size(void)
+{
+	int fd = vm_open();
+	struct pone_info info = vm_info(fd);
+	void *p;
+
+	CHECK(info.size == 0);
+	CHECK(info.region.frames == 0);
+	/* Private mappings would copy behind the module's back. */
+	CHECK(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED);
+	p = vm_map(fd, 8);
+	CHECK(vm_info(fd).size == 8 * PAGE);
+	CHECK(vm_info(fd).region.zero == 8);
+	/* The first mapping set the size: smaller fits, larger does not. */
+	CHECK(mmap(NULL, 9 * PAGE, PROT_READ, MAP_SHARED, fd, 0) ==
+	      MAP_FAILED);
+	CHECK(munmap(p, 8 * PAGE) == 0);
+	p = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, fd, 6 * PAGE);
+	CHECK(p != MAP_FAILED);
+	CHECK(munmap(p, 2 * PAGE) == 0);
+	CHECK(close(fd) == 0);
+}
+
+/* Reading a hole maps the zero page: no frame, no memory. */
+static void test_zero_reads(void)
+{
+	const size_t pages = 8192;
+	long before = vm_free_kib();
+	struct region r = region_new(pages);
+	size_t i;
+	struct pone_info info;
+
+	for (i = 0; i < pages; i++)
+		CHECK(vm_page_is(pg(r, i), 0));
+	info = vm_info(r.fd);
+	CHECK(info.region.frames == 0);
+	CHECK(info.region.zero == pages);
+	/* 32 MiB read; allow 4 MiB of unrelated noise. */
+	CHECK(before - vm_free_kib() < 4096);
+	region_free(r, pages);
+}
+
+static void test_write_allocates(void)
+{
+	struct region r = region_new(PAGES);
+	struct pone_info before = vm_info(r.fd), after;
+
+	CHECK(vm_page_is(pg(r, 3), 0));
+	vm_fill(pg(r, 3), 7);
+	vm_fill(pg(r, 4), 8);
+	after = vm_info(r.fd);
+	CHECK(after.region.frames == 2);
+	CHECK(after.region.zero == PAGES - 2);
+	CHECK(after.total.frames == before.total.frames + 2);
+	CHECK(vm_page_is(pg(r, 3), 7) && vm_page_is(pg(r, 4), 8));
+	region_free(r, PAGES);
+}
+
+static void test_merge_and_cow(void)
+{
+	struct region r = region_new(PAGES);
+	struct pone_info base, info;
+
+	vm_fill(pg(r, 0), 42);
+	vm_fill(pg(r, 1), 42);
+	base = vm_info(r.fd);
+	CHECK(vm_merge1(r.fd, 1, r.fd, 0) == PONE_DONE);
+	info = vm_info(r.fd);
+	CHECK(info.total.frames == base.total.frames - 1);
+	CHECK(info.total.shared == base.total.shared + 1);
+	CHECK(info.region.frames == 2 && info.region.shared == 2);
+	CHECK(info.region.merges == 1);
+	CHECK(vm_page_is(pg(r, 0), 42) && vm_page_is(pg(r, 1), 42));
+	CHECK(vm_merge1(r.fd, 1, r.fd, 0) == PONE_SAME);
+
+	/* A write to the merged page copies it; its twin is untouched. */
+	vm_fill(pg(r, 1), 43);
+	info = vm_info(r.fd);
+	CHECK(info.region.cow_breaks == 1);
+	CHECK(info.total.frames == base.total.frames);
+	CHECK(info.region.shared == 0);
+	CHECK(vm_page_is(pg(r, 0), 42) && vm_page_is(pg(r, 1), 43));
+
+	/* Now unshared, the other page is written in place. */
+	vm_fill(pg(r, 0), 44);
+	info = vm_info(r.fd);
+	CHECK(info.region.cow_breaks == 1);
+	CHECK(info.total.frames == base.total.frames);
+	CHECK(vm_page_is(pg(r, 0), 44) && vm_page_is(pg(r, 1), 43));
+
+	/* The source side of a merge copies on write just the same. */
+	vm_fill(pg(r, 1), 44);
+	CHECK(vm_merge1(r.fd, 0, r.fd, 1) == PONE_DONE);
+	vm_fill(pg(r, 1), 45);
+	info = vm_info(r.fd);
+	CHECK(info.region.cow_breaks == 2);
+	CHECK(vm_page_is(pg(r, 0), 44) && vm_page_is(pg(r, 1), 45));
+	region_free(r, PAGES);
+}
+
+/* Three offsets on one frame; a partial write sees the old bytes. */
+static void test_merge_many(void)
+{
+	struct region r = region_new(PAGES);
+	struct pone_merge_entry e[3];
+	struct pone_info base, info;
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		vm_fill(pg(r, i), 5);
+	base = vm_info(r.fd);
+	for (i = 0; i < 3; i++)
+		e[i] = (struct pone_merge_entry){ .dst_offset = (i + 1) * PAGE,
+						  .src_offset = 0,
+						  .src_fd = r.fd };
+	CHECK(vm_merge(r.fd, e, 3) == 3);
+	for (i = 0; i < 3; i++)
+		CHECK(e[i].result == PONE_DONE);
+	info = vm_info(r.fd);
+	CHECK(info.total.frames == base.total.frames - 3);
+	CHECK(info.region.shared == 4);
+	pg(r, 2)[100] = 1;
+	CHECK(pg(r, 2)[96] == 5 && pg(r, 2)[100] == 1 && pg(r, 2)[104] == 5);
+	for (i = 0; i < 4; i++)
+		CHECK(i == 2 || vm_page_is(pg(r, i), 5));
+	CHECK(vm_info(r.fd).region.shared == 3);
+	region_free(r, PAGES);
+}
+
+static void test_refuses_changed(void)
+{
+	struct region r = region_new(PAGES);
+	struct pone_info base, info;
+
+	vm_fill(pg(r, 0), 1);
+	vm_fill(pg(r, 1), 1);
+	pg(r, 1)[PAGE - 1] = 9;
+	base = vm_info(r.fd);
+	CHECK(vm_merge1(r.fd, 1, r.fd, 0) == PONE_CHANGED);
+	CHECK(vm_merge1(r.fd, 2, r.fd, 0) == PONE_HOLE);
+	CHECK(vm_merge1(r.fd, 0, r.fd, 2) == PONE_HOLE);
+	info = vm_info(r.fd);
+	CHECK(info.total.frames == base.total.frames);
+	CHECK(info.region.merges == 0 && info.region.shared == 0);
+	CHECK(vm_page_is(pg(r, 0), 1));
+	CHECK(pg(r, 1)[PAGE - 1] == 9 && pg(r, 1)[0] == 1);
+	region_free(r, PAGES);
+}
+
+static void test_discard(void)
+{
+	const size_t pages = 4096;
+	struct region r = region_new(pages);
+	long free0, free1;
+	size_t i;
+	struct pone_info info;
+	struct pone_discard_entry e[PONE_BATCH_MAX];
+
+	for (i = 0; i < pages; i++)
+		vm_fill(pg(r, i), i & 1);
+	free0 = vm_free_kib();
+	CHECK(vm_info(r.fd).region.frames == pages);
+	for (i = 0; i < pages; i += PONE_BATCH_MAX) {
+		size_t j;
+
+		for (j = 0; j < PONE_BATCH_MAX; j++)
+			e[j] = (struct pone_discard_entry){
+				.offset = (i + j) * PAGE };
+		CHECK(vm_discard(r.fd, e, PONE_BATCH_MAX) ==
+		      PONE_BATCH_MAX / 2);
+		for (j = 0; j < PONE_BATCH_MAX; j++)
+			CHECK(e[j].result ==
+			      ((i + j) & 1 ? PONE_CHANGED : PONE_DONE));
+	}
+	info = vm_info(r.fd);
+	CHECK(info.region.frames == pages / 2);
+	CHECK(info.region.zero == pages / 2);
+	CHECK(info.region.discards == pages / 2);
+	/* 8 MiB of frames went back to the system. */
+	free1 = vm_free_kib();
+	CHECK(free1 - free0 > 6 * 1024);
+	for (i = 0; i < pages; i++)
+		CHECK(vm_page_is(pg(r, i), i & 1));
+	/* Reading them back allocated nothing. */
+	CHECK(vm_info(r.fd).region.frames == pages / 2);
+	CHECK(vm_discard1(r.fd, 0) == PONE_HOLE);
+	/* A discarded page can be written again. */
+	vm_fill(pg(r, 0), 3);
+	CHECK(vm_page_is(pg(r, 0), 3));
+	CHECK(vm_info(r.fd).region.frames == pages / 2 + 1);
+	region_free(r, pages);
+}
+
+/* A shared zero frame is discarded for one offset only. */
+static void test_discard_shared(void)
+{
+	struct region r = region_new(PAGES);
+
+	vm_fill(pg(r, 0), 0);
+	vm_fill(pg(r, 1), 0);
+	CHECK(vm_merge1(r.fd, 1, r.fd, 0) == PONE_DONE);
+	CHECK(vm_discard1(r.fd, 1) == PONE_DONE);
+	CHECK(vm_info(r.fd).region.frames == 1);
+	CHECK(vm_info(r.fd).region.shared == 0);
+	CHECK(vm_page_is(pg(r, 0), 0) && vm_page_is(pg(r, 1), 0));
+	region_free(r, PAGES);
+}
+
+/* Two mappings of one region see each other's writes and every remap. */
+static void test_two_mappings(void)
+{
+	struct region r = region_new(PAGES);
+	uint8_t *m2 = vm_map(r.fd, PAGES);
+
+	vm_fill(pg(r, 0), 11);
+	CHECK(vm_page_is(m2, 11));
+	vm_fill(m2 + PAGE, 11);
+	CHECK(vm_page_is(pg(r, 1), 11));
+	CHECK(vm_merge1(r.fd, 1, r.fd, 0) == PONE_DONE);
+	vm_fill(m2 + PAGE, 12);
+	CHECK(vm_page_is(pg(r, 1), 12) && vm_page_is(pg(r, 0), 11));
+	CHECK(vm_page_is(m2, 11));
+	vm_fill(pg(r, 1), 0);
+	CHECK(vm_discard1(r.fd, 1) == PONE_DONE);
+	CHECK(vm_page_is(m2 + PAGE, 0));
+	vm_fill(pg(r, 1), 13);
+	CHECK(vm_page_is(m2 + PAGE, 13));
+	CHECK(munmap(m2, PAGES * PAGE) == 0);
+	region_free(r, PAGES);
+}
+
+/* A forked child shares the mapping, as a shared mapping must. */
+static void test_fork(void)
+{
+	struct region r = region_new(PAGES);
+	int status;
+	pid_t pid;
+
+	vm_fill(pg(r, 0), 21);
+	vm_fill(pg(r, 1), 21);
+	CHECK(vm_merge1(r.fd, 1, r.fd, 0) == PONE_DONE);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		vm_fill(pg(r, 1), 22);
+		_exit(!vm_page_is(pg(r, 0), 21));
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(vm_page_is(pg(r, 1), 22) && vm_page_is(pg(r, 0), 21));
+	region_free(r, PAGES);
+}
+
+static void test_cross_region(void)
+{
+	struct region a = region_new(PAGES), b = region_new(PAGES);
+	struct pone_info base, info;
+
+	vm_fill(pg(a, 5), 77);
+	vm_fill(pg(b, 9), 77);
+	vm_fill(pg(b, 10), 77);
+	base = vm_info(b.fd);
+	CHECK(vm_merge1(b.fd, 9, a.fd, 5) == PONE_DONE);
+	CHECK(vm_merge1(b.fd, 10, a.fd, 5) == PONE_DONE);
+	info = vm_info(b.fd);
+	CHECK(info.total.frames == base.total.frames - 2);
+	CHECK(info.region.shared == 2);
+	CHECK(vm_info(a.fd).region.shared == 1);
+	CHECK(info.region.merges == 2 && vm_info(a.fd).region.merges == 0);
+
+	/* Writes on either side copy; the others keep the old content. */
+	vm_fill(pg(a, 5), 78);
+	CHECK(vm_page_is(pg(b, 9), 77) && vm_page_is(pg(b, 10), 77));
+	vm_fill(pg(b, 9), 79);
+	CHECK(vm_page_is(pg(a, 5), 78) && vm_page_is(pg(b, 10), 77));
+	CHECK(vm_info(a.fd).total.frames == base.total.frames);
+
+	/* The source region goes; what b shares with it stays. */
+	CHECK(vm_merge1(b.fd, 9, a.fd, 5) == PONE_CHANGED);
+	vm_fill(pg(b, 9), 78);
+	CHECK(vm_merge1(b.fd, 9, a.fd, 5) == PONE_DONE);
+	region_free(a, PAGES);
+	CHECK(vm_page_is(pg(b, 9), 78) && vm_page_is(pg(b, 10), 77));
+	info = vm_info(b.fd);
+	CHECK(info.region.frames == 2 && info.region.shared == 0);
+	region_free(b, PAGES);
+}
+
+/* Every bad batch fails whole: its valid first entry is not merged. */
+static void check_bad_merge(int fd, struct pone_merge_entry bad, int err)
+{
+	struct pone_merge_entry e[2] = {
+		{ .dst_offset = PAGE, .src_offset = 0, .src_fd = fd },
+		bad,
+	};
+	struct pone_info before = vm_info(fd);
+
+	CHECK_ERRNO(vm_merge(fd, e, 2), err);
+	CHECK(vm_info(fd).region.merges == before.region.merges);
+	CHECK(vm_info(fd).total.frames == before.total.frames);
+}
+
+static void check_bad_discard(int fd, struct pone_discard_entry bad, int err)
+{
+	struct pone_discard_entry e[2] = { { .offset = 2 * PAGE }, bad };
+	struct pone_info before = vm_info(fd);
+
+	CHECK_ERRNO(vm_discard(fd, e, 2), err);
+	CHECK(vm_info(fd).region.discards == before.region.discards);
+	CHECK(vm_info(fd).region.frames == before.region.frames);
+}
+
+static void test_bad_input(void)
+{
+	struct region r = region_new(PAGES), other = region_new(PAGES);
+	int unmapped = vm_open(), ro = open("/dev/pone", O_RDONLY);
+	int null = open("/dev/null", O_RDWR), closed = vm_open();
+	struct pone_merge_entry big[PONE_BATCH_MAX + 1] = { 0 };
+	struct pone_batch b = { .entries = (uintptr_t)big, .count = 1 };
+	int pipefd[2];
+	size_t i;
+
+	CHECK(ro >= 0 && null >= 0 && pipe(pipefd) == 0);
+	CHECK(close(closed) == 0);
+	for (i = 0; i < 3; i++)
+		vm_fill(pg(r, i), i ? 0 : 1);
+	vm_fill(pg(r, 1), 1);
+
+	check_bad_merge(r.fd, (struct pone_merge_entry){
+		.dst_offset = 3 * PAGE + 8, .src_fd = r.fd }, EINVAL);
+	check_bad_merge(r.fd, (struct pone_merge_entry){
+		.dst_offset = 3 * PAGE, .src_offset = 1, .src_fd = r.fd },
+		EINVAL);
+	check_bad_merge(r.fd, (struct pone_merge_entry){
+		.dst_offset = PAGES * PAGE, .src_fd = r.fd }, ERANGE);
+	check_bad_merge(r.fd, (struct pone_merge_entry){
+		.dst_offset = 3 * PAGE, .src_offset = ~0ull & ~(PAGE - 1),
+		.src_fd = r.fd }, ERANGE);
+	check_bad_merge(r.fd, (struct pone_merge_entry){
+		.dst_offset = 3 * PAGE, .src_fd = unmapped }, ERANGE);
+	check_bad_merge(r.fd, (struct pone_merge_entry){
+		.dst_offset = 3 * PAGE, .src_fd = null }, EINVAL);
+	check_bad_merge(r.fd, (struct pone_merge_entry){
+		.dst_offset = 3 * PAGE, .src_fd = pipefd[0] }, EINVAL);
+	check_bad_merge(r.fd, (struct pone_merge_entry){
+		.dst_offset = 3 * PAGE, .src_fd = closed }, EBADF);
+	check_bad_merge(r.fd, (struct pone_merge_entry){
+		.dst_offset = 3 * PAGE, .src_fd = -1 }, EBADF);
+	check_bad_merge(r.fd, (struct pone_merge_entry){
+		.dst_offset = 3 * PAGE, .src_fd = ro }, EBADF);
+	/* Overlapping entries: the same dst twice, or dst == src. */
+	check_bad_merge(r.fd, (struct pone_merge_entry){
+		.dst_offset = PAGE, .src_offset = 2 * PAGE, .src_fd = r.fd },
+		EINVAL);
+	check_bad_merge(r.fd, (struct pone_merge_entry){
+		.dst_offset = 3 * PAGE, .src_offset = 3 * PAGE,
+		.src_fd = r.fd }, EINVAL);
+	/* The same offset of another region is no overlap. */
+	vm_fill(pg(other, 3), 0);
+	CHECK(vm_merge1(r.fd, 2, other.fd, 3) == PONE_DONE);
+
+	check_bad_discard(r.fd, (struct pone_discard_entry){
+		.offset = 3 * PAGE + 1 }, EINVAL);
+	check_bad_discard(r.fd, (struct pone_discard_entry){
+		.offset = PAGES * PAGE }, ERANGE);
+	check_bad_discard(r.fd, (struct pone_discard_entry){
+		.offset = 2 * PAGE }, EINVAL);
+	check_bad_discard(r.fd, (struct pone_discard_entry){
+		.offset = 3 * PAGE, .pad = 1 }, EINVAL);
+
+	/* Batches: empty, oversized, flags, bad pointers, wrong fds. */
+	b.count = 0;
+	CHECK_ERRNO(ioctl(r.fd, PONE_IOC_MERGE, &b), EINVAL);
+	b.count = PONE_BATCH_MAX + 1;
+	CHECK_ERRNO(ioctl(r.fd, PONE_IOC_MERGE, &b), E2BIG);
+	CHECK_ERRNO(ioctl(r.fd, PONE_IOC_DISCARD, &b), E2BIG);
+	b.count = 1;
+	b.flags = 1;
+	CHECK_ERRNO(ioctl(r.fd, PONE_IOC_DISCARD, &b), EINVAL);
+	b.flags = 0;
+	b.entries = 16;
+	CHECK_ERRNO(ioctl(r.fd, PONE_IOC_MERGE, &b), EFAULT);
+	CHECK_ERRNO(ioctl(r.fd, PONE_IOC_MERGE, (void *)16), EFAULT);
+	CHECK_ERRNO(ioctl(r.fd, PONE_IOC_INFO, (void *)16), EFAULT);
+	CHECK_ERRNO(ioctl(r.fd, _IO(PONE_IOC_MAGIC, 99)), ENOTTY);
+	CHECK_ERRNO(ioctl(r.fd, _IOR(PONE_IOC_MAGIC, 0, uint64_t), &b),
+		    ENOTTY);
+	CHECK_ERRNO(ioctl(r.fd, TCGETS, &b), ENOTTY);
+	CHECK(vm_merge1(unmapped, 0, r.fd, 0) == -ERANGE);
+	CHECK(vm_merge1(ro, 0, r.fd, 0) == -EBADF);
+	CHECK(vm_discard1(ro, 0) == -EBADF);
+	CHECK_ERRNO(ioctl(null, PONE_IOC_INFO, &b), ENOTTY);
+
+	/* Nothing above changed a page. */
+	CHECK(vm_page_is(pg(r, 0), 1) && vm_page_is(pg(r, 1), 1));
+	CHECK(vm_info(r.fd).region.merges == 1);
+	CHECK(vm_merge1(r.fd, 1, r.fd, 0) == PONE_DONE);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(null);
+	close(ro);
+	close(unmapped);
+	region_free(other, PAGES);
+	region_free(r, PAGES);
+}
+
+int main(void)
+{
+	RUN(test_abi_and_size);
+	RUN(test_zero_reads);
+	RUN(test_write_allocates);
+	RUN(test_merge_and_cow);
+	RUN(test_merge_many);
+	RUN(test_refuses_changed);
+	RUN(test_discard);
+	RUN(test_discard_shared);
+	RUN(test_two_mappings);
+	RUN(test_fork);
+	RUN(test_cross_region);
+	RUN(test_bad_input);
+	return 0;
+}

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Writers keep rewriting pages of two regions with stamped content while
+ * a merger and a discarder work on the same pages. Each page has one
+ * writer, which knows what it last wrote there and checks it before every
+ * write; a reader checks that every word it sees is some stamp; at the end
+ * every page must hold its last stamp, whole: a lost write, or content
+ * never written (a freed frame's poison, another page's bytes), fails.
+ * Two rounds: a larger region, then a small one where every page is hot.
+ * pone-vm-stress [SECONDS-A-ROUND]
+ */
+#include "vmtest.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REGIONS 2
+#define MAX_PAGES 512
+#define WRITERS 2
+#define BATCH 64
+/* Few distinct stamps, so pages are often equal (0: discardable). */
+#define STAMPS 4
+
+struct region {
+	int fd;
+	/* Two mappings: writes through one must show through the other. */
+	uint8_t *map[2];
+	uint64_t last[MAX_PAGES];
+};
+
+static struct region regions[REGIONS];
+static size_t pages;		/* a region's, this round; a power of two */
+static size_t batch;		/* entries a MERGE or DISCARD, <= pages / 2 */
+static atomic_bool stop;
+static atomic_ulong writes, reads, merged, discarded, refused;
+
+static uint64_t next_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static volatile uint8_t *page_of(struct region *r, size_t page, int map)
+{
+	return r->map[map] + page * PAGE;
+}
+
+/* Writer w owns the pages p with p % WRITERS == w in every region. */
+static void *writer(void *arg)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15ull * ((uintptr_t)arg + 1);
+	size_t w = (uintptr_t)arg;
+	unsigned long n = 0;
+
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		uint64_t x = next_rand(&seed);
+		struct region *r = &regions[x % REGIONS];
+		size_t page = (x >> 8) % (pages / WRITERS) * WRITERS + w;
+		uint64_t stamp = (x >> 24) % STAMPS;
+
+		CHECK(vm_page_is(page_of(r, page, (x >> 4) & 1),
+				 r->last[page]));
+		vm_fill(page_of(r, page, (x >> 5) & 1), stamp);
+		r->last[page] = stamp;
+		n++;
+	}
+	atomic_fetch_add(&writes, n);
+	return NULL;
+}
+
+/* Pages may be half rewritten, but every word must be some stamp. */
+static void *reader(void *arg)
+{
+	uint64_t seed = 0xda942042e4dd58b5ull;
+	unsigned long n = 0;
+	size_t i;
+
+	(void)arg;
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		uint64_t x = next_rand(&seed);
+		const volatile uint64_t *w = (const volatile uint64_t *)
+			page_of(&regions[x % REGIONS], (x >> 8) % pages,
+				(x >> 4) & 1);
+
+		for (i = 0; i < PAGE / sizeof(*w); i++)
+			CHECK(w[i] < STAMPS);
+		n++;
+	}
+	atomic_fetch_add(&reads, n);
+	return NULL;
+}
+
+/* batch distinct offsets: an odd stride through a power-of-two region. */
+static size_t batch_page(uint64_t x, size_t k)
+{
+	return ((x >> 8) + k * ((x >> 32) | 1)) % pages;
+}
+
+static void count(const uint32_t *result, size_t stride, long done)
+{
+	size_t k, busy_or_changed = 0;
+
+	CHECK(done >= 0);
+	for (k = 0; k < batch; k++) {
+		uint32_t res = *(const uint32_t *)((const char *)result +
+						   k * stride);
+
+		CHECK(res <= PONE_SAME);
+		busy_or_changed += res == PONE_CHANGED || res == PONE_BUSY;
+	}
+	atomic_fetch_add(&refused, busy_or_changed);
+}
+
+static void *merger(void *arg)
+{
+	uint64_t seed = 0x5851f42d4c957f2dull;
+	struct pone_merge_entry e[BATCH];
+	long done;
+	size_t k;
+
+	(void)arg;
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		uint64_t x = next_rand(&seed);
+		struct region *d = &regions[x % REGIONS];
+
+		for (k = 0; k < batch; k++) {
+			uint64_t y = next_rand(&seed);
+
+			e[k] = (struct pone_merge_entry){
+				.dst_offset = batch_page(x, k) * PAGE,
+				.src_offset = (y >> 8) % pages * PAGE,
+				.src_fd = regions[y % REGIONS].fd };
+			if (d->fd == e[k].src_fd &&
+			    e[k].src_offset == e[k].dst_offset)
+				e[k].src_offset = (e[k].src_offset + PAGE) %
+						  (pages * PAGE);
+		}
+		done = vm_merge(d->fd, e, batch);
+		count(&e[0].result, sizeof(e[0]), done);
+		atomic_fetch_add(&merged, done);
+	}
+	return NULL;
+}
+
+static void *discarder(void *arg)
+{
+	uint64_t seed = 0x2545f4914f6cdd1dull;
+	struct pone_discard_entry e[BATCH];
+	long done;
+	size_t k;
+
+	(void)arg;
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		uint64_t x = next_rand(&seed);
+		struct region *r = &regions[x % REGIONS];
+
+		for (k = 0; k < batch; k++)
+			e[k] = (struct pone_discard_entry){
+				.offset = batch_page(x, k) * PAGE };
+		done = vm_discard(r->fd, e, batch);
+		count(&e[0].result, sizeof(e[0]), done);
+		atomic_fetch_add(&discarded, done);
+	}
+	return NULL;
+}
+
+static void verify(void)
+{
+	size_t i, p;
+	int m;
+
+	for (i = 0; i < REGIONS; i++)
+		for (p = 0; p < pages; p++)
+			for (m = 0; m < 2; m++)
+				CHECK(vm_page_is(page_of(&regions[i], p, m),
+						 regions[i].last[p]));
+}
+
+static void *(*const workers[])(void *) = {
+	writer, writer, reader, merger, discarder,
+};
+
+static void round_run(size_t round_pages, int seconds)
+{
+	pthread_t threads[sizeof(workers) / sizeof(workers[0])];
+	int probe = vm_open();
+	struct pone_info base = vm_info(probe), end;
+	uintptr_t writer_id = 0;
+	size_t i;
+
+	pages = round_pages;
+	batch = pages / 2 < BATCH ? pages / 2 : BATCH;
+	atomic_store(&stop, false);
+	atomic_store(&writes, 0);
+	atomic_store(&reads, 0);
+	atomic_store(&merged, 0);
+	atomic_store(&discarded, 0);
+	atomic_store(&refused, 0);
+	for (i = 0; i < REGIONS; i++) {
+		regions[i].fd = vm_open();
+		regions[i].map[0] = vm_map(regions[i].fd, pages);
+		regions[i].map[1] = vm_map(regions[i].fd, pages);
+		memset(regions[i].last, 0, sizeof(regions[i].last));
+	}
+	for (i = 0; i < sizeof(workers) / sizeof(workers[0]); i++)
+		CHECK(pthread_create(&threads[i], NULL, workers[i],
+				     workers[i] == writer ?
+				     (void *)writer_id++ : NULL) == 0);
+	CHECK(writer_id == WRITERS);
+	sleep(seconds);
+	atomic_store(&stop, true);
+	for (i = 0; i < sizeof(workers) / sizeof(workers[0]); i++)
+		CHECK(pthread_join(threads[i], NULL) == 0);
+	verify();
+
+	end = vm_info(probe);
+	printf("stress: %zu pages x %d regions, %d s: %lu writes, %lu reads, %lu merged, %lu discarded, %lu refused (changed or busy), %llu COW breaks\n",
+	       pages, REGIONS, seconds, atomic_load(&writes),
+	       atomic_load(&reads), atomic_load(&merged),
+	       atomic_load(&discarded), atomic_load(&refused),
+	       (unsigned long long)(end.total.cow_breaks -
+				    base.total.cow_breaks));
+	fflush(stdout);
+	/* Enough of each happened to have raced with the others. */
+	CHECK(atomic_load(&merged) > 1000 && atomic_load(&discarded) > 1000);
+	CHECK(end.total.cow_breaks - base.total.cow_breaks > 1000);
+	CHECK(atomic_load(&refused) > 0 && atomic_load(&reads) > 1000);
+	for (i = 0; i < REGIONS; i++) {
+		struct pone_info info = vm_info(regions[i].fd);
+
+		CHECK(info.region.frames + info.region.zero == pages);
+		CHECK(munmap(regions[i].map[0], pages * PAGE) == 0);
+		CHECK(munmap(regions[i].map[1], pages * PAGE) == 0);
+		CHECK(close(regions[i].fd) == 0);
+	}
+	end = vm_info(probe);
+	CHECK(end.total.frames == base.total.frames);
+	CHECK(end.total.shared == base.total.shared);
+	CHECK(close(probe) == 0);
+}
+
+int main(int argc, char **argv)
+{
+	int seconds = argc > 1 ? atoi(argv[1]) : 75;
+
+	round_run(MAX_PAGES, seconds);
+	round_run(32, seconds);
+	return 0;
+}
