@@ -347,20 +347,12 @@ bool rss_falls_to(pid_t pid, uint64_t addr, uint64_t limit, double timeout)
 
 static char swap_path[256];
 
-int swap_ensure(const char *path, unsigned int mib)
+int swap_add(const char *path, unsigned int mib)
 {
 	char cmd[512];
-	FILE *f = fopen("/proc/swaps", "r");
-	int lines = 0;
 
-	while (f && fgets(cmd, sizeof(cmd), f))
-		lines++;
-	if (f)
-		fclose(f);
-	if (lines > 1)
-		return 0;
 	if (geteuid()) {
-		printf("no swap, and not root to make a swap file\n");
+		printf("not root: cannot make a swap file\n");
 		return -1;
 	}
 	snprintf(cmd, sizeof(cmd), "rm -f %s && fallocate -l %uM %s && "
@@ -374,6 +366,19 @@ int swap_ensure(const char *path, unsigned int mib)
 	}
 	snprintf(swap_path, sizeof(swap_path), "%s", path);
 	return 0;
+}
+
+int swap_ensure(const char *path, unsigned int mib)
+{
+	char line[512];
+	FILE *f = fopen("/proc/swaps", "r");
+	int lines = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		lines++;
+	if (f)
+		fclose(f);
+	return lines > 1 ? 0 : swap_add(path, mib);
 }
 
 void swap_release(void)

@@ -79,6 +79,8 @@ void wait_s(double s);
  * or -1 after printing why it cannot.
  */
 int swap_ensure(const char *path, unsigned int mib);
+/* The same, also where there is swap already. */
+int swap_add(const char *path, unsigned int mib);
 void swap_release(void);
 
 /* Kills what a test started and did not stop (its teardown). */
