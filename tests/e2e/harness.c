@@ -98,6 +98,11 @@ static int spawn(struct child *c, const char *path, const char *const *args,
 	return 0;
 }
 
+int child_start(struct child *c, const char *path, const char *const *args)
+{
+	return spawn(c, path, args, true);
+}
+
 int guest_start(struct testguest *g, const char *const *args)
 {
 	char line[128];
@@ -257,6 +262,31 @@ int ctl(const struct daemon_run *d, char *out, size_t len,
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+int ctl_attach(const struct daemon_run *d, pid_t pid, const char *name)
+{
+	const char *args[] = { "attach", "--pid", NULL, "--name", name, NULL };
+	char num[16];
+
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	args[2] = num;
+	return ctl(d, NULL, 0, args);
+}
+
+int ctl_number(const struct daemon_run *d, const char *const *args,
+	       const char *key, uint64_t *value)
+{
+	char out[8192], pattern[64], *at;
+
+	if (ctl(d, out, sizeof(out), args))
+		return -1;
+	snprintf(pattern, sizeof(pattern), "\"%s\":", key);
+	at = strstr(out, pattern);
+	if (!at)
+		return -1;
+	*value = strtoull(at + strlen(pattern), NULL, 10);
+	return 0;
+}
+
 int mapping_usage(pid_t pid, uint64_t addr, uint64_t *rss, uint64_t *swap)
 {
 	char path[64], line[256];
@@ -282,22 +312,65 @@ int mapping_usage(pid_t pid, uint64_t addr, uint64_t *rss, uint64_t *swap)
 	return 0;
 }
 
+int mapping_find(pid_t pid, const char *path, uint64_t size, uint64_t *addr)
+{
+	char file[64], line[512], perms[8], name[256];
+	uint64_t lo, hi;
+	int found = -ENOENT;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "/proc/%d/maps", (int)pid);
+	f = fopen(file, "r");
+	if (!f)
+		return -errno;
+	while (found && fgets(line, sizeof(line), f)) {
+		name[0] = 0;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %*s %*s %*s %255s",
+			   &lo, &hi, perms, name) < 3 || hi - lo != size)
+			continue;
+		if (path ? !strncmp(name, path, strlen(path)) :
+			   !name[0] && !strcmp(perms, "rw-p"))
+			found = 0;
+	}
+	fclose(f);
+	if (!found)
+		*addr = lo;
+	return found;
+}
+
+void wait_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
+
+	nanosleep(&ts, NULL);
+}
+
+bool rss_falls_to(pid_t pid, uint64_t addr, uint64_t limit, double timeout)
+{
+	uint64_t rss = 0, swap;
+	double t;
+
+	for (t = 0; t < timeout; t += 0.25) {
+		if (mapping_usage(pid, addr, &rss, &swap))
+			return false;
+		if (rss <= limit)
+			return true;
+		wait_s(0.25);
+	}
+	printf("guest RAM still holds %llu KiB, expected at most %llu KiB\n",
+	       (unsigned long long)(rss >> 10),
+	       (unsigned long long)(limit >> 10));
+	return false;
+}
+
 static char swap_path[256];
 
-int swap_ensure(const char *path, unsigned int mib)
+int swap_add(const char *path, unsigned int mib)
 {
 	char cmd[512];
-	FILE *f = fopen("/proc/swaps", "r");
-	int lines = 0;
 
-	while (f && fgets(cmd, sizeof(cmd), f))
-		lines++;
-	if (f)
-		fclose(f);
-	if (lines > 1)
-		return 0;
 	if (geteuid()) {
-		printf("no swap, and not root to make a swap file\n");
+		printf("not root: cannot make a swap file\n");
 		return -1;
 	}
 	snprintf(cmd, sizeof(cmd), "rm -f %s && fallocate -l %uM %s && "
@@ -311,6 +384,19 @@ int swap_ensure(const char *path, unsigned int mib)
 	}
 	snprintf(swap_path, sizeof(swap_path), "%s", path);
 	return 0;
+}
+
+int swap_ensure(const char *path, unsigned int mib)
+{
+	char line[512];
+	FILE *f = fopen("/proc/swaps", "r");
+	int lines = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		lines++;
+	if (f)
+		fclose(f);
+	return lines > 1 ? 0 : swap_add(path, mib);
 }
 
 void swap_release(void)

@@ -24,6 +24,9 @@ struct testguest {
 	uint64_t pages, addr;
 };
 
+/* Starts path with args, its stdin and stdout on pipes (c->in, c->out). */
+int child_start(struct child *c, const char *path, const char *const *args);
+
 /* Starts pone-testguest with these arguments and waits for "ready". */
 int guest_start(struct testguest *g, const char *const *args);
 /* One command; its reply line (no newline) in reply. */
@@ -51,8 +54,27 @@ int daemon_stop(struct daemon_run *d);
 int ctl(const struct daemon_run *d, char *out, size_t len,
 	const char *const *args);
 
+/* pone-ctl attach --pid PID --name NAME; its exit status. */
+int ctl_attach(const struct daemon_run *d, pid_t pid, const char *name);
+
+/* The number after the first "key": in the output of pone-ctl args (a
+ * --json command, so one guest's field when there is one guest). */
+int ctl_number(const struct daemon_run *d, const char *const *args,
+	       const char *key, uint64_t *value);
+
 /* Resident and swapped bytes of the mapping at addr of process pid. */
 int mapping_usage(pid_t pid, uint64_t addr, uint64_t *rss, uint64_t *swap);
+
+/* The start of process pid's mapping of size bytes whose path begins with
+ * path, or that is private anonymous memory if path is NULL. */
+int mapping_find(pid_t pid, const char *path, uint64_t size, uint64_t *addr);
+
+/* Waits until the mapping at addr holds at most limit resident bytes;
+ * false, after saying what it holds, if it still does not after timeout
+ * seconds. */
+bool rss_falls_to(pid_t pid, uint64_t addr, uint64_t limit, double timeout);
+
+void wait_s(double s);
 
 /*
  * Swap for recycled pages: if there is none, a swap file of mib MiB is
@@ -60,6 +82,8 @@ int mapping_usage(pid_t pid, uint64_t addr, uint64_t *rss, uint64_t *swap);
  * or -1 after printing why it cannot.
  */
 int swap_ensure(const char *path, unsigned int mib);
+/* The same, also where there is swap already. */
+int swap_add(const char *path, unsigned int mib);
 void swap_release(void);
 
 /* Kills what a test started and did not stop. */

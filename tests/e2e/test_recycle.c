@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -27,13 +26,6 @@
 /* Fast periods; merge periods short so huge pages are idle soon. */
 #define SETTINGS "threads = 2\nreclaim_period = 1\nmerge_period = 2\n"
 
-static void wait_s(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
-
-	nanosleep(&ts, NULL);
-}
-
 static uint64_t rss_of(const struct testguest *g)
 {
 	uint64_t rss, swap;
@@ -43,20 +35,9 @@ static uint64_t rss_of(const struct testguest *g)
 }
 
 /* Waits until the guest's RAM holds at most limit bytes; false on timeout. */
-static bool rss_falls_to(const struct testguest *g, uint64_t limit,
-			 double timeout)
+static bool falls_to(const struct testguest *g, uint64_t limit, double timeout)
 {
-	double t;
-
-	for (t = 0; t < timeout; t += 0.25) {
-		if (rss_of(g) <= limit)
-			return true;
-		wait_s(0.25);
-	}
-	printf("guest RAM still holds %llu KiB, expected at most %llu KiB\n",
-	       (unsigned long long)(rss_of(g) >> 10),
-	       (unsigned long long)(limit >> 10));
-	return false;
+	return rss_falls_to(g->c.pid, g->addr, limit, timeout);
 }
 
 static void verify(struct testguest *g)
@@ -70,11 +51,7 @@ static void verify(struct testguest *g)
 
 static void attach(struct daemon_run *d, struct testguest *g, const char *name)
 {
-	char pid[16];
-	const char *args[] = { "attach", "--pid", pid, "--name", name, NULL };
-
-	snprintf(pid, sizeof(pid), "%d", (int)g->c.pid);
-	assert_int_equal(ctl(d, NULL, 0, args), 0);
+	assert_int_equal(ctl_attach(d, g->c.pid, name), 0);
 }
 
 /* Zero pages go, data stays, for a guest whose RAM is of this kind. */
@@ -100,11 +77,11 @@ static void recycles(bool memfd, const char *name, const char *settings)
 	/* The zero pages go: within a few periods the RAM falls by them
 	 * (less the pages the writer keeps busy). */
 	after_zero = full - (uint64_t)PAGES * 4096 * ZERO_PERCENT / 100 * 9 / 10;
-	assert_true(rss_falls_to(&g, after_zero, 30));
+	assert_true(falls_to(&g, after_zero, 30));
 	/* The guest frees half of what is left: that goes too. */
 	assert_int_equal(guest_say(&g, "free 50", NULL, 0), 0);
-	assert_true(rss_falls_to(&g, after_zero - (uint64_t)PAGES * 4096 *
-				 (100 - ZERO_PERCENT) / 100 / 2 * 8 / 10, 30));
+	assert_true(falls_to(&g, after_zero - (uint64_t)PAGES * 4096 *
+			     (100 - ZERO_PERCENT) / 100 / 2 * 8 / 10, 30));
 	assert_int_equal(guest_say(&g, "stop", NULL, 0), 0);
 	verify(&g);
 
@@ -163,7 +140,7 @@ static void killed_and_restarted(void **state)
 	}
 	before = rss_of(&g);
 	assert_int_equal(guest_say(&g, "free 50", NULL, 0), 0);
-	assert_true(rss_falls_to(&g, before - (uint64_t)PAGES * 4096 / 4, 30));
+	assert_true(falls_to(&g, before - (uint64_t)PAGES * 4096 / 4, 30));
 	assert_int_equal(guest_say(&g, "stop", NULL, 0), 0);
 	verify(&g);
 	guest_quit(&g);
@@ -172,14 +149,11 @@ static void killed_and_restarted(void **state)
 
 static uint64_t status_field(const struct daemon_run *d, const char *key)
 {
-	const char *status[] = { "guests", "--json", NULL };
-	char out[8192], pattern[64], *at;
+	const char *guests[] = { "guests", "--json", NULL };
+	uint64_t v;
 
-	assert_int_equal(ctl(d, out, sizeof(out), status), 0);
-	snprintf(pattern, sizeof(pattern), "\"%s\":", key);
-	at = strstr(out, pattern);
-	assert_non_null(at);
-	return strtoull(at + strlen(pattern), NULL, 10);
+	assert_int_equal(ctl_number(d, guests, key, &v), 0);
+	return v;
 }
 
 /*
@@ -208,15 +182,15 @@ static void huge_pages(void **state)
 	assert_int_equal(status_field(&d, "huge_pages_split"), 0);
 	/* A quarter of the RAM freed in one piece: whole huge pages. */
 	assert_int_equal(guest_say(&g, "free-range 0 25", NULL, 0), 0);
-	assert_true(rss_falls_to(&g, full - (uint64_t)PAGES * 4096 / 4 +
-				 (4u << 20), 30));
+	assert_true(falls_to(&g, full - (uint64_t)PAGES * 4096 / 4 +
+			     (4u << 20), 30));
 	assert_true(status_field(&d, "huge_pages_whole") >= 14);
 	assert_int_equal(status_field(&d, "huge_pages_split"), 0);
 	/* Idle: nothing writes, so the scattered zero pages go too. */
 	assert_int_equal(ctl(&d, NULL, 0, idle), 0);
-	assert_true(rss_falls_to(&g, full - (uint64_t)PAGES * 4096 *
-				 (25 + ZERO_PERCENT * 3 / 4) / 100 * 9 / 10,
-				 30));
+	assert_true(falls_to(&g, full - (uint64_t)PAGES * 4096 *
+			     (25 + ZERO_PERCENT * 3 / 4) / 100 * 9 / 10,
+			     30));
 	assert_true(status_field(&d, "huge_pages_split") > 0);
 	verify(&g);
 	guest_quit(&g);
