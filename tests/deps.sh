@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	meson ninja-build pkg-config gcc libc6-dev
-	libxxhash-dev libcmocka-dev
+	libxxhash-dev libcmocka-dev libaccel-config-dev linux-libc-dev
 	libjansson-dev libinih-dev libsystemd-dev
 	# the vm suite: pone.ko built against Debian's kernel, booted in QEMU
 	linux-headers-amd64 make qemu-system-x86 busybox-static cpio
