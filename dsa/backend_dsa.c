@@ -6,8 +6,10 @@
  * Each completion record then settles its page: a result, a page fault
  * (touch the page, send it again in the next round), or anything else
  * (finish it on the CPU). After a timeout the device may still write into
- * the call's records, so they are never freed and the backend stops
- * using the device: correct and slow beats fast and wrong.
+ * the call's records, so they are kept until the backend is destroyed,
+ * after its queue is closed (closing drains what the process left in
+ * it), and the backend stops using the device: correct and slow beats
+ * fast and wrong.
  */
 #include <cpuid.h>
 #include <errno.h>
@@ -33,11 +35,12 @@ enum op_kind { OP_COMPARE, OP_ZERO, OP_CRC };
 
 struct dsa_backend {
 	struct pone_backend be;		/* first: to_dsa() relies on it */
-	struct pone_backend *cpu;	/* compares and zero tests it falls to */
+	struct pone_backend *cpu;	/* compares, zero tests left to it */
 	struct dsa_submitter *sub;
 	struct dsa_limits lim;
 	bool waitpkg;
 	bool dead;		/* a timeout: the device may hold our memory */
+	struct job *abandoned;	/* what it holds, freed at destroy */
 	char *name;
 	struct pone_dsa_stats st;	/* added to atomically */
 };
@@ -58,6 +61,7 @@ struct call {
  * and the call's pages still to do. One allocation, 64-byte aligned.
  */
 struct job {
+	struct job *next;	/* on the abandoned list */
 	size_t k;
 	struct dsa_hw_desc *desc;
 	struct dsa_completion_record *cr;
@@ -326,6 +330,16 @@ static void job_free(struct job *j)
 	free(j);
 }
 
+static void abandon(struct dsa_backend *d, struct job *j)
+{
+	__atomic_store_n(&d->dead, true, __ATOMIC_RELAXED);
+	j->next = __atomic_load_n(&d->abandoned, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&d->abandoned, &j->next, j, true,
+					    __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED))
+		;
+}
+
 /*
  * One round over todo[0..left): batches of up to k. Returns how many ops
  * to send again (moved to the front of todo), or -ETIMEDOUT after the ops
@@ -341,7 +355,6 @@ static long run_round(struct dsa_backend *d, struct call *c, struct job *j,
 
 		/* Ops to resend land at todo[next], never past this batch. */
 		if (run_batch(d, c, j, j->todo + at, m, &next)) {
-			__atomic_store_n(&d->dead, true, __ATOMIC_RELAXED);
 			cpu_each(d, c, j->todo, next);
 			cpu_each(d, c, j->todo + at, left - at);
 			return -ETIMEDOUT;
@@ -385,11 +398,11 @@ static void dsa_run(struct dsa_backend *d, struct call *c)
 		left = run_round(d, c, j, (size_t)left);
 	}
 	if (left == -ETIMEDOUT) {
-		flush_stats(d, c);
-		return;		/* j stays: the device may still write it */
+		abandon(d, j);	/* the device may still write it */
+	} else {
+		cpu_each(d, c, j->todo, (size_t)left);
+		job_free(j);
 	}
-	cpu_each(d, c, j->todo, (size_t)left);
-	job_free(j);
 	flush_stats(d, c);
 }
 
@@ -423,8 +436,13 @@ static void dsa_compare(const struct pone_backend *be, const void *const *a,
 static void dsa_destroy(struct pone_backend *be)
 {
 	struct dsa_backend *d = to_dsa(be);
+	struct job *j, *next;
 
 	d->sub->release(d->sub);
+	for (j = d->abandoned; j; j = next) {
+		next = j->next;
+		job_free(j);
+	}
 	pone_backend_destroy(d->cpu);
 	free(d->name);
 	free(d);

@@ -157,7 +157,7 @@ int bench_dsa(void)
 
 	out_group("DSA offload: pages/s and CPU cycles a page, by call size",
 		  "compares of equal pages, zero tests, CRC-32C; cpu: the CPU\n"
-		  "   backend, N: the DSA in calls of N pages (batch fill in %)");
+		  "   backend, N: the DSA in calls of N pages (batch fill: %)");
 	ret = pone_backend_dsa_new(wq, &dsa, why, sizeof(why));
 	if (ret) {
 		out_skip("dsa", "", why);

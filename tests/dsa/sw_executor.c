@@ -92,9 +92,9 @@ static bool run_op(struct sw_executor *x, const struct dsa_hw_desc *d)
 {
 	struct dsa_completion_record *cr =
 		(struct dsa_completion_record *)(uintptr_t)d->completion_addr;
+	unsigned long nth = __atomic_fetch_add(&x->ops, 1, __ATOMIC_RELAXED);
 
-	if (x->fail_status && __atomic_fetch_add(&x->ops, 1, __ATOMIC_RELAXED) ==
-				       (unsigned long)x->fail_op) {
+	if (x->fail_status && nth == (unsigned long)x->fail_op) {
 		complete(cr, x->fail_status);
 		return false;
 	}
@@ -124,7 +124,8 @@ static void run_batch(struct sw_executor *x, const struct dsa_hw_desc *d)
 		(struct dsa_completion_record *)(uintptr_t)d->completion_addr;
 	bool ok = true;
 
-	unsigned long nth = __atomic_fetch_add(&x->batches, 1, __ATOMIC_RELAXED);
+	unsigned long nth = __atomic_fetch_add(&x->batches, 1,
+					       __ATOMIC_RELAXED);
 
 	if (nth < SWX_SIZES_MAX)
 		x->sizes[nth] = d->desc_count;
