@@ -8,7 +8,8 @@
  * queue: 0, or negative errno (-EBUSY: the queue stayed full). The caller
  * must call retire() once for each descriptor submitted whose completion
  * record it saw written; one it gave up on (timeout) keeps its queue slot,
- * as the device may still hold it. Any thread may submit at any time.
+ * as the device may still hold it; release() must not return before the
+ * queue holds nothing of ours any more. Any thread may submit any time.
  */
 #ifndef PONE_DSA_SUBMIT_H
 #define PONE_DSA_SUBMIT_H
