@@ -14,6 +14,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <immintrin.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,7 +252,9 @@ static int wait_record(const struct dsa_backend *d,
 {
 	uint64_t deadline = now_ns() + d->lim.timeout_ns;
 
-	for (unsigned int spin = 1; !cr->status; spin++) {
+	/* Acquire: the rest of the record was written before its status. */
+	for (unsigned int spin = 1;
+	     !__atomic_load_n(&cr->status, __ATOMIC_ACQUIRE); spin++) {
 		if (d->waitpkg)
 			umwait_while_zero(&cr->status);
 		else
@@ -259,8 +262,6 @@ static int wait_record(const struct dsa_backend *d,
 		if (!(spin % 64) && now_ns() > deadline)
 			return -ETIMEDOUT;
 	}
-	/* The rest of the record was written before its status. */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return 0;
 }
 
@@ -363,12 +364,15 @@ static long run_round(struct dsa_backend *d, struct call *c, struct job *j,
 	return (long)next;
 }
 
+_Static_assert(offsetof(struct pone_dsa_stats, max_batch) + sizeof(uint64_t) ==
+	       sizeof(struct pone_dsa_stats),
+	       "stats are counters added as an array, then max_batch");
+
 static void flush_stats(struct dsa_backend *d, const struct call *c)
 {
 	const uint64_t *src = (const uint64_t *)&c->st;
 	uint64_t *dst = (uint64_t *)&d->st;
 
-	/* max_batch is the last field and not a count. */
 	for (size_t i = 0; i + 1 < sizeof(d->st) / sizeof(uint64_t); i++)
 		if (src[i])
 			__atomic_fetch_add(&dst[i], src[i], __ATOMIC_RELAXED);
