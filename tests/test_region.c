@@ -96,6 +96,22 @@ static void short_file(void **state)
 	munmap(m, PAGES * PONE_PAGE_SIZE);
 }
 
+/* A region's page state holds hashes of the kind it was made with. */
+static void checksum_kind(void **state)
+{
+	struct pone_region_desc d = { .name = "k", .pages = 4,
+				      .mode = PONE_READ_PREAD, .fd = 0 };
+	struct region *r;
+
+	(void)state;
+	assert_int_equal(region_new(&d, PONE_CHECKSUM_CRC32C, &r), 0);
+	assert_int_equal(r->ps.checksum, PONE_CHECKSUM_CRC32C);
+	region_free(r);
+	assert_int_equal(region_new(&d, PONE_CHECKSUM_XXH3, &r), 0);
+	assert_int_equal(r->ps.checksum, PONE_CHECKSUM_XXH3);
+	region_free(r);
+}
+
 static void bad_descriptions(void **state)
 {
 	struct pone_region_desc bad[] = {
@@ -160,6 +176,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(three_ways),
 		cmocka_unit_test(short_file),
+		cmocka_unit_test(checksum_kind),
 		cmocka_unit_test(bad_descriptions),
 		cmocka_unit_test(kill_waits_for_readers),
 	};
