@@ -530,8 +530,9 @@ int pone_backend_dsa_new(const char *wq, struct pone_backend **out,
 		return ret;
 	}
 	lim.max_batch = info.max_batch ? info.max_batch : 1;
-	snprintf(name, sizeof(name), "dsa-%s-%s", info.wq,
-		 info.dedicated ? "dedicated" : "shared");
+	/* The node tells where the engine's threads are best placed. */
+	snprintf(name, sizeof(name), "dsa-%s-%s-node%d", info.wq,
+		 info.dedicated ? "dedicated" : "shared", info.numa_node);
 	ret = dsa_backend_new(sub, &lim, name, out);
 	if (ret)
 		snprintf(why, whylen, "%s: %s", info.wq,
