@@ -299,6 +299,11 @@ static int run_batch(const struct dsa_backend *d, struct call *c,
 		return -ETIMEDOUT;
 	}
 	d->sub->retire(d->sub);
+	/* Failed as a whole, not through an op: its ops were not run and
+	 * settle as pending. */
+	if (top != &j->desc[0] && dsa_cr_outcome(top_cr) == DSA_FAILED &&
+	    (top_cr->status & DSA_COMP_STATUS_MASK) != DSA_COMP_BATCH_FAIL)
+		c->st.errors++;
 	for (size_t i = 0; i < m; i++)
 		settle(d, c, ops[i], &j->cr[i], j->todo, next);
 	return 0;

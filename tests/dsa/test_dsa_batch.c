@@ -267,6 +267,7 @@ static void batch_not_run(void **state)
 	st = stats();
 	assert_int_equal(st.batches, 2);
 	assert_int_equal(st.resubmitted, 20);
+	assert_int_equal(st.errors, 1);
 	assert_int_equal(st.cpu_ops, 0);
 }
 
@@ -281,6 +282,7 @@ static void batch_refused(void **state)
 	compare_n(16);
 	st = stats();
 	assert_int_equal(st.batches, 4);	/* 1 + FAULT_ROUNDS */
+	assert_int_equal(st.errors, 4);
 	assert_int_equal(st.cpu_ops, 16);
 }
 
