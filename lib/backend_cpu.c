@@ -447,6 +447,7 @@ struct pone_backend *pone_backend_cpu_new(void)
 	if (!cpu)
 		return NULL;
 	cpu->be.name = impl->be_name;
+	cpu->be.checksum = PONE_CHECKSUM_XXH3;
 	cpu->be.hash = cpu_hash;
 	cpu->be.is_zero = cpu_is_zero;
 	cpu->be.compare = cpu_compare;

@@ -181,7 +181,7 @@ int pone_engine_add_region(struct pone_engine *e,
 {
 	struct region *r;
 	long first;
-	int ret = region_new(desc, &r);
+	int ret = region_new(desc, e->be->checksum, &r);
 
 	if (ret)
 		return ret;

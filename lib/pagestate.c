@@ -4,9 +4,11 @@
 
 #include "pagestate.h"
 
-int pagestate_init(struct pagestate *ps, uint64_t pages)
+int pagestate_init(struct pagestate *ps, uint64_t pages,
+		   enum pone_checksum checksum)
 {
 	ps->pages = pages;
+	ps->checksum = checksum;
 	ps->word = calloc(pages ? pages : 1, sizeof(*ps->word));
 	return ps->word ? 0 : -ENOMEM;
 }

@@ -54,12 +54,16 @@ enum page_verdict {
 	PV_IN_GROUP = 1 << 4,		/* has equal pages */
 };
 
+#include <pone/backend.h>
+
 struct pagestate {
 	uint32_t *word;
 	uint64_t pages;
+	enum pone_checksum checksum;	/* of every hash in word[] */
 };
 
-int pagestate_init(struct pagestate *ps, uint64_t pages);
+int pagestate_init(struct pagestate *ps, uint64_t pages,
+		   enum pone_checksum checksum);
 void pagestate_fini(struct pagestate *ps);
 
 static inline uint32_t pagestate_word(const struct pagestate *ps, uint64_t i)

@@ -24,7 +24,8 @@ static int check_desc(const struct pone_region_desc *d)
 	return -EINVAL;
 }
 
-int region_new(const struct pone_region_desc *desc, struct region **out)
+int region_new(const struct pone_region_desc *desc,
+	       enum pone_checksum checksum, struct region **out)
 {
 	struct region *r;
 	int ret = check_desc(desc);
@@ -39,7 +40,7 @@ int region_new(const struct pone_region_desc *desc, struct region **out)
 	r->desc.name = r->name;
 	r->nslots = (uint32_t)((desc->pages + REGION_SLOT_PAGES - 1) >>
 			       REGION_SLOT_SHIFT);
-	ret = r->name ? pagestate_init(&r->ps, desc->pages) : -ENOMEM;
+	ret = r->name ? pagestate_init(&r->ps, desc->pages, checksum) : -ENOMEM;
 	if (ret) {
 		region_free(r);
 		return ret;

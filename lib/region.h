@@ -35,7 +35,9 @@ struct region {
 	struct region *next;	/* engine's list */
 };
 
-int region_new(const struct pone_region_desc *desc, struct region **out);
+/* checksum: the kind of hash the region's page state will hold. */
+int region_new(const struct pone_region_desc *desc,
+	       enum pone_checksum checksum, struct region **out);
 void region_free(struct region *r);
 
 static inline uint32_t region_gpn(const struct region *r, uint64_t index)

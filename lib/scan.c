@@ -196,6 +196,12 @@ static void scan_run(struct pass *p, struct worker *w, struct region *r,
 {
 	const void *pages[ENGINE_BATCH_MAX];
 
+	/* Its states hold hashes of another kind: comparing them with these
+	 * would call every page changed, or worse, a CRC equal to an xxh3. */
+	if (r->ps.checksum != p->e->be->checksum) {
+		w->stats.unreadable += n;
+		return;
+	}
 	while (n) {
 		long got = region_read(r, first, n, w->buf, pages);
 
@@ -345,9 +351,12 @@ static void sum_stats(struct pone_engine *e, struct pone_pass_stats *s)
 		for (k = 0; k < sizeof(*s) / sizeof(uint64_t); k++)
 			dst[k] += src[k];
 		s->tree_compares += w->stat.compares + w->dyn.compares;
+		s->tree_compare_calls += w->stat.compare_calls +
+					 w->dyn.compare_calls;
 		alone += w->inserted_alone;
 		w->stats = (struct pone_pass_stats){ 0 };
 		w->stat.compares = w->dyn.compares = 0;
+		w->stat.compare_calls = w->dyn.compare_calls = 0;
 		w->inserted_alone = 0;
 	}
 	if (alone)

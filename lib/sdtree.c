@@ -183,6 +183,7 @@ static int crit_bit(struct sdtree *t, struct sdtree_worker *w,
 		return KEY_UNREADABLE;
 	t->be->compare(t->be, &k->page, &page, 1, &off);
 	w->compares++;
+	w->compare_calls++;
 	c = crit_after_page(k, leaf, page, off);
 	t->src.leaf_put(t->src.ctx, leaf);
 	return c;
@@ -483,6 +484,7 @@ static void first_crits(struct sdtree *t, struct sdtree_worker *w, size_t n,
 		return;
 	t->be->compare(t->be, a, b, m, off);
 	w->compares += m;
+	w->compare_calls++;
 	for (i = 0; i < m; i++) {
 		crit[at[i]] = crit_after_page(&keys[at[i]], d[at[i]].leaf, b[i],
 					      off[i]);

@@ -72,6 +72,7 @@ struct sdtree_source {
 struct sdtree_worker {
 	uint32_t next, end;
 	uint64_t compares;	/* full page compares this worker made */
+	uint64_t compare_calls;	/* ... in this many backend calls */
 	void *scratch;
 	struct sdtree_descent *descents;	/* the batch's descents */
 };

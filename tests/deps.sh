@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	meson ninja-build pkg-config gcc libc6-dev
-	libxxhash-dev libcmocka-dev
+	libxxhash-dev libcmocka-dev libaccel-config-dev linux-libc-dev
 	libjansson-dev libinih-dev libsystemd-dev
 	# Debian's kernel booted in QEMU: the vm suite (with pone.ko built
 	# against its headers), the e2e qemu test and the demo

@@ -16,7 +16,7 @@ static struct pagestate ps;
 static int setup(void **state)
 {
 	(void)state;
-	return pagestate_init(&ps, 4);
+	return pagestate_init(&ps, 4, PONE_CHECKSUM_XXH3);
 }
 
 static int teardown(void **state)

@@ -37,7 +37,7 @@ static void read_all(const struct pone_region_desc *d, const uint8_t *want)
 	struct region *r;
 	unsigned int i;
 
-	assert_int_equal(region_new(d, &r), 0);
+	assert_int_equal(region_new(d, PONE_CHECKSUM_XXH3, &r), 0);
 	assert_int_equal(r->nslots, 1);
 	assert_int_equal(region_read(r, 0, PAGES, buf, pages), PAGES);
 	for (i = 0; i < PAGES; i++)
@@ -87,13 +87,29 @@ static void short_file(void **state)
 	(void)state;
 	/* Page 0 of the region is page 1 of the file; the file has 3. */
 	assert_int_equal(write(fd, m, 3 * PONE_PAGE_SIZE), 3 * PONE_PAGE_SIZE);
-	assert_int_equal(region_new(&d, &r), 0);
+	assert_int_equal(region_new(&d, PONE_CHECKSUM_XXH3, &r), 0);
 	assert_int_equal(region_read(r, 0, 4, buf, pages), 2);
 	assert_memory_equal(pages[0], m + PONE_PAGE_SIZE, PONE_PAGE_SIZE);
 	assert_int_equal(region_read(r, 5, 4, buf, pages), 0);
 	region_free(r);
 	close(fd);
 	munmap(m, PAGES * PONE_PAGE_SIZE);
+}
+
+/* A region's page state holds hashes of the kind it was made with. */
+static void checksum_kind(void **state)
+{
+	struct pone_region_desc d = { .name = "k", .pages = 4,
+				      .mode = PONE_READ_PREAD, .fd = 0 };
+	struct region *r;
+
+	(void)state;
+	assert_int_equal(region_new(&d, PONE_CHECKSUM_CRC32C, &r), 0);
+	assert_int_equal(r->ps.checksum, PONE_CHECKSUM_CRC32C);
+	region_free(r);
+	assert_int_equal(region_new(&d, PONE_CHECKSUM_XXH3, &r), 0);
+	assert_int_equal(r->ps.checksum, PONE_CHECKSUM_XXH3);
+	region_free(r);
 }
 
 static void bad_descriptions(void **state)
@@ -113,7 +129,8 @@ static void bad_descriptions(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(region_new(&bad[i], &r), -EINVAL);
+		assert_int_equal(region_new(&bad[i], PONE_CHECKSUM_XXH3, &r),
+				 -EINVAL);
 	assert_null(r);
 }
 
@@ -144,7 +161,7 @@ static void kill_waits_for_readers(void **state)
 	pthread_t t;
 
 	(void)state;
-	assert_int_equal(region_new(&d, &h.r), 0);
+	assert_int_equal(region_new(&d, PONE_CHECKSUM_XXH3, &h.r), 0);
 	assert_true(region_get(h.r));
 	assert_int_equal(pthread_create(&t, NULL, hold_then_release, &h), 0);
 	region_kill(h.r);
@@ -159,6 +176,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(three_ways),
 		cmocka_unit_test(short_file),
+		cmocka_unit_test(checksum_kind),
 		cmocka_unit_test(bad_descriptions),
 		cmocka_unit_test(kill_waits_for_readers),
 	};

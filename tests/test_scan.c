@@ -192,6 +192,8 @@ static void layout_is_found(unsigned int threads)
 	assert_int_equal(st.dup_members, GROUPS * (GROUP_SIZE - 1));
 	assert_int_equal(st.unique, UNIQUE);
 	assert_true(st.tree_compares >= GROUPS * (GROUP_SIZE - 1));
+	/* Batched: at least one compare a call, and fewer calls than them. */
+	assert_in_range(st.tree_compare_calls, 1, st.tree_compares - 1);
 	check_zero(&s, &img);
 	check_dups(&s, &img, id, GROUPS * (GROUP_SIZE - 1));
 
@@ -203,6 +205,7 @@ static void layout_is_found(unsigned int threads)
 	assert_int_equal(st.dup_pages, GROUPS * GROUP_SIZE);
 	assert_int_equal(st.dup_groups + st.dup_members + st.unique, 0);
 	assert_int_equal(st.tree_compares, 0);
+	assert_int_equal(st.tree_compare_calls, 0);
 	assert_int_equal(s.ndup, 0);
 
 	pone_engine_free(e);

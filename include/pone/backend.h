@@ -15,8 +15,19 @@
 
 #include <pone/page.h>
 
+/*
+ * What hash() computes. Hashes of two kinds never compare equal by
+ * meaning, so page state keeps the kind its hashes are of (zero: xxh3,
+ * so a backend that does not set it is the CPU's kind).
+ */
+enum pone_checksum {
+	PONE_CHECKSUM_XXH3,	/* xxh3-64 */
+	PONE_CHECKSUM_CRC32C,	/* CRC-32C in both 32-bit halves */
+};
+
 struct pone_backend {
 	const char *name;
+	enum pone_checksum checksum;
 	/* out[i] = 64-bit content hash of pages[i]. */
 	void (*hash)(const struct pone_backend *be, const void *const *pages,
 		     size_t n, uint64_t *out);

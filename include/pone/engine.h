@@ -91,6 +91,10 @@ struct pone_pass_stats {
 	uint64_t dup_members;	/* pages found equal to an earlier one */
 	uint64_t dup_pages;	/* pages in a group, as of their scan */
 	uint64_t tree_compares;	/* full page compares done by the tree */
+	/* Backend calls those compares took: tree_compares / calls against
+	 * the batch size is how full the tree keeps an offload engine's
+	 * batches (Para-ksm's "comparison skewness"). */
+	uint64_t tree_compare_calls;
 	uint64_t cpu_ns;	/* CPU time of all workers */
 	uint64_t wall_ns;
 };

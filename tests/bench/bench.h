@@ -71,5 +71,7 @@ int bench_engine(unsigned int threads, const struct image *img,
 
 int bench_trees(const struct bench_opts *o);
 int bench_scan(const struct bench_opts *o, struct pone_engine_memory *mix);
+/* Skipped, saying why, without a DSA work queue. */
+int bench_dsa(void);
 
 #endif

@@ -8,6 +8,7 @@
  *   scan	steady-state pass throughput, 1..N threads (scan.c)
  *   dedup	every page duplicated once: engine vs the real ksmd (ksm.c)
  *   state	engine memory per page covered
+ *   dsa	DSA offload vs the CPU backend, by call size (dsa.c)
  *
  * Usage: pone-bench [--json] [--pages N] [--threads N] [--skip-ksm]
  * Exit: 0 when the bench ran (targets may be missed), 1 on an error that
@@ -364,6 +365,10 @@ int main(int argc, char **argv)
 	if (!ret) {
 		stage = "dedup bench";
 		ret = bench_dedup(&o, &twice);
+	}
+	if (!ret) {
+		stage = "dsa bench";
+		ret = bench_dsa();
 	}
 	if (ret) {
 		fflush(stdout);
