@@ -25,6 +25,7 @@ void config_defaults(struct config *c)
 		.log_level = LOG_INFO,
 		.socket = DEFAULT_SOCKET,
 		.state_dir = DEFAULT_STATE_DIR,
+		.dsa = "auto",
 	};
 }
 
@@ -122,6 +123,17 @@ static int set_state_dir(struct config *c, const char *v)
 	return set_path(c->state_dir, sizeof(c->state_dir), v);
 }
 
+/* The name is the probe's to judge; only its shape is checked here. */
+static int set_dsa(struct config *c, const char *v)
+{
+	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789.");
+
+	if (!*v || v[n] || n >= sizeof(c->dsa))
+		return -EINVAL;
+	strcpy(c->dsa, v);
+	return 0;
+}
+
 static const struct setting {
 	const char *key;
 	int (*set)(struct config *c, const char *v);
@@ -138,6 +150,8 @@ static const struct setting {
 	  "error, warning, info or debug" },
 	{ "socket", set_socket, false, "an absolute path, < 108 bytes" },
 	{ "state_dir", set_state_dir, false, "an absolute path" },
+	{ "dsa", set_dsa, false,
+	  "off, auto, a device (dsa0) or a work queue (wq0.1)" },
 };
 
 static const struct setting *find(const char *key)

@@ -25,6 +25,7 @@ struct config {
 	enum log_level log_level;
 	char socket[108];
 	char state_dir[256];
+	char dsa[32];			/* off, auto, a device or a queue */
 };
 
 void config_defaults(struct config *c);

@@ -18,6 +18,7 @@ struct daemon {
 	struct config cfg;
 	struct pone_engine *engine;
 	unsigned int engine_threads_max;	/* its pool */
+	struct pone_backend *dsa;	/* the engine's, or NULL: the CPU's */
 	const char *backend;		/* name of the engine's backend */
 	struct guests guests;
 	struct periods periods;

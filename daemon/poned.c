@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <pone/backend.h>
+#include <pone/dsa.h>
 
 #include "commands.h"
 #include "control.h"
@@ -183,6 +184,25 @@ static int open_signals(struct signals *sg, int epfd)
 	return 0;
 }
 
+/* DSA where the config asks for it and the machine has it; else the CPU,
+ * and the log says why. */
+static void pick_backend(struct daemon *d)
+{
+	char why[512];
+
+	d->backend = "cpu";
+	if (!strcmp(d->cfg.dsa, "off"))
+		return;
+	if (pone_backend_dsa_new(d->cfg.dsa, &d->dsa, why, sizeof(why))) {
+		log_info("DSA offload (dsa = %s): %s; the CPU backend runs",
+			 d->cfg.dsa, why);
+		d->dsa = NULL;
+		return;
+	}
+	d->backend = d->dsa->name;
+	log_info("DSA offload: %s", d->backend);
+}
+
 static int make_engine(struct daemon *d)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -195,6 +215,8 @@ static int make_engine(struct daemon *d)
 		d->engine_threads_max = d->cfg.threads;
 	active = d->cfg.threads ? d->cfg.threads : d->engine_threads_max;
 	ec.threads = d->engine_threads_max;
+	pick_backend(d);
+	ec.backend = d->dsa;
 	/* Workers inherit the nice value of the thread that makes them. */
 	if (setpriority(PRIO_PROCESS, 0, d->cfg.nice))
 		log_warn("cannot set nice %d: %s", d->cfg.nice,
@@ -202,7 +224,6 @@ static int make_engine(struct daemon *d)
 	ret = pone_engine_new(&ec, &d->engine);
 	if (!ret)
 		ret = pone_engine_set_threads(d->engine, active);
-	d->backend = "cpu";
 	return ret;
 }
 
@@ -350,6 +371,7 @@ int main(int argc, char **argv)
 	periods_stop(&d.periods);
 	drop_guests(&d);
 	pone_engine_free(d.engine);
+	pone_backend_destroy(d.dsa);
 	close(sg.fd);
 	close(d.epfd);
 	return ret ? 1 : 0;

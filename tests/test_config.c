@@ -42,7 +42,8 @@ static void good_file(void **state)
 		"; comment\n[poned]\nthreads = 3\nreclaim_period = 5\n"
 		"merge_period = 300 ; inline comment\ncpu_limit = 0.5\n"
 		"nice = -5\nthp_split = never\nlog_level = debug\n"
-		"socket = /run/x.sock\nstate_dir = /var/lib/x\n"), &c, err,
+		"socket = /run/x.sock\nstate_dir = /var/lib/x\n"
+		"dsa = wq0.1\n"), &c, err,
 		sizeof(err)), 0);
 	assert_int_equal(c.threads, 3);
 	assert_int_equal(c.reclaim_period, 5);
@@ -53,6 +54,7 @@ static void good_file(void **state)
 	assert_int_equal(c.log_level, LOG_DEBUG);
 	assert_string_equal(c.socket, "/run/x.sock");
 	assert_string_equal(c.state_dir, "/var/lib/x");
+	assert_string_equal(c.dsa, "wq0.1");
 	unlink(path);
 }
 
@@ -86,6 +88,7 @@ static void bad_files(void **state)
 	refused("[poned]\nthp_split = sometimes\n", "never, idle or always");
 	refused("[poned]\nsocket = relative.sock\n", "absolute path");
 	refused("[poned]\nnice = 20\n", "nice: '20'");
+	refused("[poned]\ndsa = /dev/dsa/wq0.1\n", "a work queue (wq0.1)");
 	refused("[engine]\nthreads = 2\n", "[engine]: unknown section");
 	refused("[poned]\nthreads 2\n", ":2: not a 'key = value' line");
 	refused("[poned]\nreclaim_period = 60\nmerge_period = 30\n",
