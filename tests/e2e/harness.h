@@ -51,14 +51,6 @@ int ctl(const struct daemon_run *d, char *out, size_t len,
 /* Resident and swapped bytes of the mapping at addr of process pid. */
 int mapping_usage(pid_t pid, uint64_t addr, uint64_t *rss, uint64_t *swap);
 
-/*
- * Swap for recycled pages: if there is none, a swap file of mib MiB is
- * made and enabled (root only) and removed by swap_release(). Returns 0,
- * or -1 after printing why it cannot.
- */
-int swap_ensure(const char *path, unsigned int mib);
-void swap_release(void);
-
 /* Kills what a test started and did not stop (its teardown). */
 void harness_cleanup(void);
 
