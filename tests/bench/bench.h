@@ -16,6 +16,7 @@
 struct bench_opts {
 	uint64_t pages;		/* pages of each image */
 	unsigned int threads;	/* most worker threads tried */
+	const char *only;	/* one section, or NULL: all */
 	bool skip_ksm;
 	bool json;
 };
@@ -71,5 +72,6 @@ int bench_engine(unsigned int threads, const struct image *img,
 
 int bench_trees(const struct bench_opts *o);
 int bench_scan(const struct bench_opts *o, struct pone_engine_memory *mix);
+int bench_recycle(const struct bench_opts *o);
 
 #endif
