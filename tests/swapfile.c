@@ -37,7 +37,12 @@ int swap_add(const char *path, unsigned int mib, char *why, size_t len)
 	snprintf(cmd, sizeof(cmd), "rm -f %s && fallocate -l %uM %s && "
 		 "chmod 600 %s && mkswap %s >/dev/null", path, mib + 1, path,
 		 path, path);
-	if (system(cmd) || swapon(path, 0)) {
+	/* Preferred to any other swap: the pages paged out must stay in ours,
+	 * as other runs on a shared machine remove their swap files, and
+	 * what was in them comes back in. */
+	if (system(cmd) ||
+	    swapon(path, SWAP_FLAG_PREFER | (SWAP_FLAG_PRIO_MASK &
+					     (32767 << SWAP_FLAG_PRIO_SHIFT)))) {
 		snprintf(why, len, "cannot make a swap file at %s: %s", path,
 			 strerror(errno));
 		unlink(path);

@@ -378,7 +378,7 @@ static void check_cell(enum layout l, unsigned int t, const struct cell *c,
 }
 
 /* What a run's figure is, from its pass and the clock. */
-enum what { PAGES_PER_S, CPU_S, CYCLES, PAGEOUT_CYCLES };
+enum what { PAGES_PER_S, CPU_S, CYCLES, PAGEOUT_CYCLES, CPUS_HAD };
 
 static double value(const struct run *r, enum what w, double hz)
 {
@@ -391,6 +391,8 @@ static double value(const struct run *r, enum what w, double hz)
 		return r->cpu_s * hz / r->advised;
 	case PAGEOUT_CYCLES:
 		return r->pageout_cpu_s * hz / r->advised;
+	case CPUS_HAD:
+		return r->cpu_s / r->wall_s;
 	}
 	return 0;
 }
@@ -472,7 +474,6 @@ static void skip_all_figures(const char *why)
 	enum layout l;
 	enum what w;
 
-	out_note("recycle bench skipped: %s", why);
 	for (l = SCATTERED; l < LAYOUTS; l++) {
 		for (t = 1; t <= MAX_T; t++)
 			for (w = PAGES_PER_S; w <= PAGEOUT_CYCLES; w++)
@@ -516,6 +517,8 @@ static void group_header(uint64_t pages, unsigned int nt, double hz)
 	out_group("Recycling zero pages (PPR): poned's path, MADV_PAGEOUT", explain);
 }
 
+/* With the CPUs the passes had: on a shared machine, 2 threads scale only
+ * as far as they get a second CPU. */
 static void summary(struct cell cells[][MAX_T], unsigned int nt, double hz)
 {
 	enum layout l;
@@ -525,16 +528,17 @@ static void summary(struct cell cells[][MAX_T], unsigned int nt, double hz)
 		double cyc = median_of(&c[0], CYCLES, hz);
 		double po = median_of(&c[0], PAGEOUT_CYCLES, hz);
 
-		out_note("%s: %.0f pages/s on 1 thread%s; %.0f cycles a page, %.0f %% of them in the pageout calls",
+		out_note("%s, 1 thread: %.0f pages/s, %.0f cycles a page (%.0f %% in the pageout calls), the pass had %.2f CPUs",
 			 layouts[l].name, median_of(&c[0], PAGES_PER_S, hz),
-			 nt > 1 ? "" : " (2 threads not run)", cyc,
-			 cyc > 0 ? 100.0 * po / cyc : 0);
+			 cyc, cyc > 0 ? 100.0 * po / cyc : 0,
+			 median_of(&c[0], CPUS_HAD, hz));
 		if (nt > 1)
-			out_note("%s: %.0f pages/s on 2 threads (%.2fx)",
+			out_note("%s, 2 threads: %.0f pages/s (%.2fx), the pass had %.2f CPUs",
 				 layouts[l].name,
 				 median_of(&c[1], PAGES_PER_S, hz),
 				 median_of(&c[1], PAGES_PER_S, hz) /
-				 median_of(&c[0], PAGES_PER_S, hz));
+				 median_of(&c[0], PAGES_PER_S, hz),
+				 median_of(&c[1], CPUS_HAD, hz));
 	}
 }
 
@@ -564,7 +568,9 @@ int bench_recycle(const struct bench_opts *o)
 	if (geteuid()) {
 		out_group("Recycling zero pages (PPR): poned's path, MADV_PAGEOUT",
 			  NULL);
-		skip_all_figures("not root: paging out another process's pages needs CAP_SYS_NICE, and swap may need a swap file");
+		out_note("recycle bench skipped: not root. Paging out another process's pages needs\n"
+			 "   CAP_SYS_NICE, and the bench makes a swap file of its own");
+		skip_all_figures("not root");
 		return 0;
 	}
 	for (l = SCATTERED; l < LAYOUTS; l++)
@@ -574,12 +580,13 @@ int bench_recycle(const struct bench_opts *o)
 				   x[SCATTERED].zero : x[RUNS].zero) /
 				  256 * 2);
 	/* Its own swap file, even where there is swap: the e2e tests of
-	 * other runs on a shared machine remove theirs, and pageouts into a
-	 * swap file being removed come back in. */
+	 * other runs on a shared machine remove theirs, and pages paged out
+	 * into a swap file being removed come back in. */
 	if (swap_add(SWAP_PATH, swap_mib, why, sizeof(why))) {
 		out_group("Recycling zero pages (PPR): poned's path, MADV_PAGEOUT",
 			  NULL);
-		skip_all_figures(why);
+		out_note("recycle bench skipped: %s", why);
+		skip_all_figures("no swap");
 		return 0;
 	}
 	group_header(pages, nt, hz);
