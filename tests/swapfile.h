@@ -13,8 +13,7 @@
 /*
  * If less than mib MiB of swap is free, makes a swap file of that size at
  * path and enables it (root only), before any other swap, for
- * swap_release() to remove. Returns
- * 0, or -1 with why it cannot in why.
+ * swap_release() to remove. Returns 0, or -1 with why it cannot in why.
  */
 int swap_ensure(const char *path, unsigned int mib, char *why, size_t len);
 /* The same, whatever swap there is already. */
