@@ -148,26 +148,32 @@ static int check_new(struct guests *gs, pid_t pid, const char *name,
 	return 0;
 }
 
-int guests_attach(struct guests *gs, pid_t pid, const char *name,
-		  int given_fd, struct guest **out, char *why, size_t len)
+/* ram NULL: look for it, or take given_fd. */
+static int attach(struct guests *gs, pid_t pid, const char *name,
+		  int given_fd, const struct guestram *ram, struct guest **out,
+		  char *why, size_t len)
 {
-	struct guest *g;
+	struct guest *g = NULL;
 	int ret = check_new(gs, pid, name, why, len);
 
-	if (ret)
+	if (!ret && !(g = calloc(1, sizeof(*g))))
+		ret = -ENOMEM;
+	if (ret) {
+		if (ram && ram->fd >= 0)
+			close(ram->fd);
 		return ret;
-	g = calloc(1, sizeof(*g));
-	if (!g)
-		return -ENOMEM;
+	}
 	*g = (struct guest){ .pid = pid, .pidfd = -1, .refs = 1,
 			     .ram.fd = -1, .pagemap.fd = -1,
 			     .attached_at = (uint64_t)time(NULL) };
+	if (ram)
+		g->ram = *ram;
 	if (name)
 		snprintf(g->name, sizeof(g->name), "%s", name);
 	else
 		snprintf(g->name, sizeof(g->name), "pid-%d", (int)pid);
 	ret = open_process(g, why, len);
-	if (!ret)
+	if (!ret && !ram)
 		ret = guestram_find(pid, g->pidfd, given_fd, &g->ram, why, len);
 	if (ret == -ESRCH)
 		snprintf(why, len, "process %d is not running", (int)pid);
@@ -186,6 +192,19 @@ int guests_attach(struct guests *gs, pid_t pid, const char *name,
 	pthread_mutex_unlock(&gs->lock);
 	*out = g;
 	return 0;
+}
+
+int guests_attach(struct guests *gs, pid_t pid, const char *name,
+		  int given_fd, struct guest **out, char *why, size_t len)
+{
+	return attach(gs, pid, name, given_fd, NULL, out, why, len);
+}
+
+int guests_attach_ram(struct guests *gs, pid_t pid, const char *name,
+		      const struct guestram *ram, struct guest **out,
+		      char *why, size_t len)
+{
+	return attach(gs, pid, name, -1, ram, out, why, len);
 }
 
 void guests_detach_guest(struct guests *gs, struct guest *g)

@@ -64,6 +64,12 @@ void guests_fini(struct guests *gs);	/* detached already */
 int guests_attach(struct guests *gs, pid_t pid, const char *name,
 		  int given_fd, struct guest **out, char *why, size_t len);
 
+/* The same, for guest RAM the caller located itself (its fd, if any, is
+ * taken over, also on failure). */
+int guests_attach_ram(struct guests *gs, pid_t pid, const char *name,
+		      const struct guestram *ram, struct guest **out,
+		      char *why, size_t len);
+
 /* By pid (name NULL) or by name; main thread only, no reference. */
 struct guest *guests_find(struct guests *gs, pid_t pid, const char *name);
 

@@ -16,22 +16,11 @@ static uint64_t now_ns(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Runs of pages of one region at a time; a batch is one region, but the
- * contract does not promise it. */
 static void on_zero(void *ctx, const struct pone_page_ref *pages, size_t n)
 {
 	struct periods *p = ctx;
-	size_t i, j;
 
-	for (i = 0; i < n; i = j) {
-		struct guest *g = guests_get(p->guests, pages[i].region);
-
-		for (j = i + 1; j < n && pages[j].region == pages[i].region; j++)
-			;
-		if (g)
-			recycle_zero(&p->recycle, g, pages + i, j - i);
-		guest_put(g);
-	}
+	recycle_found(&p->recycle, pages, n);
 }
 
 /* Counted per guest; merged where both pages are /dev/pone pages. */
@@ -95,7 +84,8 @@ static void run_pass(struct periods *p, bool merge)
 	int ret;
 
 	pthread_mutex_lock(&p->lock);
-	p->recycle = (struct recycle_pass){ p->engine, p->set.thp_split,
+	p->recycle = (struct recycle_pass){ p->engine, p->guests,
+					    p->set.thp_split,
 					    (uint32_t)(p->fig.passes + 1) &
 					    0x3fffff };
 	pthread_mutex_unlock(&p->lock);

@@ -82,8 +82,9 @@ static void huge_block(const struct recycle_pass *rp, struct guest *g,
 	__atomic_add_fetch(&g->huge_split, 1, __ATOMIC_RELAXED);
 }
 
-void recycle_zero(const struct recycle_pass *rp, struct guest *g,
-		  const struct pone_page_ref *pages, size_t n)
+/* Zero pages of guest g, ascending, found stable in this pass. */
+static void recycle_zero(const struct recycle_pass *rp, struct guest *g,
+			 const struct pone_page_ref *pages, size_t n)
 {
 	uint64_t huge[PAGEMAP_MAX / 64] = { 0 };
 	uint64_t base = pages[0].index, span = pages[n - 1].index + 1 - base;
@@ -112,4 +113,22 @@ void recycle_zero(const struct recycle_pass *rp, struct guest *g,
 	}
 	if (nsmall)
 		pageout(g, small, nsmall);
+}
+
+/* Runs of pages of one region at a time; a batch is one region, but the
+ * contract does not promise it. */
+void recycle_found(const struct recycle_pass *rp,
+		   const struct pone_page_ref *pages, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i = j) {
+		struct guest *g = guests_get(rp->guests, pages[i].region);
+
+		for (j = i + 1; j < n && pages[j].region == pages[i].region; j++)
+			;
+		if (g)
+			recycle_zero(rp, g, pages + i, j - i);
+		guest_put(g);
+	}
 }

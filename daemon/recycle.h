@@ -25,12 +25,14 @@
 
 struct recycle_pass {
 	struct pone_engine *engine;
+	struct guests *guests;
 	enum thp_split policy;
 	uint32_t number;		/* of the pass, to reset the counts */
 };
 
-/* Zero pages of guest g, ascending, found stable in this pass. */
-void recycle_zero(const struct recycle_pass *rp, struct guest *g,
-		  const struct pone_page_ref *pages, size_t n);
+/* The actuator's zero pages (pone_actuator.zero), of any guests: each
+ * region's run goes to recycle_zero() of its guest, if still attached. */
+void recycle_found(const struct recycle_pass *rp,
+		   const struct pone_page_ref *pages, size_t n);
 
 #endif

@@ -16,6 +16,7 @@
 struct bench_opts {
 	uint64_t pages;		/* pages of each image */
 	unsigned int threads;	/* most worker threads tried */
+	const char *only;	/* one section, or NULL: all */
 	bool skip_ksm;
 	bool json;
 };
@@ -73,5 +74,6 @@ int bench_trees(const struct bench_opts *o);
 int bench_scan(const struct bench_opts *o, struct pone_engine_memory *mix);
 /* Skipped, saying why, without a DSA work queue. */
 int bench_dsa(void);
+int bench_recycle(const struct bench_opts *o);
 
 #endif

@@ -6,11 +6,13 @@
  *
  *   trees	SD tree vs a KSM-style red-black tree (trees.c)
  *   scan	steady-state pass throughput, 1..N threads (scan.c)
- *   dedup	every page duplicated once: engine vs the real ksmd (ksm.c)
- *   state	engine memory per page covered
+ *   dedup	every page duplicated once: engine vs the real ksmd (ksm.c),
+ *		then the engine's memory per page covered
+ *   recycle	zero pages recycled by poned's path, MADV_PAGEOUT (recycle.c)
  *   dsa	DSA offload vs the CPU backend, by call size (dsa.c)
  *
  * Usage: pone-bench [--json] [--pages N] [--threads N] [--skip-ksm]
+ *		     [--only SECTION]
  * Exit: 0 when the bench ran (targets may be missed), 1 on an error that
  * stopped it, 2 when a correctness check failed.
  */
@@ -33,11 +35,16 @@
 
 static const char usage[] =
 	"usage: pone-bench [--json] [--pages N] [--threads N] [--skip-ksm]\n"
+	"                  [--only trees|scan|dedup|recycle|dsa]\n"
 	"  --json       one JSON line per figure: {\"name\", \"value\", \"unit\"}\n"
 	"  --pages N    pages of each image (suffix K or M: x1024, x1048576),\n"
 	"               default 512K = 2 GiB\n"
 	"  --threads N  most engine threads tried, default: online CPUs\n"
-	"  --skip-ksm   do not drive the in-kernel KSM\n";
+	"  --skip-ksm   do not drive the in-kernel KSM\n"
+	"  --only S     run section S alone (default: all of them)\n";
+
+static const char *const sections[] = { "trees", "scan", "dedup", "recycle",
+					"dsa" };
 
 static int parse_count(const char *s, uint64_t *out)
 {
@@ -71,11 +78,13 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "pages", required_argument, NULL, 'p' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "skip-ksm", no_argument, NULL, 's' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t v;
+	size_t i;
 	int c;
 
 	*o = (struct bench_opts){ .pages = DEFAULT_PAGES, .threads = 1 };
@@ -105,6 +114,16 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 's':
 			o->skip_ksm = true;
+			break;
+		case 'o':
+			for (i = 0; i < sizeof(sections) / sizeof(sections[0]);
+			     i++)
+				if (!strcmp(optarg, sections[i]))
+					o->only = sections[i];
+			if (!o->only) {
+				fprintf(stderr, "pone-bench: --only wants trees, scan, dedup, recycle or dsa\n");
+				return -EINVAL;
+			}
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -343,11 +362,33 @@ static double per_page(const struct pone_engine_memory *m)
 	return m->pages ? (double)m->page_bytes / (double)m->pages : 0;
 }
 
+static bool wanted(const struct bench_opts *o, const char *section)
+{
+	return !o->only || !strcmp(o->only, section);
+}
+
+static void state_figures(const struct bench_opts *o,
+			  const struct pone_engine_memory *twice,
+			  const struct pone_engine_memory *mix)
+{
+	out_group("Engine memory per page covered",
+		  "after the passes above, every page twice: page states and tree\n"
+		  "   nodes a page covered; fixed: worker buffers, arena room, tables");
+	out_goal("state_bytes_per_page", per_page(twice), "B/page", GOAL_MAX,
+		 16);
+	if (wanted(o, "scan"))
+		out_figure("state_bytes_per_page_mix", per_page(mix), "B/page");
+	else
+		out_skip("state_bytes_per_page_mix", "B/page",
+			 "the scan section did not run");
+	out_figure("state_fixed_mib", twice->fixed_bytes / 1048576.0, "MiB");
+}
+
 int main(int argc, char **argv)
 {
 	struct pone_engine_memory mix = { 0 }, twice = { 0 };
 	struct bench_opts o;
-	const char *stage;
+	const char *stage = "";
 	int ret = parse_opts(argc, argv, &o);
 
 	if (ret)
@@ -356,17 +397,25 @@ int main(int argc, char **argv)
 		return 1;
 	out_init(o.json);
 	header(&o);
-	stage = "tree bench";
-	ret = bench_trees(&o);
-	if (!ret) {
+	if (wanted(&o, "trees")) {
+		stage = "tree bench";
+		ret = bench_trees(&o);
+	}
+	if (!ret && wanted(&o, "scan")) {
 		stage = "scan bench";
 		ret = bench_scan(&o, &mix);
 	}
-	if (!ret) {
+	if (!ret && wanted(&o, "dedup")) {
 		stage = "dedup bench";
 		ret = bench_dedup(&o, &twice);
+		if (!ret)
+			state_figures(&o, &twice, &mix);
 	}
-	if (!ret) {
+	if (!ret && wanted(&o, "recycle")) {
+		stage = "recycle bench";
+		ret = bench_recycle(&o);
+	}
+	if (!ret && wanted(&o, "dsa")) {
 		stage = "dsa bench";
 		ret = bench_dsa();
 	}
@@ -377,12 +426,5 @@ int main(int argc, char **argv)
 				      strerror(-ret));
 		return 1;
 	}
-	out_group("Engine memory per page covered",
-		  "after the passes above, every page twice: page states and tree\n"
-		  "   nodes a page covered; fixed: worker buffers, arena room, tables");
-	out_goal("state_bytes_per_page", per_page(&twice), "B/page", GOAL_MAX,
-		 16);
-	out_figure("state_bytes_per_page_mix", per_page(&mix), "B/page");
-	out_figure("state_fixed_mib", twice.fixed_bytes / 1048576.0, "MiB");
 	return out_finish();
 }

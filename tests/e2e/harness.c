@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/swap.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -361,49 +360,4 @@ bool rss_falls_to(pid_t pid, uint64_t addr, uint64_t limit, double timeout)
 	       (unsigned long long)(rss >> 10),
 	       (unsigned long long)(limit >> 10));
 	return false;
-}
-
-static char swap_path[256];
-
-int swap_add(const char *path, unsigned int mib)
-{
-	char cmd[512];
-
-	if (geteuid()) {
-		printf("not root: cannot make a swap file\n");
-		return -1;
-	}
-	snprintf(cmd, sizeof(cmd), "rm -f %s && fallocate -l %uM %s && "
-		 "chmod 600 %s && mkswap %s >/dev/null", path, mib, path, path,
-		 path);
-	if (system(cmd) || swapon(path, 0)) {
-		printf("cannot make a swap file at %s: %s\n", path,
-		       strerror(errno));
-		unlink(path);
-		return -1;
-	}
-	snprintf(swap_path, sizeof(swap_path), "%s", path);
-	return 0;
-}
-
-int swap_ensure(const char *path, unsigned int mib)
-{
-	char line[512];
-	FILE *f = fopen("/proc/swaps", "r");
-	int lines = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		lines++;
-	if (f)
-		fclose(f);
-	return lines > 1 ? 0 : swap_add(path, mib);
-}
-
-void swap_release(void)
-{
-	if (!swap_path[0])
-		return;
-	swapoff(swap_path);
-	unlink(swap_path);
-	swap_path[0] = 0;
 }

@@ -76,16 +76,6 @@ bool rss_falls_to(pid_t pid, uint64_t addr, uint64_t limit, double timeout);
 
 void wait_s(double s);
 
-/*
- * Swap for recycled pages: if there is none, a swap file of mib MiB is
- * made and enabled (root only) and removed by swap_release(). Returns 0,
- * or -1 after printing why it cannot.
- */
-int swap_ensure(const char *path, unsigned int mib);
-/* The same, also where there is swap already. */
-int swap_add(const char *path, unsigned int mib);
-void swap_release(void);
-
 /* Kills what a test started and did not stop. */
 void harness_cleanup(void);
 /* The same as a cmocka teardown. */

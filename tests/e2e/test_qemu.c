@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "swapfile.h"
 
 #define RAM "512M"
 #define RAM_BYTES (512ull << 20)
@@ -276,8 +277,8 @@ static int setup(void **state)
 		skip_all("cannot pack the initramfs (busybox-static, cpio)");
 	/* Swap of our own, even where there is some: on a machine shared by
 	 * several test runs, theirs can go away in the middle of ours. */
-	if (swap_add("/var/tmp/pone-e2e-qemu.swap", 1024))
-		skip_all("zero pages are recycled to swap, and there is none");
+	if (swap_add("/var/tmp/pone-e2e-qemu.swap", 1024, cmd, sizeof(cmd)))
+		skip_all(cmd);
 	return 0;
 }
 

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Swap for recycled pages, for the end-to-end tests and the bench: zero
+ * pages paged out with MADV_PAGEOUT take a swap slot each (no I/O since
+ * Linux 6.12: the swap zero map), so a machine without enough free swap
+ * gets a swap file for the run, and loses it again afterwards.
+ */
+#ifndef PONE_TEST_SWAPFILE_H
+#define PONE_TEST_SWAPFILE_H
+
+#include <stddef.h>
+
+/*
+ * If less than mib MiB of swap is free, makes a swap file of that size at
+ * path and enables it (root only), before any other swap, for
+ * swap_release() to remove. Returns 0, or -1 with why it cannot in why.
+ */
+int swap_ensure(const char *path, unsigned int mib, char *why, size_t len);
+/* The same, whatever swap there is already. */
+int swap_add(const char *path, unsigned int mib, char *why, size_t len);
+void swap_release(void);
+
+#endif
