@@ -23,12 +23,13 @@ shift 2
 
 # Debian's kernel has no KASAN or lockdep; these catch what it can: slab
 # redzones, poison and owner tracking, poisoned free pages (checked when
-# they are allocated again), and a panic rather than a reboot.
+# they are allocated again), and a panic rather than a reboot. loglevel=5
+# puts warnings (WARN(), refcount_t) on the console, not only errors.
 args="console=ttyS0 panic=-1 oops=panic slub_debug=FZPU page_poison=1"
-args="$args loglevel=4 quiet $*"
+args="$args loglevel=5 $*"
 
-# Two NUMA nodes of one CPU and half the memory each, so that placement
-# by NUMA policy can be tested.
+# Two NUMA nodes of one CPU (a socket, so no cache is shared across nodes)
+# and half the memory each, so that placement by NUMA policy can be tested.
 numa=()
 for node in 0 1; do
 	numa+=(-object "memory-backend-ram,id=ram$node,size=$((mem / 2))M"
@@ -37,9 +38,10 @@ done
 
 set +e
 timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -accel tcg \
-	-smp 2 -m "$((mem / 2 * 2))" "${numa[@]}" -nographic -no-reboot \
-	-nic none -kernel "$kernel" -initrd "$initrd" -append "$args" \
-	</dev/null | tee "$log"
+	-smp 2,sockets=2 -m "$((mem / 2 * 2))" "${numa[@]}" \
+	-nographic -no-reboot -nic none \
+	-kernel "$kernel" -initrd "$initrd" -append "$args" </dev/null |
+	tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
