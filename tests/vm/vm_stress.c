@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Writers keep rewriting pages of two regions with stamped content while
- * a merger and a discarder work on the same pages. Each page has one
+ * two mergers (each merging either region into the other, so their offset
+ * locks cross) and a discarder work on the same pages. Each page has one
  * writer, which knows what it last wrote there and checks it before every
  * write; a reader checks that every word it sees is some stamp; at the end
  * every page must hold its last stamp, whole: a lost write, or content
@@ -125,12 +126,11 @@ static void count(const uint32_t *result, size_t stride, long done)
 
 static void *merger(void *arg)
 {
-	uint64_t seed = 0x5851f42d4c957f2dull;
+	uint64_t seed = 0x5851f42d4c957f2dull * ((uintptr_t)arg + 1);
 	struct pone_merge_entry e[BATCH];
 	long done;
 	size_t k;
 
-	(void)arg;
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		uint64_t x = next_rand(&seed);
 		struct region *d = &regions[x % REGIONS];
@@ -189,7 +189,7 @@ static void verify(void)
 }
 
 static void *(*const workers[])(void *) = {
-	writer, writer, reader, merger, discarder,
+	writer, writer, reader, merger, merger, discarder,
 };
 
 static bool enough(int probe, const struct pone_info *base)
@@ -206,7 +206,7 @@ static void round_run(size_t round_pages, int seconds)
 	pthread_t threads[sizeof(workers) / sizeof(workers[0])];
 	int probe = vm_open();
 	struct pone_info base = vm_info(probe), end;
-	uintptr_t writer_id = 0;
+	uintptr_t writer_id = 0, merger_id = 0;
 	size_t i;
 
 	pages = round_pages;
@@ -225,8 +225,9 @@ static void round_run(size_t round_pages, int seconds)
 	}
 	for (i = 0; i < sizeof(workers) / sizeof(workers[0]); i++)
 		CHECK(pthread_create(&threads[i], NULL, workers[i],
-				     workers[i] == writer ?
-				     (void *)writer_id++ : NULL) == 0);
+				     (void *)(workers[i] == writer ? writer_id++ :
+					      workers[i] == merger ? merger_id++ :
+					      0)) == 0);
 	CHECK(writer_id == WRITERS);
 	sleep(seconds);
 	for (i = seconds; i < 4 * (size_t)seconds && !enough(probe, &base); i++)
