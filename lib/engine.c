@@ -69,6 +69,7 @@ static int workers_init(struct pone_engine *e, unsigned int n)
 	if (!e->workers)
 		return -ENOMEM;
 	e->nworkers = n;
+	e->active = n;
 	for (i = 0; i < n; i++) {
 		struct worker *w = &e->workers[i];
 
@@ -245,15 +246,18 @@ int pone_engine_remove_region(struct pone_engine *e, uint32_t id)
 
 	pthread_mutex_lock(&e->lock);
 	r = unlink_region(e, id);
+	pthread_mutex_unlock(&e->lock);
+	if (!r)
+		return -ENOENT;
+	/* No reader left before a pass's end may free it. */
+	region_kill(r);
+	pthread_mutex_lock(&e->lock);
 	later = e->in_pass;
-	if (r && later) {
+	if (later) {
 		r->next = e->graveyard;
 		e->graveyard = r;
 	}
 	pthread_mutex_unlock(&e->lock);
-	if (!r)
-		return -ENOENT;
-	region_kill(r);
 	if (!later) {
 		pthread_mutex_lock(&e->pass_lock);
 		region_destroy(e, r);
@@ -291,7 +295,15 @@ static bool valid_ref(struct pone_engine *e, const struct pone_page_ref *ref)
 	return r && ref->index < r->desc.pages;
 }
 
-int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dup)
+static bool is_retry(const struct pone_dup *d)
+{
+	return d->member.region == d->canonical.region &&
+	       d->member.index == d->canonical.index;
+}
+
+/* Reports wait for the next pass; one whose canonical is the member itself
+ * asks for the member to be looked up again. */
+static int queue_report(struct pone_engine *e, const struct pone_dup *dup)
 {
 	int ret = 0;
 
@@ -318,6 +330,18 @@ int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dup)
 	return ret;
 }
 
+int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dup)
+{
+	return is_retry(dup) ? -EINVAL : queue_report(e, dup);
+}
+
+int pone_engine_retry(struct pone_engine *e, const struct pone_page_ref *page)
+{
+	struct pone_dup self = { *page, *page, false };
+
+	return queue_report(e, &self);
+}
+
 /* Put a canonical page in the static tree, keyed by its current content. */
 static void make_canonical(struct pone_engine *e, struct region *r,
 			   uint64_t idx)
@@ -340,11 +364,41 @@ static void make_canonical(struct pone_engine *e, struct region *r,
 		pagestate_set_flag(&r->ps, idx, PS_CANONICAL);
 }
 
+/* Marks (or unmarks) the members of the merges being applied. */
+static void mark_members(struct pone_engine *e, bool on)
+{
+	size_t i;
+
+	for (i = 0; i < e->nmerged; i++) {
+		struct region *m = engine_find(e, e->merged[i].member.region);
+		uint64_t idx = e->merged[i].member.index;
+
+		if (!m || is_retry(&e->merged[i]))
+			continue;
+		if (on)
+			pagestate_set_flag(&m->ps, idx, PS_MARK);
+		else
+			__atomic_fetch_and(&m->ps.word[idx], ~(uint32_t)PS_MARK,
+					   __ATOMIC_ACQ_REL);
+	}
+}
+
+/*
+ * A member merged into a page that was itself merged into a third (C into
+ * B, B into A, in one period) shares B's old frame, not A's: it is looked
+ * up again, finds A in the static part and is merged into it.
+ */
+static bool merged_into_member(struct region *c, uint64_t idx)
+{
+	return pagestate_word(&c->ps, idx) & (PS_MARK | PS_MERGED);
+}
+
 void engine_apply_merged(struct pone_engine *e)
 {
 	size_t i;
 
 	pthread_mutex_lock(&e->lock);
+	mark_members(e, true);
 	for (i = 0; i < e->nmerged; i++) {
 		const struct pone_dup *d = &e->merged[i];
 		struct region *m = engine_find(e, d->member.region);
@@ -352,19 +406,72 @@ void engine_apply_merged(struct pone_engine *e)
 
 		if (!m || !c)
 			continue;
+		if (is_retry(d) || merged_into_member(c, d->canonical.index)) {
+			/* Out of the tree, a candidate again. */
+			engine_leave_trees(e, m, d->member.index);
+			continue;
+		}
 		/* Merged pages are no candidates any more: the canonical page
 		 * stands for them all, in the static part. */
 		engine_leave_trees(e, m, d->member.index);
 		pagestate_set_flag(&m->ps, d->member.index, PS_MERGED);
 		make_canonical(e, c, d->canonical.index);
 	}
+	mark_members(e, false);
 	e->nmerged = 0;
 	pthread_mutex_unlock(&e->lock);
 }
 
+int pone_engine_region_counts(struct pone_engine *e, uint32_t id,
+			      struct pone_region_counts *c)
+{
+	struct region *r;
+	uint64_t i;
+
+	pthread_mutex_lock(&e->lock);
+	r = engine_find(e, id);
+	*c = (struct pone_region_counts){ .pages = r ? r->desc.pages : 0 };
+	for (i = 0; r && i < r->desc.pages; i++) {
+		uint32_t w = pagestate_word(&r->ps, i);
+		unsigned int role = ps_role(w);
+
+		c->seen += role != PS_UNSEEN;
+		c->zero += !!(w & PS_ZERO);
+		c->stable += !(w & PS_ZERO) && role >= PS_CLEAN2;
+		c->duplicate += role == PS_IN_GROUP;
+		c->merged += !!(w & PS_MERGED);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return r ? 0 : -ENOENT;
+}
+
+bool pone_engine_range_idle(struct pone_engine *e, uint32_t id,
+			    uint64_t first, uint64_t n)
+{
+	struct region *r;
+	bool idle;
+	uint64_t i;
+
+	pthread_mutex_lock(&e->lock);
+	r = engine_find(e, id);
+	idle = r && first <= r->desc.pages && n <= r->desc.pages - first;
+	for (i = first; idle && i < first + n; i++)
+		idle = ps_role(pagestate_word(&r->ps, i)) >= PS_CLEAN1;
+	pthread_mutex_unlock(&e->lock);
+	return idle;
+}
+
 unsigned int pone_engine_threads(const struct pone_engine *e)
 {
-	return e->nworkers;
+	return __atomic_load_n(&e->active, __ATOMIC_RELAXED);
+}
+
+int pone_engine_set_threads(struct pone_engine *e, unsigned int n)
+{
+	if (!n || n > e->nworkers)
+		return -EINVAL;
+	__atomic_store_n(&e->active, n, __ATOMIC_RELAXED);
+	return 0;
 }
 
 void pone_engine_memory(const struct pone_engine *e,

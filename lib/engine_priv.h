@@ -45,6 +45,7 @@ struct pone_engine {
 	struct pool *pool;
 	struct worker *workers;
 	unsigned int nworkers;
+	unsigned int active;	/* workers a pass runs on, <= nworkers */
 	struct sdtree *stat;	/* canonical (merged) pages */
 	struct sdtree *dyn;	/* candidates: stable, not merged */
 

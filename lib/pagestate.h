@@ -42,7 +42,7 @@ enum {
 	PS_ZERO = 1 << 3,	/* all zero bytes */
 	PS_MERGED = 1 << 4,	/* shares a frame with its canonical page */
 	PS_CANONICAL = 1 << 5,	/* a canonical page, in the static tree */
-	PS_DISCARDED = 1 << 6,	/* recycled: not to be read again */
+	PS_MARK = 1 << 6,	/* a member of the merges being applied */
 	PS_NEW = 1 << 7,	/* entered the tree alone in this pass */
 };
 
@@ -100,6 +100,13 @@ static inline void pagestate_set_flag(struct pagestate *ps, uint64_t i,
 				      uint32_t flag)
 {
 	__atomic_fetch_or(&ps->word[i], flag, __ATOMIC_ACQ_REL);
+}
+
+/* Page i was out of reach (not resident): it starts over, unseen. The
+ * caller has taken it out of the trees. */
+static inline void pagestate_forget(struct pagestate *ps, uint64_t i)
+{
+	__atomic_store_n(&ps->word[i], PS_UNSEEN, __ATOMIC_RELEASE);
 }
 
 /* Clear PS_NEW from every page; returns how many of them are still alone. */

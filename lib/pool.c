@@ -13,6 +13,7 @@ struct pool {
 	pool_fn *fn;
 	void *arg;
 	uint64_t gen;		/* bumped per run; workers wait for a new one */
+	unsigned int active;	/* workers taking part in this run */
 	unsigned int running;
 	uint64_t cpu_ns;
 	bool stop;
@@ -49,6 +50,8 @@ static void *worker_main(void *a)
 		if (p->stop)
 			break;
 		seen = p->gen;
+		if (wa.id >= p->active)
+			continue;
 		pthread_mutex_unlock(&p->lock);
 
 		t0 = thread_cpu_ns();
@@ -121,15 +124,18 @@ void pool_free(struct pool *p)
 	free(p);
 }
 
-uint64_t pool_run(struct pool *p, pool_fn *fn, void *arg)
+uint64_t pool_run(struct pool *p, unsigned int n, pool_fn *fn, void *arg)
 {
 	uint64_t cpu;
 
+	if (n > p->n)
+		n = p->n;
 	pthread_mutex_lock(&p->lock);
 	p->fn = fn;
 	p->arg = arg;
 	p->cpu_ns = 0;
-	p->running = p->n;
+	p->active = n;
+	p->running = n;
 	p->gen++;
 	pthread_cond_broadcast(&p->start);
 	while (p->running)

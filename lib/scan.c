@@ -191,8 +191,8 @@ static void deliver(struct pass *p, struct worker *w)
 }
 
 /* A page that cannot be read is counted and skipped, never guessed at. */
-static void scan_batch(struct pass *p, struct worker *w, struct region *r,
-		       uint64_t first, unsigned int n)
+static void scan_run(struct pass *p, struct worker *w, struct region *r,
+		     uint64_t first, unsigned int n)
 {
 	const void *pages[ENGINE_BATCH_MAX];
 
@@ -208,6 +208,51 @@ static void scan_batch(struct pass *p, struct worker *w, struct region *r,
 		classify(p, w, r, first, (unsigned int)got, pages);
 		first += (uint64_t)got;
 		n -= (unsigned int)got;
+	}
+}
+
+/* Pages that are not resident: whatever they held is gone or out of reach,
+ * so they leave the trees and start over when they are back. */
+static void forget_run(struct pass *p, struct worker *w, struct region *r,
+		       uint64_t first, unsigned int n)
+{
+	uint64_t i;
+
+	for (i = first; i < first + n; i++) {
+		if (ps_role(pagestate_word(&r->ps, i)) == PS_UNSEEN)
+			continue;
+		engine_leave_trees(p->e, r, i);
+		pagestate_forget(&r->ps, i);
+	}
+	w->stats.absent += n;
+}
+
+static bool bit(const uint64_t *mask, unsigned int i)
+{
+	return mask[i / 64] >> (i % 64) & 1;
+}
+
+static void scan_batch(struct pass *p, struct worker *w, struct region *r,
+		       uint64_t first, unsigned int n)
+{
+	uint64_t mask[ENGINE_BATCH_MAX / 64] = { 0 };
+	unsigned int i, j;
+
+	if (!r->desc.resident) {
+		scan_run(p, w, r, first, n);
+		return;
+	}
+	if (r->desc.resident(r->desc.resident_ctx, first, n, mask) < 0) {
+		w->stats.unreadable += n;
+		return;
+	}
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && bit(mask, j) == bit(mask, i); j++)
+			;
+		if (bit(mask, i))
+			scan_run(p, w, r, first + i, j - i);
+		else
+			forget_run(p, w, r, first + i, j - i);
 	}
 }
 
@@ -326,7 +371,8 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
 	engine_apply_merged(e);
 	ret = plan(&p);
 	if (!ret) {
-		s.cpu_ns = pool_run(e->pool, worker_run, &p);
+		s.cpu_ns = pool_run(e->pool, pone_engine_threads(e),
+				    worker_run, &p);
 		pthread_mutex_lock(&e->lock);
 		e->in_pass = false;
 		pthread_mutex_unlock(&e->lock);

@@ -6,7 +6,9 @@ set -euo pipefail
 packages=(
 	meson ninja-build pkg-config gcc libc6-dev
 	libxxhash-dev libcmocka-dev
-	# the vm suite: pone.ko built against Debian's kernel, booted in QEMU
+	libjansson-dev libinih-dev libsystemd-dev
+	# Debian's kernel booted in QEMU: the vm suite (with pone.ko built
+	# against its headers), the e2e qemu test and the demo
 	linux-headers-amd64 make qemu-system-x86 busybox-static cpio
 )
 

@@ -374,6 +374,90 @@ static void unreadable_pages(void **state)
 	seen_reset(&s);
 }
 
+/* Residency as a guest's page table would tell it: a bitmap of the image. */
+struct residency {
+	uint64_t bits[(PAGES + 63) / 64];
+	unsigned int calls;
+};
+
+static bool resident_page(const struct residency *res, uint64_t i)
+{
+	return res->bits[i / 64] >> (i % 64) & 1;
+}
+
+static int image_resident(void *ctx, uint64_t first, unsigned int n,
+			  uint64_t *mask)
+{
+	struct residency *res = ctx;
+	unsigned int i;
+
+	__atomic_fetch_add(&res->calls, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < n; i++)
+		if (resident_page(res, first + i))
+			mask[i / 64] |= 1ull << (i % 64);
+	return 0;
+}
+
+/*
+ * Pages that are not resident are not read, not reported and forgotten:
+ * a duplicate that goes away leaves its group, and comes back as new.
+ */
+static void absent_pages_are_skipped(void **state)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct image img = build();
+	struct pone_engine *e = engine(2);
+	struct residency res;
+	struct pone_region_desc d = { .name = "resident", .pages = img.pages,
+				      .mode = PONE_READ_MAP, .map = img.mem,
+				      .fd = -1, .resident = image_resident,
+				      .resident_ctx = &res };
+	struct pone_pass_stats st;
+	uint64_t i, gone = 0, gone_zero = 0, gone_dup = 0;
+	uint32_t id;
+
+	(void)state;
+	memset(res.bits, 0xff, sizeof(res.bits));
+	assert_int_equal(pone_engine_add_region(e, &d, &id), 0);
+	scan(e, PONE_PASS_MERGE, &s);
+	scan(e, PONE_PASS_MERGE, &s);
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.absent, 0);
+	assert_int_equal(s.ndup, GROUPS * (GROUP_SIZE - 1));
+	/* Every seventh page goes away. */
+	for (i = 0; i < img.pages; i += 7) {
+		res.bits[i / 64] &= ~(1ull << (i % 64));
+		gone++;
+		gone_zero += img.content[i] == 0;
+		gone_dup += img.content[i] && img.content[i] <= GROUPS;
+	}
+	assert_true(gone_zero > 0 && gone_dup > 0);
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.absent, gone);
+	assert_int_equal(st.scanned, PAGES - gone);
+	assert_int_equal(st.zero, ZERO - gone_zero);
+	assert_int_equal(st.zero_stable, ZERO - gone_zero);
+	for (i = 0; i < img.pages; i += 7)
+		assert_false(reported(&s, i));
+	/* Back, with their old content: seen for the first time again. */
+	memset(res.bits, 0xff, sizeof(res.bits));
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.absent, 0);
+	assert_int_equal(st.zero_stable, ZERO - gone_zero);
+	assert_int_equal(st.changed, 0);
+	scan(e, PONE_PASS_MERGE, &s);
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.zero_stable, ZERO);
+	/* The pages that left their groups were found again, and only they. */
+	assert_int_equal(st.dup_members, gone_dup);
+	for (i = 0; i < s.ndup; i++)
+		assert_int_equal(s.dup[i].member.index % 7, 0);
+	assert_true(res.calls >= 6 * (PAGES / 64));
+	pone_engine_free(e);
+	image_free(&img);
+	seen_reset(&s);
+}
+
 static void bad_input(void **state)
 {
 	struct pone_engine *e = engine(1);
@@ -467,6 +551,36 @@ static void remove_during_pass(void **state)
  * members are not reported again, and a page that becomes equal to a merged
  * canonical later is found there.
  */
+/* A member the kernel could not merge now is reported again, alone. */
+static void retried_pages_come_back(void **state)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct image img = build();
+	struct pone_engine *e = engine(2);
+	struct pone_page_ref page;
+
+	(void)state;
+	add_map(e, &img);
+	scan(e, PONE_PASS_MERGE, &s);
+	scan(e, PONE_PASS_MERGE, &s);
+	scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(s.ndup, GROUPS * (GROUP_SIZE - 1));
+	page = s.dup[0].member;
+	assert_int_equal(pone_engine_retry(e, &page), 0);
+	scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(s.ndup, 1);
+	assert_int_equal(s.dup[0].member.index, page.index);
+	scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(s.ndup, 0);
+	/* Not a report of a merge: a page merged into itself. */
+	assert_int_equal(pone_engine_merged(e, &(struct pone_dup){ page, page,
+								  false }),
+			 -EINVAL);
+	pone_engine_free(e);
+	image_free(&img);
+	seen_reset(&s);
+}
+
 static void merged_pages_use_static_part(void **state)
 {
 	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -484,6 +598,16 @@ static void merged_pages_use_static_part(void **state)
 	s.merge = true;
 	st = scan(e, PONE_PASS_MERGE, &s);
 	assert_int_equal(s.ndup, GROUPS * (GROUP_SIZE - 1));
+	/* A member reported against another member (C to B, while B went to
+	 * A) shares B's old frame: it is looked up again, in the static
+	 * part, and merged into A. */
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_true(s.ndup < GROUPS);
+	for (i = 0; i < s.ndup; i++) {
+		assert_true(s.dup[i].canonical_merged);
+		assert_int_equal(img.content[s.dup[i].member.index],
+				 img.content[s.dup[i].canonical.index]);
+	}
 	s.merge = false;
 	st = scan(e, PONE_PASS_MERGE, &s);
 	assert_int_equal(s.ndup, 0);
@@ -528,8 +652,10 @@ int main(void)
 		cmocka_unit_test(pread_region),
 		cmocka_unit_test(vm_region),
 		cmocka_unit_test(unreadable_pages),
+		cmocka_unit_test(absent_pages_are_skipped),
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(remove_during_pass),
+		cmocka_unit_test(retried_pages_come_back),
 		cmocka_unit_test(merged_pages_use_static_part),
 	};
 

@@ -36,6 +36,15 @@ struct pone_region_desc {
 	off_t offset;		/* PONE_READ_PREAD: where page 0 starts */
 	pid_t pid;		/* PONE_READ_VM: guest process */
 	uint64_t addr;		/* PONE_READ_VM: its address of page 0 */
+	/*
+	 * Optional: set bit i of mask (n <= 256 bits, 64 a word) when page
+	 * first + i is resident. Other pages are skipped unread, so a page
+	 * that was recycled is not brought back by the scan, and they start
+	 * over as unseen. A negative return skips the batch as unreadable.
+	 */
+	int (*resident)(void *ctx, uint64_t first, unsigned int n,
+			uint64_t *mask);
+	void *resident_ctx;
 };
 
 enum pone_pass {
@@ -72,6 +81,7 @@ struct pone_actuator {
 struct pone_pass_stats {
 	uint64_t scanned;	/* pages read and hashed */
 	uint64_t unreadable;	/* pages the read failed on */
+	uint64_t absent;	/* pages not resident, not read */
 	uint64_t zero;		/* zero pages */
 	uint64_t zero_stable;	/* ... zero for a period: recycle candidates */
 	uint64_t changed;	/* pages whose hash changed since last pass */
@@ -114,7 +124,38 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
  */
 int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dup);
 
+/*
+ * Report that a reported duplicate could not be merged this time (the
+ * kernel said busy): at the next merge pass the page is looked up, and
+ * reported, again. Same threads and errors as pone_engine_merged().
+ */
+int pone_engine_retry(struct pone_engine *e, const struct pone_page_ref *page);
+
+/* What the page states of a region say now (a walk over them). */
+struct pone_region_counts {
+	uint64_t pages;
+	uint64_t seen;		/* read when last resident */
+	uint64_t zero;
+	uint64_t stable;	/* non-zero, unchanged two merge periods */
+	uint64_t duplicate;	/* with an equal page, here or elsewhere */
+	uint64_t merged;	/* sharing a frame with a canonical page */
+};
+
+int pone_engine_region_counts(struct pone_engine *e, uint32_t id,
+			      struct pone_region_counts *c);
+
+/*
+ * Whether no page of [first, first + n) of region id changed over a whole
+ * merge period: each was the same at the last two merge passes. Any
+ * thread; false for a region that is gone or a range out of it.
+ */
+bool pone_engine_range_idle(struct pone_engine *e, uint32_t id,
+			    uint64_t first, uint64_t n);
+
+/* Worker threads of the passes: 1 up to the count the engine was made with
+ * (its pool); any thread, effective from the next pass. */
 unsigned int pone_engine_threads(const struct pone_engine *e);
+int pone_engine_set_threads(struct pone_engine *e, unsigned int n);
 
 /*
  * What the engine's memory is: state that grows with the pages it covers

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The control requests, one JSON object a line: {"cmd": "status"},
+ * "guests", "version", {"cmd": "attach", "pid": N, "name": S} (optionally
+ * with the guest RAM's fd attached), {"cmd": "detach", "pid": N | "name":
+ * S}, {"cmd": "set", "values": {"KEY": VALUE, ...}}. Replies carry "ok";
+ * a failed request gets {"ok": false, "error": WHY} and changes nothing.
+ */
+#ifndef PONED_COMMANDS_H
+#define PONED_COMMANDS_H
+
+#include "daemon.h"
+
+/* control_fn and control_error_fn of control.h; ctx is the daemon. */
+char *commands_run(void *ctx, const char *line, int fd);
+char *commands_error(void *ctx, const char *message);
+
+#endif

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define DEFAULT_SOCKET "/run/pone/poned.sock"
+#define DEFAULT_STATE_DIR "/var/lib/pone"
+
+static const char *const thp_names[] = { "never", "idle", "always" };
+
+void config_defaults(struct config *c)
+{
+	*c = (struct config){
+		.threads = 0,
+		.reclaim_period = 10,
+		.merge_period = 600,
+		.cpu_limit = 1.0,
+		.nice = 10,
+		.thp_split = THP_IDLE,
+		.log_level = LOG_INFO,
+		.socket = DEFAULT_SOCKET,
+		.state_dir = DEFAULT_STATE_DIR,
+	};
+}
+
+const char *thp_split_name(enum thp_split t)
+{
+	return thp_names[t];
+}
+
+static int parse_uint(const char *v, unsigned long min, unsigned long max,
+		      unsigned int *out)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || *v == '-' || n < min || n > max)
+		return -EINVAL;
+	*out = (unsigned int)n;
+	return 0;
+}
+
+static int set_path(char *dst, size_t size, const char *v)
+{
+	if (v[0] != '/' || strlen(v) >= size)
+		return -EINVAL;
+	strcpy(dst, v);
+	return 0;
+}
+
+static int set_cpu_limit(struct config *c, const char *v)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || end == v || *end || !(d >= 0.05 && d <= 1024))
+		return -EINVAL;
+	c->cpu_limit = d;
+	return 0;
+}
+
+static int set_thp(struct config *c, const char *v)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(thp_names) / sizeof(thp_names[0]); i++) {
+		if (!strcmp(v, thp_names[i])) {
+			c->thp_split = (enum thp_split)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int set_nice(struct config *c, const char *v)
+{
+	unsigned int n;
+	int ret = parse_uint(v[0] == '-' ? v + 1 : v, 0, 20, &n);
+
+	if (ret || (v[0] != '-' && n > 19))
+		return -EINVAL;
+	c->nice = v[0] == '-' ? -(int)n : (int)n;
+	return 0;
+}
+
+static int set_threads(struct config *c, const char *v)
+{
+	return parse_uint(v, 0, 1024, &c->threads);
+}
+
+static int set_reclaim(struct config *c, const char *v)
+{
+	return parse_uint(v, 1, 86400, &c->reclaim_period);
+}
+
+static int set_merge(struct config *c, const char *v)
+{
+	return parse_uint(v, 1, 7 * 86400, &c->merge_period);
+}
+
+static int set_log_level(struct config *c, const char *v)
+{
+	return log_level_parse(v, &c->log_level);
+}
+
+static int set_socket(struct config *c, const char *v)
+{
+	return set_path(c->socket, sizeof(c->socket), v);
+}
+
+static int set_state_dir(struct config *c, const char *v)
+{
+	return set_path(c->state_dir, sizeof(c->state_dir), v);
+}
+
+static const struct setting {
+	const char *key;
+	int (*set)(struct config *c, const char *v);
+	bool runtime;
+	const char *expect;
+} settings[] = {
+	{ "threads", set_threads, true, "0 (one per CPU) up to 1024" },
+	{ "reclaim_period", set_reclaim, true, "seconds, 1 to 86400" },
+	{ "merge_period", set_merge, true, "seconds, 1 to 604800" },
+	{ "cpu_limit", set_cpu_limit, true, "cores, 0.05 to 1024" },
+	{ "thp_split", set_thp, true, "never, idle or always" },
+	{ "nice", set_nice, false, "-20 to 19" },
+	{ "log_level", set_log_level, false,
+	  "error, warning, info or debug" },
+	{ "socket", set_socket, false, "an absolute path, < 108 bytes" },
+	{ "state_dir", set_state_dir, false, "an absolute path" },
+};
+
+static const struct setting *find(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		if (!strcmp(settings[i].key, key))
+			return &settings[i];
+	return NULL;
+}
+
+bool config_runtime_key(const char *key)
+{
+	const struct setting *s = find(key);
+
+	return s && s->runtime;
+}
+
+/* Settings that are each fine but wrong together. */
+static const char *inconsistent(const struct config *c)
+{
+	if (c->merge_period < c->reclaim_period)
+		return "merge_period is shorter than reclaim_period";
+	return NULL;
+}
+
+/* Apply one setting to a copy; c changes only if the result is sound. */
+static int apply(struct config *c, const char *where, const char *key,
+		 const char *value, bool runtime_only, char *err, size_t len)
+{
+	const struct setting *s = find(key);
+	struct config next = *c;
+	const char *why;
+
+	if (!s || (runtime_only && !s->runtime)) {
+		snprintf(err, len, "%s%s: %s", where, key,
+			 s ? "can only be set in the config file; restart poned"
+			   : "unknown setting");
+		return -EINVAL;
+	}
+	if (s->set(&next, value)) {
+		snprintf(err, len, "%s%s: '%s' is not valid: expected %s",
+			 where, key, value, s->expect);
+		return -EINVAL;
+	}
+	why = inconsistent(&next);
+	if (why && runtime_only) {
+		snprintf(err, len, "%s%s: %s", where, key, why);
+		return -EINVAL;
+	}
+	*c = next;
+	return 0;
+}
+
+int config_set(struct config *c, const char *key, const char *value,
+	       char *err, size_t len)
+{
+	return apply(c, "", key, value, true, err, len);
+}
+
+struct load {
+	const char *path;
+	struct config *c;
+	char *err;
+	size_t len;
+	FILE *f;
+	int line;
+};
+
+/* libinih's handler is not told the line: the reader counts them. */
+static char *read_line(char *str, int num, void *user)
+{
+	struct load *l = user;
+
+	l->line++;
+	return fgets(str, num, l->f);
+}
+
+static int on_entry(void *user, const char *section, const char *key,
+		    const char *value)
+{
+	struct load *l = user;
+	char where[PATH_MAX + 32];
+
+	if (l->err[0])		/* the first error is the one to fix */
+		return 0;
+	snprintf(where, sizeof(where), "%s:%d: ", l->path, l->line);
+	if (strcmp(section, "poned")) {
+		snprintf(l->err, l->len, "%s[%s]: unknown section (expected [poned])",
+			 where, section);
+		return 0;
+	}
+	return !apply(l->c, where, key, value, false, l->err, l->len);
+}
+
+int config_load(const char *path, struct config *c, char *err, size_t len)
+{
+	struct config next = *c;
+	struct load l = { path, &next, err, len, fopen(path, "r"), 0 };
+	const char *why;
+	int ret;
+
+	if (!l.f) {
+		ret = -errno;
+		snprintf(err, len, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	err[0] = 0;
+	ret = ini_parse_stream(read_line, &l, on_entry, &l);
+	fclose(l.f);
+	if (ret) {
+		if (!err[0])
+			snprintf(err, len, "%s:%d: not a 'key = value' line",
+				 path, ret);
+		return -EINVAL;
+	}
+	why = inconsistent(&next);
+	if (why) {
+		snprintf(err, len, "%s: %s", path, why);
+		return -EINVAL;
+	}
+	*c = next;
+	return 0;
+}

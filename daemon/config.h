@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * poned's settings: defaults, the INI file (section [poned], parsed with
+ * libinih), and changes at run time. A setting is checked the same way
+ * wherever it comes from, and a bad one changes nothing: config_load()
+ * and config_set() fill in err ("FILE:LINE: KEY: why") and return -EINVAL.
+ */
+#ifndef PONED_CONFIG_H
+#define PONED_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
+
+enum thp_split { THP_NEVER, THP_IDLE, THP_ALWAYS };
+
+struct config {
+	unsigned int threads;		/* scan workers; 0: one per CPU */
+	unsigned int reclaim_period;	/* seconds between reclaim passes */
+	unsigned int merge_period;	/* seconds between merge passes */
+	double cpu_limit;		/* cores the daemon may use */
+	int nice;			/* of the scan workers */
+	enum thp_split thp_split;
+	enum log_level log_level;
+	char socket[108];
+	char state_dir[256];
+};
+
+void config_defaults(struct config *c);
+int config_load(const char *path, struct config *c, char *err, size_t len);
+
+/* One setting, as `pone-ctl set KEY=VALUE` gives it; only the keys that can
+ * change at run time (config_runtime_key()). */
+int config_set(struct config *c, const char *key, const char *value,
+	       char *err, size_t len);
+bool config_runtime_key(const char *key);
+
+const char *thp_split_name(enum thp_split t);
+
+#endif

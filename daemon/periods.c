@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "log.h"
+#include "periods.h"
+#include "ponedev.h"
+
+static uint64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Runs of pages of one region at a time; a batch is one region, but the
+ * contract does not promise it. */
+static void on_zero(void *ctx, const struct pone_page_ref *pages, size_t n)
+{
+	struct periods *p = ctx;
+	size_t i, j;
+
+	for (i = 0; i < n; i = j) {
+		struct guest *g = guests_get(p->guests, pages[i].region);
+
+		for (j = i + 1; j < n && pages[j].region == pages[i].region; j++)
+			;
+		if (g)
+			recycle_zero(&p->recycle, g, pages + i, j - i);
+		guest_put(g);
+	}
+}
+
+/* Counted per guest; merged where both pages are /dev/pone pages. */
+static void on_duplicate(void *ctx, const struct pone_dup *d, size_t n)
+{
+	struct periods *p = ctx;
+	size_t i, j, k;
+
+	for (i = 0; i < n; i = j) {
+		struct guest *g = guests_get(p->guests, d[i].member.region);
+
+		for (j = i + 1; j < n && d[j].member.region == d[i].member.region;
+		     j++)
+			;
+		for (k = i; g && k < j; k++) {
+			bool across = d[k].member.region != d[k].canonical.region;
+
+			__atomic_add_fetch(across ? &g->dups_across :
+					   &g->dups_within, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(across ? &p->pass_across :
+					   &p->pass_within, 1, __ATOMIC_RELAXED);
+		}
+		if (g && g->ram.kind == GUEST_PONE)
+			__atomic_add_fetch(&p->pass_merged,
+					   ponedev_merge(p->guests, p->engine,
+							 g, d + i, j - i),
+					   __ATOMIC_RELAXED);
+		guest_put(g);
+	}
+}
+
+static void report(struct periods *p, bool merge,
+		   const struct pone_pass_stats *s)
+{
+	log_msg(merge ? LOG_INFO : LOG_DEBUG, "%s pass: %llu pages read, %llu not resident, %llu zero "
+		 "(%llu recyclable), %llu changed, %.3f s, %.3f CPU-s",
+		 merge ? "merge" : "reclaim", (unsigned long long)s->scanned,
+		 (unsigned long long)s->absent, (unsigned long long)s->zero,
+		 (unsigned long long)s->zero_stable,
+		 (unsigned long long)s->changed, s->wall_ns / 1e9,
+		 s->cpu_ns / 1e9);
+	if (merge)
+		log_info("merge pass: %llu duplicate pages found (%llu within "
+			 "a guest, %llu across guests); %llu merged by pone.ko, "
+			 "the rest mergeable with /dev/pone",
+			 (unsigned long long)(p->fig.dups_within +
+					      p->fig.dups_across),
+			 (unsigned long long)p->fig.dups_within,
+			 (unsigned long long)p->fig.dups_across,
+			 (unsigned long long)p->pass_merged);
+	sd_notifyf(0, "STATUS=%llu passes; last: %llu pages read, %llu zero "
+		   "pages recyclable", (unsigned long long)p->fig.passes,
+		   (unsigned long long)s->scanned,
+		   (unsigned long long)s->zero_stable);
+}
+
+static void run_pass(struct periods *p, bool merge)
+{
+	struct pone_actuator act = { p, on_zero, on_duplicate };
+	struct pone_pass_stats s;
+	int ret;
+
+	pthread_mutex_lock(&p->lock);
+	p->recycle = (struct recycle_pass){ p->engine, p->set.thp_split,
+					    (uint32_t)(p->fig.passes + 1) &
+					    0x3fffff };
+	pthread_mutex_unlock(&p->lock);
+	__atomic_store_n(&p->pass_merged, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->pass_within, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->pass_across, 0, __ATOMIC_RELAXED);
+	ret = pone_engine_scan(p->engine, merge ? PONE_PASS_MERGE :
+				PONE_PASS_RECLAIM, &act, &s);
+	if (ret) {
+		log_err("scan pass failed: %s", strerror(-ret));
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->fig.passes++;
+	p->fig.merge_passes += merge;
+	p->fig.cpu_ns += s.cpu_ns;
+	p->fig.last = s;
+	p->fig.last_merge = merge;
+	p->fig.last_end = (uint64_t)time(NULL);
+	if (merge) {
+		p->fig.dups_within = p->pass_within;
+		p->fig.dups_across = p->pass_across;
+	}
+	pthread_mutex_unlock(&p->lock);
+	report(p, merge, &s);
+}
+
+static struct timespec deadline(uint64_t ns)
+{
+	return (struct timespec){ (time_t)(ns / 1000000000u),
+				  (long)(ns % 1000000000u) };
+}
+
+static void *periods_main(void *arg)
+{
+	struct periods *p = arg;
+	uint64_t next_merge = 0;	/* the first pass is a merge pass */
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		uint64_t t0 = now_ns(CLOCK_MONOTONIC), cpu, next;
+		bool merge = t0 >= next_merge;
+
+		pthread_mutex_unlock(&p->lock);
+		cpu = p->fig.cpu_ns;
+		run_pass(p, merge);
+		pthread_mutex_lock(&p->lock);
+		cpu = p->fig.cpu_ns - cpu;
+		if (merge)
+			next_merge = t0 + p->set.merge_period * 1000000000ull;
+		next = t0 + p->set.reclaim_period * 1000000000ull;
+		if (t0 + (uint64_t)(cpu / p->set.cpu_limit) > next)
+			next = t0 + (uint64_t)(cpu / p->set.cpu_limit);
+		if (next_merge < next && next_merge > t0)
+			next = next_merge;
+		while (!p->stop && now_ns(CLOCK_MONOTONIC) < next) {
+			struct timespec ts = deadline(next);
+
+			if (pthread_cond_timedwait(&p->wake, &p->lock, &ts) ==
+			    0)
+				break;	/* new settings: plan again */
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int periods_start(struct periods *p, struct pone_engine *e, struct guests *gs,
+		  const struct periods_settings *set)
+{
+	pthread_condattr_t ca;
+	int ret;
+
+	*p = (struct periods){ .engine = e, .guests = gs, .set = *set };
+	p->fig.started = now_ns(CLOCK_MONOTONIC);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	ret = pthread_create(&p->thread, NULL, periods_main, p);
+	return -ret;
+}
+
+void periods_stop(struct periods *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
+}
+
+void periods_configure(struct periods *p, const struct periods_settings *set)
+{
+	pthread_mutex_lock(&p->lock);
+	p->set = *set;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void periods_figures(struct periods *p, struct periods_figures *f)
+{
+	pthread_mutex_lock(&p->lock);
+	*f = p->fig;
+	pthread_mutex_unlock(&p->lock);
+}

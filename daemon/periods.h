@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The scan thread: a reclaim pass every reclaim period, a merge pass every
+ * merge period (it also does the reclaim pass's work), and the actuator
+ * that acts on what a pass finds.
+ *
+ * The daemon's CPU use is held to cpu_limit cores on average: a pass that
+ * used C CPU-seconds is followed by a pause of at least C / cpu_limit
+ * seconds from its start. Settings and figures are read and changed under
+ * the lock, from any thread.
+ *
+ * Zero pages go to recycle.h, which pages them out; duplicates are counted
+ * per guest, within it and across guests.
+ */
+#ifndef PONED_PERIODS_H
+#define PONED_PERIODS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <pone/engine.h>
+
+#include "config.h"
+#include "guests.h"
+#include "recycle.h"
+
+struct periods_settings {
+	unsigned int reclaim_period, merge_period;	/* seconds */
+	double cpu_limit;				/* cores */
+	enum thp_split thp_split;
+};
+
+struct periods_figures {
+	uint64_t passes, merge_passes;
+	uint64_t cpu_ns;		/* all passes */
+	uint64_t started;		/* CLOCK_MONOTONIC ns, at start */
+	uint64_t last_end;		/* CLOCK_REALTIME s of the last pass */
+	bool last_merge;
+	struct pone_pass_stats last;
+	uint64_t dups_within, dups_across;	/* found by the last merge pass */
+};
+
+struct periods {
+	struct pone_engine *engine;
+	struct guests *guests;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct periods_settings set;
+	struct periods_figures fig;
+	struct recycle_pass recycle;		/* of the pass running */
+	uint64_t pass_within, pass_across;	/* this merge pass, atomic */
+	uint64_t pass_merged;
+	bool stop;
+	pthread_t thread;
+};
+
+int periods_start(struct periods *p, struct pone_engine *e, struct guests *gs,
+		  const struct periods_settings *set);
+void periods_stop(struct periods *p);
+
+void periods_configure(struct periods *p, const struct periods_settings *set);
+void periods_figures(struct periods *p, struct periods_figures *f);
+
+#endif

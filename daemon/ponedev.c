@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "log.h"
+#include "ponedev.h"
+
+int ponedev_info(int fd, struct pone_info *info)
+{
+	return ioctl(fd, PONE_IOC_INFO, info) ? -errno : 0;
+}
+
+int ponedev_check(int fd, char *why, size_t len)
+{
+	struct pone_info info;
+	int ret = ponedev_info(fd, &info);
+
+	if (ret) {
+		snprintf(why, len, "/dev/pone does not answer PONE_IOC_INFO: "
+			 "%s (is pone.ko loaded?)", strerror(-ret));
+		return ret;
+	}
+	if (info.abi_version != PONE_ABI_VERSION) {
+		snprintf(why, len, "pone.ko speaks ABI version %u, poned %u: "
+			 "install the module and the daemon of one release",
+			 info.abi_version, PONE_ABI_VERSION);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static uint64_t offset_of(const struct guest *g, uint64_t index)
+{
+	return (uint64_t)g->ram.offset + index * PONE_PAGE_SIZE;
+}
+
+/* Errors of the whole call; per-entry results say the rest. */
+static void batch_error(struct guest *g, const char *what, int err)
+{
+	if (__atomic_fetch_add(&g->recycle_errors, 1, __ATOMIC_RELAXED) == 0)
+		log_warn("guest %s: /dev/pone %s failed: %s", g->name, what,
+			 strerror(err));
+}
+
+void ponedev_discard(struct guest *g, const struct pone_page_ref *pages,
+		     size_t n)
+{
+	struct pone_discard_entry e[PONE_BATCH_MAX];
+	struct pone_batch b = { .entries = (uintptr_t)e };
+	size_t i, done;
+
+	while (n) {
+		b.count = (uint32_t)(n < PONE_BATCH_MAX ? n : PONE_BATCH_MAX);
+		for (i = 0; i < b.count; i++)
+			e[i] = (struct pone_discard_entry){
+				.offset = offset_of(g, pages[i].index) };
+		if (ioctl(g->ram.fd, PONE_IOC_DISCARD, &b) < 0) {
+			batch_error(g, "DISCARD", errno);
+			return;
+		}
+		for (i = done = 0; i < b.count; i++)
+			done += e[i].result == PONE_DONE;
+		__atomic_add_fetch(&g->recycled_pages, done, __ATOMIC_RELAXED);
+		pages += b.count;
+		n -= b.count;
+	}
+}
+
+/* Entries for the dups whose canonical is a /dev/pone guest; refs holds
+ * the canonical guests, to be put by the caller. */
+static size_t merge_entries(struct guests *gs, struct guest *g,
+			    const struct pone_dup *dups, size_t n,
+			    struct pone_merge_entry *e, size_t *which,
+			    struct guest **refs)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n && k < PONE_BATCH_MAX; i++) {
+		struct guest *c = guests_get(gs, dups[i].canonical.region);
+
+		if (!c || c->ram.kind != GUEST_PONE) {
+			guest_put(c);
+			continue;
+		}
+		refs[k] = c;
+		which[k] = i;
+		e[k++] = (struct pone_merge_entry){
+			.dst_offset = offset_of(g, dups[i].member.index),
+			.src_offset = offset_of(c, dups[i].canonical.index),
+			.src_fd = c->ram.fd,
+		};
+	}
+	return k;
+}
+
+size_t ponedev_merge(struct guests *gs, struct pone_engine *eng,
+		     struct guest *g, const struct pone_dup *dups, size_t n)
+{
+	struct pone_merge_entry e[PONE_BATCH_MAX];
+	struct guest *refs[PONE_BATCH_MAX];
+	size_t which[PONE_BATCH_MAX], i, k, merged = 0;
+	struct pone_batch b = { .entries = (uintptr_t)e };
+
+	k = merge_entries(gs, g, dups, n, e, which, refs);
+	b.count = (uint32_t)k;
+	if (k && ioctl(g->ram.fd, PONE_IOC_MERGE, &b) < 0) {
+		batch_error(g, "MERGE", errno);
+		k = 0;	/* nothing changed */
+	}
+	for (i = 0; i < b.count; i++) {
+		const struct pone_dup *d = &dups[which[i]];
+
+		if (i < k && (e[i].result == PONE_DONE ||
+			      e[i].result == PONE_SAME)) {
+			pone_engine_merged(eng, d);
+			merged += e[i].result == PONE_DONE;
+		} else if (i < k && e[i].result == PONE_BUSY) {
+			pone_engine_retry(eng, &d->member);
+			__atomic_add_fetch(&g->merge_busy, 1, __ATOMIC_RELAXED);
+		} else if (i < k) {
+			__atomic_add_fetch(&g->merge_changed, 1,
+					   __ATOMIC_RELAXED);
+		}
+		/* CHANGED: the next pass sees the change itself. */
+		guest_put(refs[i]);
+	}
+	__atomic_add_fetch(&g->merged_pages, merged, __ATOMIC_RELAXED);
+	return merged;
+}

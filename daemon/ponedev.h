@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Guests whose RAM is a /dev/pone region (pone.ko): the module frees zero
+ * pages (DISCARD) and makes equal pages share one frame (MERGE), checking
+ * each page itself at the point of no return; poned only proposes. Batches
+ * go from the worker that found them, one ioctl for up to PONE_BATCH_MAX
+ * pages.
+ */
+#ifndef PONED_PONEDEV_H
+#define PONED_PONEDEV_H
+
+#include <stddef.h>
+
+#include <pone/engine.h>
+#include <pone/uapi.h>
+
+#include "guests.h"
+
+/* The module's ABI must be ours; why says what to do otherwise. */
+int ponedev_check(int fd, char *why, size_t len);
+
+/* Discard zero pages of guest g (a /dev/pone guest). */
+void ponedev_discard(struct guest *g, const struct pone_page_ref *pages,
+		     size_t n);
+
+/*
+ * Merge each member into its canonical page, where both are /dev/pone
+ * guests (members of guest g); pages the module merged are reported to the
+ * engine. Returns how many were merged.
+ */
+size_t ponedev_merge(struct guests *gs, struct pone_engine *e,
+		     struct guest *g, const struct pone_dup *dups, size_t n);
+
+int ponedev_info(int fd, struct pone_info *info);
+
+#endif

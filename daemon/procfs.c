@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "procfs.h"
+
+static FILE *open_proc(pid_t pid, const char *what, int *err)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	f = fopen(path, "re");
+	*err = f ? 0 : errno == ENOENT ? -ESRCH : -errno;
+	return f;
+}
+
+static int parse_map(char *line, struct proc_map *m)
+{
+	int path_at = 0;
+
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64
+		   " %n", &m->start, &m->end, m->perms, &m->offset,
+		   &m->dev_major, &m->dev_minor, &m->inode, &path_at) < 7)
+		return -EIO;
+	line[strcspn(line, "\n")] = 0;
+	m->path = path_at ? line + path_at : "";
+	return 0;
+}
+
+int proc_maps(pid_t pid, int (*fn)(void *ctx, const struct proc_map *m),
+	      void *ctx)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int ret;
+	FILE *f = open_proc(pid, "maps", &ret);
+
+	while (f && !ret && getline(&line, &cap, f) > 0) {
+		struct proc_map m;
+
+		ret = parse_map(line, &m);
+		if (!ret)
+			ret = fn(ctx, &m);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+int proc_cmdline(pid_t pid, char **args, size_t *len)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	int ret;
+	FILE *f = open_proc(pid, "cmdline", &ret);
+	ssize_t n;
+
+	if (!f)
+		return ret;
+	n = getdelim(&buf, &cap, 0x7f, f);	/* no DEL in arguments */
+	fclose(f);
+	if (n <= 0) {
+		free(buf);
+		return -ESRCH;	/* a zombie or a kernel thread */
+	}
+	*args = buf;
+	*len = (size_t)n;
+	return 0;
+}
+
+int proc_start_time(pid_t pid, uint64_t *ticks)
+{
+	char buf[1024], *p;
+	int ret, field;
+	FILE *f = open_proc(pid, "stat", &ret);
+
+	if (!f)
+		return ret;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* The name in parentheses may hold spaces: count after its end. */
+	p = p ? strrchr(buf, ')') : NULL;
+	for (field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %" SCNu64, ticks) != 1)
+		return -EIO;
+	return 0;
+}
+
+struct usage_walk {
+	uint64_t start, end;
+	bool inside;
+	struct proc_usage *u;
+};
+
+static void usage_line(struct usage_walk *w, const char *line)
+{
+	uint64_t lo, hi, kib;
+
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " ", &lo, &hi) == 2 &&
+	    strchr(line, '-') < strchr(line, ' ')) {
+		w->inside = lo >= w->start && hi <= w->end;
+		return;
+	}
+	if (!w->inside)
+		return;
+	if (sscanf(line, "Rss: %" SCNu64 " kB", &kib) == 1)
+		w->u->rss += kib << 10;
+	else if (sscanf(line, "Swap: %" SCNu64 " kB", &kib) == 1)
+		w->u->swap += kib << 10;
+}
+
+int proc_usage(pid_t pid, uint64_t start, uint64_t end, struct proc_usage *u)
+{
+	struct usage_walk w = { start, end, false, u };
+	char *line = NULL;
+	size_t cap = 0;
+	int ret;
+	FILE *f = open_proc(pid, "smaps", &ret);
+
+	*u = (struct proc_usage){ 0 };
+	while (f && getline(&line, &cap, f) > 0)
+		usage_line(&w, line);
+	free(line);
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+static int parse_size(const char *v, uint64_t *bytes)
+{
+	unsigned long long n;
+	char *end;
+	int shift = 20;		/* QEMU's default unit for -m: MiB */
+
+	if (!strncmp(v, "size=", 5))
+		v += 5;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	case 'b': case 'B': shift = 0; end++; break;
+	}
+	if ((*end && *end != ',') || n > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*bytes = (uint64_t)n << shift;
+	return 0;
+}
+
+int proc_qemu_ram_size(const char *args, size_t len, uint64_t *bytes)
+{
+	const char *a = args, *end = args + len;
+
+	while (a < end) {
+		const char *next = a + strnlen(a, (size_t)(end - a)) + 1;
+
+		if (!strcmp(a, "-m") && next < end)
+			return parse_size(next, bytes);
+		if (!strncmp(a, "-m=", 3))
+			return parse_size(a + 3, bytes);
+		a = next;
+	}
+	return -ENOENT;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What /proc says of another process: its command line, its mappings, the
+ * memory the kernel counts in a range of them, and its start time (a pid
+ * with another start time is another process). Errors are negative errno:
+ * -ESRCH when the process is gone, -EACCES when we may not look.
+ */
+#ifndef PONED_PROCFS_H
+#define PONED_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_map {
+	uint64_t start, end;
+	char perms[5];		/* "rw-s" */
+	uint64_t offset;
+	unsigned int dev_major, dev_minor;
+	uint64_t inode;
+	const char *path;	/* "" for anonymous memory */
+};
+
+/* Calls fn for each mapping until it returns non-zero, which is returned. */
+int proc_maps(pid_t pid, int (*fn)(void *ctx, const struct proc_map *m),
+	      void *ctx);
+
+/* The NUL-separated arguments; *len bytes. Caller frees. */
+int proc_cmdline(pid_t pid, char **args, size_t *len);
+
+/* Start time in clock ticks since boot (field 22 of /proc/PID/stat). */
+int proc_start_time(pid_t pid, uint64_t *ticks);
+
+/* Resident and swapped bytes of the mappings inside [start, end). */
+struct proc_usage {
+	uint64_t rss, swap;
+};
+int proc_usage(pid_t pid, uint64_t start, uint64_t end, struct proc_usage *u);
+
+/* Size of the value of "-m" (QEMU's RAM size), in bytes; -ENOENT if none. */
+int proc_qemu_ram_size(const char *args, size_t len, uint64_t *bytes);
+
+#endif

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+
+#include "reclaim.h"
+
+#define IOV_BATCH 512
+
+static long advise(int pidfd, const struct iovec *iov, size_t n)
+{
+	ssize_t done;
+
+	if (!n)
+		return 0;
+	done = process_madvise(pidfd, iov, n, MADV_PAGEOUT, 0);
+	return done < 0 ? -errno : (long)(done / PONE_PAGE_SIZE);
+}
+
+long reclaim_pageout(int pidfd, uint64_t addr,
+		     const struct pone_page_ref *pages, size_t n)
+{
+	struct iovec iov[IOV_BATCH];
+	size_t i, niov = 0;
+	long total = 0, k;
+
+	for (i = 0; i < n; i++) {
+		uint64_t at = addr + pages[i].index * PONE_PAGE_SIZE;
+		struct iovec *last = niov ? &iov[niov - 1] : NULL;
+
+		if (last && (uintptr_t)last->iov_base + last->iov_len == at) {
+			last->iov_len += PONE_PAGE_SIZE;
+			continue;
+		}
+		if (niov == IOV_BATCH) {
+			k = advise(pidfd, iov, niov);
+			if (k < 0)
+				return k;
+			total += k;
+			niov = 0;
+		}
+		iov[niov++] = (struct iovec){ (void *)(uintptr_t)at,
+					      PONE_PAGE_SIZE };
+	}
+	k = advise(pidfd, iov, niov);
+	return k < 0 ? k : total + k;
+}
+
+int swap_space(struct swap_space *s)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[128];
+	uint64_t kib;
+
+	if (!f)
+		return -errno;
+	*s = (struct swap_space){ 0 };
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "SwapTotal: %" SCNu64, &kib) == 1)
+			s->total = kib << 10;
+		else if (sscanf(line, "SwapFree: %" SCNu64, &kib) == 1)
+			s->free = kib << 10;
+	}
+	fclose(f);
+	return 0;
+}

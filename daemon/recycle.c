@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "ponedev.h"
+#include "reclaim.h"
+#include "recycle.h"
+
+#define HUGE_PAGES 512			/* 4 KiB pages in a 2 MiB page */
+#define COUNT_BITS 10			/* up to 512 in a block word */
+#define COUNT_MASK ((1u << COUNT_BITS) - 1)
+
+static void pageout(struct guest *g, const struct pone_page_ref *pages,
+		    size_t n)
+{
+	long k = reclaim_pageout(g->pidfd, g->ram.addr, pages, n);
+
+	if (k >= 0) {
+		__atomic_add_fetch(&g->recycled_pages, (uint64_t)k,
+				   __ATOMIC_RELAXED);
+	} else if (__atomic_fetch_add(&g->recycle_errors, 1,
+				      __ATOMIC_RELAXED) == 0) {
+		log_warn("guest %s: cannot page out zero pages: %s%s", g->name,
+			 strerror(-(int)k),
+			 k == -EPERM ? " (poned needs CAP_SYS_NICE)" : "");
+	}
+}
+
+/* The huge page (2 MiB of the guest's address space) page idx is in. */
+static uint64_t block_of(const struct guest *g, uint64_t idx)
+{
+	return ((g->ram.addr >> PONE_PAGE_SHIFT) + idx) / HUGE_PAGES;
+}
+
+static uint64_t block_first(const struct guest *g, uint64_t block)
+{
+	return block * HUGE_PAGES - (g->ram.addr >> PONE_PAGE_SHIFT);
+}
+
+/* Adds n zero pages of this pass to the block's count; true when that
+ * makes all of its pages zero. */
+static bool count_zero(const struct recycle_pass *rp, struct guest *g,
+		       uint64_t block, size_t n)
+{
+	uint32_t *w = &g->huge_zero[block - block_of(g, 0)];
+	uint32_t old = __atomic_load_n(w, __ATOMIC_RELAXED), new;
+
+	do {
+		uint32_t count = old >> COUNT_BITS == rp->number ?
+				 old & COUNT_MASK : 0;
+
+		new = rp->number << COUNT_BITS | (count + (uint32_t)n);
+	} while (!__atomic_compare_exchange_n(w, &old, new, false,
+					      __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return (new & COUNT_MASK) == HUGE_PAGES;
+}
+
+static void huge_block(const struct recycle_pass *rp, struct guest *g,
+		       uint64_t block, const struct pone_page_ref *pages,
+		       size_t n)
+{
+	uint64_t first = block_first(g, block);
+	struct pone_page_ref whole[HUGE_PAGES];
+	size_t i;
+
+	if (count_zero(rp, g, block, n)) {
+		for (i = 0; i < HUGE_PAGES; i++)
+			whole[i] = (struct pone_page_ref){ pages[0].region,
+							   first + i };
+		pageout(g, whole, HUGE_PAGES);
+		__atomic_add_fetch(&g->huge_whole, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	if (rp->policy == THP_NEVER ||
+	    (rp->policy == THP_IDLE &&
+	     !pone_engine_range_idle(rp->engine, pages[0].region, first,
+				     HUGE_PAGES)))
+		return;
+	pageout(g, pages, n);
+	__atomic_add_fetch(&g->huge_split, 1, __ATOMIC_RELAXED);
+}
+
+void recycle_zero(const struct recycle_pass *rp, struct guest *g,
+		  const struct pone_page_ref *pages, size_t n)
+{
+	uint64_t huge[PAGEMAP_MAX / 64] = { 0 };
+	uint64_t base = pages[0].index, span = pages[n - 1].index + 1 - base;
+	struct pone_page_ref small[PAGEMAP_MAX];
+	size_t i, j, nsmall = 0;
+
+	if (g->ram.kind == GUEST_PONE) {	/* no huge pages there */
+		ponedev_discard(g, pages, n);
+		return;
+	}
+	if (span > PAGEMAP_MAX || !g->huge_zero ||
+	    pagemap_query(&g->pagemap, base, (unsigned int)span, NULL, huge))
+		memset(huge, 0, sizeof(huge));
+	for (i = 0; i < n; i = j) {
+		uint64_t off = pages[i].index - base;
+		uint64_t block = block_of(g, pages[i].index);
+
+		j = i + 1;
+		if (!(huge[off / 64] >> (off % 64) & 1)) {
+			small[nsmall++] = pages[i];
+			continue;
+		}
+		while (j < n && block_of(g, pages[j].index) == block)
+			j++;
+		huge_block(rp, g, block, pages + i, j - i);
+	}
+	if (nsmall)
+		pageout(g, small, nsmall);
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "statefile.h"
+
+static void path_of(char *buf, size_t len, const char *dir, const char *name)
+{
+	snprintf(buf, len, "%s/guests%s%s", dir, name ? "/" : "",
+		 name ? name : "");
+}
+
+int statefile_init(const char *dir)
+{
+	char path[PATH_MAX];
+
+	path_of(path, sizeof(path), dir, NULL);
+	if ((mkdir(dir, 0700) && errno != EEXIST) ||
+	    (mkdir(path, 0700) && errno != EEXIST))
+		return -errno;
+	return 0;
+}
+
+/* Written aside (a dot name, which no guest has) and renamed: a crash
+ * leaves the old entry or the new one. */
+int statefile_save(const char *dir, const char *name, pid_t pid,
+		   uint64_t start_time)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	FILE *f;
+	int ret = 0;
+
+	path_of(path, sizeof(path), dir, name);
+	path_of(tmp, sizeof(tmp), dir, ".new");
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%d %" PRIu64 "\n", (int)pid, start_time);
+	if (fflush(f) || fsync(fileno(f)))
+		ret = -errno;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+	return ret;
+}
+
+void statefile_remove(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	path_of(path, sizeof(path), dir, name);
+	unlink(path);
+}
+
+static int read_entry(const char *dir, const char *name, pid_t *pid,
+		      uint64_t *start)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int p = 0, n;
+
+	path_of(path, sizeof(path), dir, name);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = fscanf(f, "%d %" SCNu64, &p, start);
+	fclose(f);
+	*pid = p;
+	return n == 2 && p > 0 ? 0 : -EINVAL;
+}
+
+void statefile_each(const char *dir,
+		    int (*fn)(void *ctx, const char *name, pid_t pid,
+			      uint64_t start_time),
+		    void *ctx)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dd;
+
+	path_of(path, sizeof(path), dir, NULL);
+	dd = opendir(path);
+	while (dd && (d = readdir(dd))) {
+		uint64_t start = 0;
+		pid_t pid = 0;
+
+		if (d->d_name[0] == '.')
+			continue;
+		if (read_entry(dir, d->d_name, &pid, &start) ||
+		    fn(ctx, d->d_name, pid, start))
+			statefile_remove(dir, d->d_name);
+	}
+	if (dd)
+		closedir(dd);
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The daemon's figures as JSON, for `status` and `guests`. Memory figures
+ * are what the kernel reports (smaps of each guest's RAM mapping, meminfo
+ * for swap, getrusage for our CPU), not estimates.
+ */
+#ifndef PONED_STATUS_H
+#define PONED_STATUS_H
+
+#include <jansson.h>
+
+#include "daemon.h"
+
+json_t *status_json(struct daemon *d);
+json_t *guest_json(struct daemon *d, struct guest *g);
+
+/* Why zero pages cannot be recycled now, or NULL. */
+const char *swap_problem(void);
+
+#endif

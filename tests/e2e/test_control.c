@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The control socket under bad input: malformed JSON, unknown commands,
+ * huge lines, clients that hang up mid-request, bad pids and processes
+ * that are no guests. Each gets an error (or is dropped), nothing
+ * changes, and the daemon keeps serving.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct daemon_run d;
+
+static int connect_daemon(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d.socket);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Sends len bytes, returns the reply line ("" if the daemon hung up). */
+static char *exchange(const char *req, size_t len, char *reply, size_t cap)
+{
+	int fd = connect_daemon();
+	size_t got = 0, off;
+	ssize_t k;
+
+	for (off = 0; off < len; off += (size_t)k) {
+		k = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (k <= 0)
+			break;
+	}
+	while (got + 1 < cap && (k = read(fd, reply + got, cap - 1 - got)) > 0) {
+		got += (size_t)k;
+		if (memchr(reply, '\n', got))
+			break;
+	}
+	reply[got] = 0;
+	close(fd);
+	return reply;
+}
+
+static void expect_error(const char *req, const char *message)
+{
+	char reply[4096];
+
+	exchange(req, strlen(req), reply, sizeof(reply));
+	if (!strstr(reply, "\"ok\":false") || !strstr(reply, message))
+		fail_msg("request %s: reply '%s' lacks '%s'", req, reply,
+			 message);
+}
+
+static void still_serving(void)
+{
+	char reply[65536];
+
+	exchange("{\"cmd\":\"status\"}\n", 17, reply, sizeof(reply));
+	assert_non_null(strstr(reply, "\"ok\":true"));
+	assert_non_null(strstr(reply, "\"guests\":[]"));
+}
+
+static void malformed_requests(void **state)
+{
+	(void)state;
+	expect_error("{\"cmd\": \"status\"\n", "malformed request");
+	expect_error("[1, 2]\n", "not a JSON object");
+	expect_error("\n", "malformed request");
+	expect_error("{\"cmd\": \"reboot\"}\n", "unknown command reboot");
+	expect_error("{\"command\": \"status\"}\n", "no \\\"cmd\\\"");
+	expect_error("{\"cmd\": \"set\", \"values\": {\"threads\": \"x\"}}\n",
+		     "threads: 'x' is not valid");
+	expect_error("{\"cmd\": \"set\", \"values\": {\"socket\": \"/x\"}}\n",
+		     "only be set in the config file");
+	expect_error("{\"cmd\": \"set\", \"values\": {\"reclaim_period\": 5, "
+		     "\"merge_period\": 1}}\n", "shorter than reclaim_period");
+	expect_error("{\"cmd\": \"attach\", \"pid\": \"12\"}\n",
+		     "positive integer");
+	expect_error("{\"cmd\": \"detach\"}\n", "\\\"pid\\\" or \\\"name\\\"");
+	still_serving();
+}
+
+/* A line over the limit gets an error and the connection is closed. */
+static void huge_line(void **state)
+{
+	size_t len = 200000;
+	char *req = malloc(len), reply[4096];
+
+	(void)state;
+	memset(req, ' ', len);
+	memcpy(req, "{\"cmd\":\"status\",\"pad\":\"", 24);
+	exchange(req, len, reply, sizeof(reply));
+	assert_non_null(strstr(reply, "too long"));
+	free(req);
+	still_serving();
+}
+
+/* Clients that go away halfway, or at once, or never finish a line. */
+static void hang_ups(void **state)
+{
+	int i, fds[8];
+
+	(void)state;
+	for (i = 0; i < 8; i++) {
+		fds[i] = connect_daemon();
+		if (i % 2)
+			assert_int_equal(send(fds[i], "{\"cmd\":\"sta", 11, 0), 11);
+	}
+	still_serving();	/* while they hang */
+	for (i = 0; i < 8; i++)
+		close(fds[i]);
+	still_serving();
+}
+
+static void bad_attach(void **state)
+{
+	char req[128];
+
+	(void)state;
+	expect_error("{\"cmd\":\"attach\",\"pid\":2147483000}\n",
+		     "is not running");
+	/* This test runs, but it has no guest RAM. */
+	snprintf(req, sizeof(req), "{\"cmd\":\"attach\",\"pid\":%d}\n",
+		 (int)getpid());
+	expect_error(req, "has no guest RAM");
+	expect_error("{\"cmd\":\"attach\",\"pid\":1,\"name\":\"../x\"}\n",
+		     "bad guest name");
+	expect_error("{\"cmd\":\"detach\",\"name\":\"nobody\"}\n",
+		     "no guest named 'nobody'");
+	still_serving();
+}
+
+/* pone-ctl says what went wrong, and exits 1 when poned refused, 3 when
+ * poned is not there, 2 for bad usage. */
+static void pone_ctl_errors(void **state)
+{
+	const char *nopid[] = { "attach", "--pid", "2147483000", NULL };
+	const char *usage[] = { "attach", "--name", "x", NULL };
+	struct daemon_run gone = d;
+
+	(void)state;
+	assert_int_equal(ctl(&d, NULL, 0, nopid), 1);
+	assert_int_equal(ctl(&d, NULL, 0, usage), 2);
+	strcpy(gone.socket, "/nonexistent/poned.sock");
+	assert_int_equal(ctl(&gone, NULL, 0, nopid), 3);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (daemon_prepare(&d, "control", "threads = 1\n") ||
+	    daemon_start(&d))
+		return -1;
+	return 0;
+}
+
+/* After all that, it still stops cleanly. */
+static int teardown(void **state)
+{
+	int status = daemon_stop(&d);
+
+	(void)state;
+	harness_cleanup();
+	return status;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(malformed_requests),
+		cmocka_unit_test(huge_line),
+		cmocka_unit_test(hang_ups),
+		cmocka_unit_test(bad_attach),
+		cmocka_unit_test(pone_ctl_errors),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

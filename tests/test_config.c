@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * poned's settings: a good file is taken whole; a bad one is refused with
+ * the file, line and key, and changes nothing; run-time changes take only
+ * the keys that can change and check them the same way.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char path[64];
+
+static const char *write_conf(const char *text)
+{
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/pone-config-%d.conf", (int)getpid());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static void good_file(void **state)
+{
+	struct config c;
+	char err[512];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(config_load(write_conf(
+		"; comment\n[poned]\nthreads = 3\nreclaim_period = 5\n"
+		"merge_period = 300 ; inline comment\ncpu_limit = 0.5\n"
+		"nice = -5\nthp_split = never\nlog_level = debug\n"
+		"socket = /run/x.sock\nstate_dir = /var/lib/x\n"), &c, err,
+		sizeof(err)), 0);
+	assert_int_equal(c.threads, 3);
+	assert_int_equal(c.reclaim_period, 5);
+	assert_int_equal(c.merge_period, 300);
+	assert_true(c.cpu_limit == 0.5);
+	assert_int_equal(c.nice, -5);
+	assert_int_equal(c.thp_split, THP_NEVER);
+	assert_int_equal(c.log_level, LOG_DEBUG);
+	assert_string_equal(c.socket, "/run/x.sock");
+	assert_string_equal(c.state_dir, "/var/lib/x");
+	unlink(path);
+}
+
+/* Refused with this message, and c as it was. */
+static void refused(const char *text, const char *message)
+{
+	struct config c, before;
+	char err[512];
+
+	config_defaults(&c);
+	before = c;
+	assert_int_equal(config_load(write_conf(text), &c, err, sizeof(err)),
+			 -22);
+	if (!strstr(err, message))
+		fail_msg("error '%s' lacks '%s'", err, message);
+	assert_memory_equal(&c, &before, sizeof(c));
+	unlink(path);
+}
+
+static void bad_files(void **state)
+{
+	char where[96];
+
+	(void)state;
+	refused("[poned]\nthreads = 2\nthreds = 4\n", "threds: unknown setting");
+	snprintf(where, sizeof(where), "%s:3: threds", path);
+	refused("[poned]\nthreads = 2\nthreds = 4\n", where);
+	refused("[poned]\nreclaim_period = 0\n",
+		":2: reclaim_period: '0' is not valid");
+	refused("[poned]\ncpu_limit = lots\n", "cpu_limit: 'lots'");
+	refused("[poned]\nthp_split = sometimes\n", "never, idle or always");
+	refused("[poned]\nsocket = relative.sock\n", "absolute path");
+	refused("[poned]\nnice = 20\n", "nice: '20'");
+	refused("[engine]\nthreads = 2\n", "[engine]: unknown section");
+	refused("[poned]\nthreads 2\n", ":2: not a 'key = value' line");
+	refused("[poned]\nreclaim_period = 60\nmerge_period = 30\n",
+		"merge_period is shorter than reclaim_period");
+}
+
+static void missing_file(void **state)
+{
+	struct config c;
+	char err[512];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(config_load("/nonexistent/poned.conf", &c, err,
+				     sizeof(err)), -2);
+	assert_non_null(strstr(err, "/nonexistent/poned.conf: No such file"));
+}
+
+static void runtime_changes(void **state)
+{
+	struct config c, before;
+	char err[512];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "reclaim_period", "3", err,
+				    sizeof(err)), 0);
+	assert_int_equal(c.reclaim_period, 3);
+	assert_true(config_runtime_key("threads"));
+	assert_false(config_runtime_key("socket"));
+	before = c;
+	assert_int_equal(config_set(&c, "socket", "/x", err, sizeof(err)),
+			 -22);
+	assert_non_null(strstr(err, "only be set in the config file"));
+	assert_int_equal(config_set(&c, "merge_period", "2", err,
+				    sizeof(err)), -22);
+	assert_non_null(strstr(err, "shorter than reclaim_period"));
+	assert_int_equal(config_set(&c, "threads", "-1", err, sizeof(err)),
+			 -22);
+	assert_memory_equal(&c, &before, sizeof(c));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(good_file),
+		cmocka_unit_test(bad_files),
+		cmocka_unit_test(missing_file),
+		cmocka_unit_test(runtime_changes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
