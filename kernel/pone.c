@@ -111,6 +111,7 @@ static struct {
 
 static struct kmem_cache *pone_frame_cache;
 static const struct file_operations pone_fops;
+/* None: frames are not page cache; generic code finds no NULL a_ops. */
 static const struct address_space_operations pone_aops;
 
 static struct mutex *pone_lock(struct pone_region *r, pgoff_t index)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # boot.sh [-t SECONDS] [-m MIB] [-l LOG] KERNEL INITRD [KERNEL-ARGS...]
-# Boots KERNEL with INITRD under TCG on 2 CPUs with the serial console on
+# Boots KERNEL with INITRD under TCG on 2 CPUs (2 NUMA nodes of one CPU
+# and half of MIB each) with the serial console on
 # stdout (and in LOG), and fails unless the console shows "VM-RESULT: PASS"
 # before the timeout and no kernel report: a WARNING, BUG, Oops, panic,
 # refcount_t, bad page, slab or page poison corruption, list corruption,
@@ -22,13 +23,23 @@ shift 2
 
 # Debian's kernel has no KASAN or lockdep; these catch what it can: slab
 # redzones, poison and owner tracking, poisoned free pages (checked when
-# they are allocated again), and a panic rather than a reboot.
+# they are allocated again), and a panic rather than a reboot. loglevel=5
+# puts warnings (WARN(), refcount_t) on the console, not only errors.
 args="console=ttyS0 panic=-1 oops=panic slub_debug=FZPU page_poison=1"
-args="$args loglevel=4 quiet $*"
+args="$args loglevel=5 $*"
+
+# Two NUMA nodes of one CPU (a socket, so no cache is shared across nodes)
+# and half the memory each, so that placement by NUMA policy can be tested.
+numa=()
+for node in 0 1; do
+	numa+=(-object "memory-backend-ram,id=ram$node,size=$((mem / 2))M"
+		-numa "node,nodeid=$node,cpus=$node,memdev=ram$node")
+done
 
 set +e
 timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -accel tcg \
-	-smp 2 -m "$mem" -nographic -no-reboot -nic none \
+	-smp 2,sockets=2 -m "$((mem / 2 * 2))" "${numa[@]}" \
+	-nographic -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$initrd" -append "$args" </dev/null |
 	tee "$log"
 status=${PIPESTATUS[0]}

@@ -6,6 +6,7 @@ set -euo pipefail
 out=$(realpath -m "$1")
 init=$2
 shift 2
+mkdir -p "$(dirname "$out")"
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib}

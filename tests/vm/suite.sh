@@ -12,5 +12,5 @@ kernel=$(bash "$here/kernel.sh" "$cache")
 ko=$(bash "$here/module.sh" "$src" "$work/kmod")
 bash "$here/initramfs.sh" "$work/pone-vm.cpio.gz" "$here/pone-init.sh" \
 	"$ko=/lib/pone.ko" "$@"
-exec bash "$here/boot.sh" -t 560 -l "$work/console.log" \
+exec bash "$here/boot.sh" -t 840 -l "$work/console.log" \
 	"$kernel" "$work/pone-vm.cpio.gz"

@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/mempolicy.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -448,6 +450,45 @@ static void test_bad_input(void)
 	region_free(r, PAGES);
 }
 
+static void bind_to_node(int node)
+{
+	unsigned long mask = 1UL << node;
+
+	CHECK(syscall(SYS_set_mempolicy, MPOL_BIND, &mask,
+		      8 * sizeof(mask)) == 0);
+}
+
+static int node_of(void *page)
+{
+	void *pages[1] = { page };
+	int status = -1;
+
+	CHECK(syscall(SYS_move_pages, 0, 1, pages, NULL, &status, 0) == 0);
+	return status;
+}
+
+/* New frames, and COW copies, go where the faulting task's policy says. */
+static void test_numa_policy(void)
+{
+	struct region r = region_new(PAGES);
+
+	CHECK(access("/sys/devices/system/node/node1", F_OK) == 0);
+	bind_to_node(1);
+	vm_fill(pg(r, 0), 31);
+	vm_fill(pg(r, 1), 31);
+	CHECK(node_of(pg(r, 0)) == 1 && node_of(pg(r, 1)) == 1);
+	CHECK(vm_merge1(r.fd, 1, r.fd, 0) == PONE_DONE);
+	bind_to_node(0);
+	vm_fill(pg(r, 1), 32);
+	/* move_pages only sees mapped pages; the merge unmapped page 0. */
+	CHECK(vm_page_is(pg(r, 0), 31));
+	CHECK(node_of(pg(r, 1)) == 0 && node_of(pg(r, 0)) == 1);
+	vm_fill(pg(r, 2), 33);
+	CHECK(node_of(pg(r, 2)) == 0);
+	CHECK(syscall(SYS_set_mempolicy, MPOL_DEFAULT, NULL, 0) == 0);
+	region_free(r, PAGES);
+}
+
 int main(void)
 {
 	RUN(test_abi_and_size);
@@ -462,5 +503,6 @@ int main(void)
 	RUN(test_fork);
 	RUN(test_cross_region);
 	RUN(test_bad_input);
+	RUN(test_numa_policy);
 	return 0;
 }
