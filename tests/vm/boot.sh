@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# boot.sh [-t SECONDS] [-m MIB] [-l LOG] KERNEL INITRD [KERNEL-ARGS...]
+# boot.sh [-t SECONDS] [-m MIB] [-l LOG] [-b] KERNEL INITRD [KERNEL-ARGS...]
 # Boots KERNEL with INITRD under TCG on 2 CPUs with the serial console on
 # stdout (and in LOG), and fails unless the console shows "VM-RESULT: PASS"
 # before the timeout and no kernel report: a WARNING, BUG, Oops, panic,
 # refcount_t, bad page, slab or page poison corruption, list corruption,
 # lockup, stall or hung task.
 set -euo pipefail
-timeout=600 mem=1024 log=
-while getopts t:m:l: opt; do
+timeout=600 mem=1024 log= bench=
+while getopts t:m:l:b opt; do
 	case $opt in
 	t) timeout=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	l) log=$OPTARG ;;
+	b) bench=1 ;;
 	*) exit 2 ;;
 	esac
 done
@@ -22,9 +23,12 @@ shift 2
 
 # Debian's kernel has no KASAN or lockdep; these catch what it can: slab
 # redzones, poison and owner tracking, poisoned free pages (checked when
-# they are allocated again), and a panic rather than a reboot.
-args="console=ttyS0 panic=-1 oops=panic slub_debug=FZPU page_poison=1"
-args="$args loglevel=4 quiet $*"
+# they are allocated again), and a panic rather than a reboot. -b (for
+# benchmarks) leaves the checks out: they slow every allocation, and KSM's
+# rmap items more than pone.ko's frames.
+args="console=ttyS0 panic=-1 oops=panic loglevel=4 quiet"
+[ -n "$bench" ] || args="$args slub_debug=FZPU page_poison=1"
+args="$args $*"
 
 set +e
 timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -accel tcg \
