@@ -93,9 +93,10 @@ stop_guests() {
 	done
 }
 
-# True while fewer than N seconds have gone by since t0.
+# True while fewer than N seconds have gone by since t0. The polls are
+# few processes and far apart: under TCG each one costs the runs measured.
 within() {
-	awk "BEGIN { exit !($(now) - $t0 < $1) }"
+	awk -v t0="$t0" -v n="$1" '{ exit !($1 - t0 < n) }' /proc/uptime
 }
 
 # wait_saved RUN CPU-PID SAVED-COMMAND POSSIBLE: from t0 and cpu0, polls
@@ -112,7 +113,7 @@ wait_saved() {
 			cpu95=$(calc "$(cpu "$2") - $cpu0")
 			break
 		fi
-		sleep 0.2
+		sleep 0.5
 	done
 	if [ -z "$t95" ]; then
 		error "$1: $saved of $4 pages saved after ${limit}s"
@@ -149,16 +150,16 @@ ksm_run() {
 	echo 2 >$ksm/run
 }
 
-# Sum of every "KEY":N of the last status.
+# Sum of every "KEY":N of the last status, KEY an extended regex.
 field() {
-	grep -o "\"$1\":[0-9]*" /tmp/status.json | cut -d: -f2 |
-		awk '{ n += $1 } END { print n + 0 }'
+	grep -oE "\"($1)\":[0-9]+" /tmp/status.json |
+		awk -F: '{ n += $2 } END { print n + 0 }'
 }
 
 # Frames pone.ko freed: merged away, and zero pages discarded.
 pone_saved() {
 	ctl status --json >/tmp/status.json || error "pone-ctl status"
-	echo $(($(field pone_frames_saved) + $(field discards)))
+	field 'pone_frames_saved|discards'
 }
 
 # Run 2: poned with THREADS threads on /dev/pone memory.
