@@ -176,13 +176,17 @@ poned_run() {
 	done
 	if wait_saved "$run" "$poned" pone_saved "$possible"; then
 		# The rest of the way (a few pages may stay busy), for the
-		# frames freed a CPU-second.
+		# frames freed a CPU-second: the CPU until the last was freed,
+		# not that of the passes that find nothing more to do.
+		spent=$cpu95
 		while [ "$saved" -lt "$possible" ] &&
 		      within "$(calc "$t95 + 20")"; do
 			sleep 0.5
-			saved=$(pone_saved)
+			now_saved=$(pone_saved)
+			[ "$now_saved" -gt "$saved" ] &&
+				spent=$(calc "$(cpu "$poned") - $cpu0")
+			saved=$now_saved
 		done
-		spent=$(calc "$(cpu "$poned") - $cpu0")
 		figure "${run}_frames_freed" "$saved" frames
 		figure "${run}_freed_per_cpu" "$(calc "$saved / $spent")" \
 			frames/CPU-s
@@ -200,6 +204,7 @@ poned_run() {
 	fi
 	cat /tmp/status.json
 	echo
+	grep -v ': 0 pages read' /tmp/poned.log | grep 'pages read'
 	stop_guests
 	kill "$poned"
 	wait "$poned"
