@@ -43,8 +43,8 @@ awk -F'"' '{ v[$4] = substr($7, 2, index($7, ",") - 2) }
 		printf "%-28s %12s %12s %12s\n", "freed_per_cpu (frames/CPU-s)",
 		       "", v["poned_t1_freed_per_cpu"],
 		       v["poned_t2_freed_per_cpu"]
-		printf "\ntime to 95 %%: KSM %s s, poned %s s: KSM's over " \
-		       "poned's %.2fx (target >= 4x: %s)\n", v["ksm_time_to_95"],
+		printf "\ntime to 95 %%: KSM %s s, poned %s s: KSM over " \
+		       "poned %.2fx (target >= 4x: %s)\n", v["ksm_time_to_95"],
 		       v["poned_t2_time_to_95"], v["ksm_over_poned_time_to_95"],
 		       met(v["ksm_over_poned_time_to_95"] >= 4)
 		printf "saved per CPU-second: %.2fx KSM (target >= 2x: %s)\n",
