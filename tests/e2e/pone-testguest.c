@@ -6,10 +6,13 @@
  * record of, so it can say afterwards whether every page still holds what
  * was last written.
  *
- *   pone-testguest -m SIZE [--memfd | --pone] [--zero PERCENT]
+ *   pone-testguest -m SIZE [--memfd | --pone | --ksm] [--zero PERCENT]
  *                  [--dup PERCENT] [--seed N]
  *
- * --dup: that share of the pages hold one of DUP_CONTENTS contents.
+ * --dup: that share of the pages hold one of DUP_CONTENTS contents, the
+ * same in every process; the other non-zero pages are unique, also across
+ * processes with different seeds.
+ * --ksm: anonymous RAM that the kernel's KSM may merge (MADV_MERGEABLE).
  *
  * Commands on stdin, one a line, each answered on stdout:
  *   free PERCENT   zero that share of the pages still holding data
@@ -20,7 +23,8 @@
  *                  pages too, over and over, racing with the recycling
  *   stop           stop the writer
  *   verify         check every page: "ok PAGES" or "bad PAGE"
- *   distinct       "distinct N": how many different non-zero contents
+ *   distinct       "distinct N ZERO SHARED": how many different non-zero
+ *                  contents, zero pages, and contents of the shared ones
  *   quit
  * It says "ready PAGES ADDR" once its memory is filled.
  */
@@ -102,7 +106,7 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-static uint8_t *map_ram(uint64_t bytes, bool memfd, bool pone)
+static uint8_t *map_ram(uint64_t bytes, bool memfd, bool pone, bool ksm)
 {
 	void *p;
 	int fd;
@@ -118,11 +122,15 @@ static uint8_t *map_ram(uint64_t bytes, bool memfd, bool pone)
 	if (!memfd) {
 		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		/* As QEMU asks for its RAM; this also keeps the mapping
-		 * from merging with its neighbours. */
-		if (p != MAP_FAILED)
-			madvise(p, bytes, MADV_HUGEPAGE);
-		return p == MAP_FAILED ? NULL : p;
+		if (p == MAP_FAILED)
+			return NULL;
+		/* As QEMU asks for its RAM (with -machine mem-merge=on for
+		 * KSM); huge pages also keep the mapping from merging with
+		 * its neighbours, but KSM would have to split them first. */
+		if (madvise(p, bytes, ksm ? MADV_MERGEABLE : MADV_HUGEPAGE) &&
+		    ksm)
+			return NULL;
+		return p;
 	}
 	fd = memfd_create("memory-backend-memfd", 0);
 	if (fd < 0 || ftruncate(fd, (off_t)bytes))
@@ -149,7 +157,8 @@ static void fill(struct guest *g, unsigned int zero, unsigned int dup)
 {
 	uint64_t i;
 
-	g->next_stamp = DUP_CONTENTS;
+	/* The seed in the high bits: unique pages of two processes differ. */
+	g->next_stamp = DUP_CONTENTS + (g->seed << 32);
 	for (i = 0; i < g->pages; i++) {
 		uint64_t r = mix64(i ^ g->seed);
 
@@ -171,16 +180,23 @@ static int by_value(const void *a, const void *b)
 
 static void distinct(struct guest *g)
 {
-	uint64_t *v = malloc(g->pages * sizeof(*v)), i, n = 0;
+	uint64_t *v = malloc(g->pages * sizeof(*v)), i, n = 0, zero = 0;
+	uint64_t shared = 0;
 
 	pthread_mutex_lock(&g->lock);
 	memcpy(v, g->version, g->pages * sizeof(*v));
 	pthread_mutex_unlock(&g->lock);
 	qsort(v, g->pages, sizeof(*v), by_value);
-	for (i = 0; i < g->pages; i++)
-		n += v[i] && (i == 0 || v[i] != v[i - 1]);
+	for (i = 0; i < g->pages; i++) {
+		bool first = v[i] && (i == 0 || v[i] != v[i - 1]);
+
+		n += first;
+		shared += first && v[i] <= DUP_CONTENTS;
+		zero += !v[i];
+	}
 	free(v);
-	printf("distinct %llu\n", (unsigned long long)n);
+	printf("distinct %llu %llu %llu\n", (unsigned long long)n,
+	       (unsigned long long)zero, (unsigned long long)shared);
 }
 
 static void free_some(struct guest *g, unsigned int percent)
@@ -271,7 +287,7 @@ int main(int argc, char **argv)
 	struct guest g = { .seed = 1, .lock = PTHREAD_MUTEX_INITIALIZER };
 	unsigned int zero = 25, dup = 0;
 	uint64_t bytes = 0;
-	bool memfd = false, pone = false;
+	bool memfd = false, pone = false, ksm = false;
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -281,6 +297,8 @@ int main(int argc, char **argv)
 			memfd = true;
 		else if (!strcmp(argv[i], "--pone"))
 			pone = true;
+		else if (!strcmp(argv[i], "--ksm"))
+			ksm = true;
 		else if (!strcmp(argv[i], "--dup") && i + 1 < argc)
 			dup = (unsigned int)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--zero") && i + 1 < argc)
@@ -290,13 +308,15 @@ int main(int argc, char **argv)
 		else
 			bytes = 0, i = argc;
 	}
-	if (!bytes || bytes % PAGE || zero + dup > 100) {
+	if (!bytes || bytes % PAGE || zero + dup > 100 ||
+	    memfd + pone + ksm > 1) {
 		fprintf(stderr, "usage: pone-testguest -m SIZE [--memfd | "
-			"--pone] [--zero PERCENT] [--dup PERCENT] [--seed N]\n");
+			"--pone | --ksm] [--zero PERCENT] [--dup PERCENT] "
+			"[--seed N]\n");
 		return 2;
 	}
 	g.pages = bytes / PAGE;
-	g.ram = map_ram(bytes, memfd, pone);
+	g.ram = map_ram(bytes, memfd, pone, ksm);
 	g.version = calloc(g.pages, sizeof(*g.version));
 	if (!g.ram || !g.version) {
 		fprintf(stderr, "pone-testguest: %s\n", strerror(errno));

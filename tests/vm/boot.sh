@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# boot.sh [-t SECONDS] [-m MIB] [-l LOG] KERNEL INITRD [KERNEL-ARGS...]
+# boot.sh [-t SECONDS] [-m MIB] [-l LOG] [-b] KERNEL INITRD [KERNEL-ARGS...]
 # Boots KERNEL with INITRD under TCG on 2 CPUs (2 NUMA nodes of one CPU
 # and half of MIB each) with the serial console on
 # stdout (and in LOG), and fails unless the console shows "VM-RESULT: PASS"
@@ -7,12 +7,13 @@
 # refcount_t, bad page, slab or page poison corruption, list corruption,
 # lockup, stall or hung task.
 set -euo pipefail
-timeout=600 mem=1024 log=
-while getopts t:m:l: opt; do
+timeout=600 mem=1024 log= bench=
+while getopts t:m:l:b opt; do
 	case $opt in
 	t) timeout=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	l) log=$OPTARG ;;
+	b) bench=1 ;;
 	*) exit 2 ;;
 	esac
 done
@@ -24,9 +25,12 @@ shift 2
 # Debian's kernel has no KASAN or lockdep; these catch what it can: slab
 # redzones, poison and owner tracking, poisoned free pages (checked when
 # they are allocated again), and a panic rather than a reboot. loglevel=5
-# puts warnings (WARN(), refcount_t) on the console, not only errors.
-args="console=ttyS0 panic=-1 oops=panic slub_debug=FZPU page_poison=1"
-args="$args loglevel=5 $*"
+# puts warnings (WARN(), refcount_t) on the console, not only errors. -b
+# (for benchmarks) leaves the slab and page checks out: they slow every
+# allocation, and KSM's rmap items more than pone.ko's frames.
+args="console=ttyS0 panic=-1 oops=panic loglevel=5"
+[ -n "$bench" ] || args="$args slub_debug=FZPU page_poison=1"
+args="$args $*"
 
 # Two NUMA nodes of one CPU (a socket, so no cache is shared across nodes)
 # and half the memory each, so that placement by NUMA policy can be tested.

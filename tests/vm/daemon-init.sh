@@ -3,11 +3,7 @@
 # a /dev/pone region full of zero and duplicate pages; the module's frames
 # must fall to the number of distinct non-zero pages, and every page must
 # still read as it was written. Says VM-RESULT: PASS or FAIL.
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mkdir -p /run /var/lib/pone /etc /tmp
-echo 30 >/proc/sys/kernel/hung_task_timeout_secs
+. /lib/vm-lib.sh
 
 fail=0
 check() {
@@ -17,10 +13,6 @@ check() {
 		echo "vm: FAILED: $*"
 		fail=1
 	fi
-}
-
-ctl() {
-	pone-ctl --socket /run/poned.sock "$@"
 }
 
 # A number out of the last status: the first "KEY":N.
@@ -38,17 +30,7 @@ finish() {
 }
 
 check insmod /lib/pone.ko
-cat >/etc/poned.conf <<CONF
-[poned]
-threads = 2
-reclaim_period = 1
-merge_period = 1
-log_level = debug
-socket = /run/poned.sock
-state_dir = /var/lib/pone
-CONF
-poned --config /etc/poned.conf --foreground 2>/tmp/poned.log &
-poned=$!
+start_poned 2 debug
 
 mkfifo /tmp/guest.in
 pone-testguest -m 16M --pone --zero 25 --dup 50 </tmp/guest.in >/tmp/guest.out &
@@ -72,11 +54,6 @@ until grep -q ready /tmp/guest.out || [ $i -ge 300 ]; do
 done
 distinct=$(say distinct | cut -d' ' -f2)
 echo "vm: the guest holds $distinct distinct non-zero pages"
-i=0
-until [ -S /run/poned.sock ] || [ $i -ge 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
 check ctl attach --pid "$guest" --name vm-guest
 
 # Module's distinct frames: offsets with a frame, less those merged away.

@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
-# daemon.sh SOURCE-ROOT WORK-DIR PONED PONE-CTL TESTGUEST: poned and
-# pone.ko together in Debian's kernel under QEMU. The programs are not
-# static (libsystemd has no static library), so the shared libraries they
-# use go into the initramfs with them, at the same paths.
+# daemon.sh [-i INIT] [-t SECONDS] [-b] SOURCE-ROOT WORK-DIR PONED PONE-CTL
+#           TESTGUEST
+# poned and pone.ko together in Debian's kernel under QEMU, with INIT as
+# the VM's /init (daemon-init.sh, the end-to-end test, unless told) and -b
+# passed on to boot.sh. The programs are not static (libsystemd has no
+# static library), so the shared libraries they use go into the initramfs
+# with them, at the same paths. The console goes to WORK-DIR/NAME-console.log,
+# NAME being INIT's name less "-init.sh".
 set -euo pipefail
 here=$(dirname "$(realpath "$0")")
+init=$here/daemon-init.sh timeout=560 boot=()
+while getopts i:t:b opt; do
+	case $opt in
+	i) init=$(realpath "$OPTARG") ;;
+	t) timeout=$OPTARG ;;
+	b) boot+=(-b) ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
 src=$1 work=$2
 shift 2
+name=$(basename "$init" -init.sh)
 cache=${PONE_VM_CACHE:-$work/cache}
 kernel=$(bash "$here/kernel.sh" "$cache")
 ko=$(bash "$here/module.sh" "$src" "$work/kmod")
@@ -18,7 +33,7 @@ for lib in $(ldd "$@" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
 			     $1 ~ /^\// { print $1 }' | sort -u); do
 	files+=("$lib=$lib")
 done
-bash "$here/initramfs.sh" "$work/pone-daemon.cpio.gz" \
-	"$here/daemon-init.sh" "$ko=/lib/pone.ko" "${files[@]}"
-exec bash "$here/boot.sh" -t 560 -l "$work/daemon-console.log" \
-	"$kernel" "$work/pone-daemon.cpio.gz"
+bash "$here/initramfs.sh" "$work/pone-$name.cpio.gz" "$init" \
+	"$ko=/lib/pone.ko" "$here/vm-lib.sh=/lib/vm-lib.sh" "${files[@]}"
+exec bash "$here/boot.sh" -t "$timeout" "${boot[@]}" \
+	-l "$work/$name-console.log" "$kernel" "$work/pone-$name.cpio.gz"

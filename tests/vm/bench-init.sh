@@ -1,0 +1,223 @@
+#!/bin/sh
+# /init of the benchmark VM: the same guest-like processes (most pages
+# duplicated across them, some zero, some unique) deduplicated once by the
+# kernel's own KSM in anonymous memory, then by poned with 1 and with 2
+# threads in /dev/pone memory. Each figure is a line
+# BENCH: {"name":...,"value":...,"unit":...} for bench.sh to read; the
+# targets are judged there. Says VM-RESULT: FAIL only on errors: a run
+# that never gets to 95 % of the memory it could save, a page that lost
+# its content, a command that failed.
+. /lib/vm-lib.sh
+
+guests=4 size=32M zero=10 dup=80
+limit=240	# seconds a run may take to get to 95 %
+fail=0
+
+error() {
+	echo "vm: FAILED: $*"
+	fail=1
+}
+
+figure() {
+	echo "BENCH: {\"name\":\"$1\",\"value\":$2,\"unit\":\"$3\"}"
+}
+
+# Seconds since boot, to 10 ms: date has whole seconds only.
+now() {
+	cut -d' ' -f1 /proc/uptime
+}
+
+# CPU seconds of a process, all its threads (utime + stime, USER_HZ 100).
+cpu() {
+	awk '{ printf "%.2f\n", ($14 + $15) / 100 }' "/proc/$1/stat"
+}
+
+calc() {
+	awk "BEGIN { printf \"%.3f\n\", $* }"
+}
+
+# Guest I on fd I+2; a reply is a line, waited for.
+say() {
+	out=/tmp/g$1.out
+	n=$(($(wc -l <"$out") + 1))
+	echo "$2" >&$(($1 + 2))
+	i=0
+	while [ "$(wc -l <"$out")" -lt "$n" ] && [ $i -lt 1200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	tail -n 1 "$out"
+}
+
+# start_guests RAM-FLAG: the guests, filled; sets pids, pages, possible
+# (pages less distinct non-zero contents) and zero_pages.
+start_guests() {
+	pids=
+	for g in $(seq "$guests"); do
+		rm -f "/tmp/g$g.in" "/tmp/g$g.out"
+		mkfifo "/tmp/g$g.in"
+		pone-testguest -m "$size" "$1" --zero "$zero" --dup "$dup" \
+			--seed "$g" <"/tmp/g$g.in" >"/tmp/g$g.out" &
+		pids="$pids $!"
+		eval "exec $((g + 2))>/tmp/g$g.in"
+	done
+	pages=0 unique=0 shared=0 zero_pages=0
+	for g in $(seq "$guests"); do
+		i=0
+		until grep -q ready "/tmp/g$g.out" || [ $i -ge 1200 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		grep -q ready "/tmp/g$g.out" || error "guest $g not ready"
+		pages=$((pages + $(cut -d' ' -f2 "/tmp/g$g.out")))
+		set -- $(say "$g" distinct)
+		# Shared contents are the same in every guest, the rest unique.
+		unique=$((unique + $2 - $4))
+		[ "$4" -gt "$shared" ] && shared=$4
+		zero_pages=$((zero_pages + $3))
+	done
+	possible=$((pages - unique - shared))
+	echo "vm: $guests guests, $pages pages: $zero_pages zero," \
+	     "$((unique + shared)) distinct non-zero"
+}
+
+# Every page as written, then the guests end with their stdin.
+stop_guests() {
+	for g in $(seq "$guests"); do
+		reply=$(say "$g" verify)
+		[ "${reply%% *}" = ok ] || error "guest $g: verify: $reply"
+		eval "exec $((g + 2))>&-"
+	done
+	for pid in $pids; do
+		wait "$pid"
+	done
+}
+
+# True while fewer than N seconds have gone by since t0. The polls are
+# few processes and far apart: under TCG each one costs the runs measured.
+within() {
+	awk -v t0="$t0" -v n="$1" '{ exit !($1 - t0 < n) }' /proc/uptime
+}
+
+# wait_saved RUN CPU-PID SAVED-COMMAND POSSIBLE: from t0 and cpu0, polls
+# SAVED-COMMAND until it says 95 % of POSSIBLE pages, and prints RUN's
+# figures then; returns non-zero if it never does.
+wait_saved() {
+	target=$(($4 * 95 / 100 + ($4 * 95 % 100 > 0)))
+	figure "${1}_possible_pages" "$4" pages
+	saved=0 t95=
+	while within "$limit"; do
+		saved=$($3)
+		if [ "$saved" -ge "$target" ]; then
+			t95=$(calc "$(now) - $t0")
+			cpu95=$(calc "$(cpu "$2") - $cpu0")
+			break
+		fi
+		sleep 0.5
+	done
+	if [ -z "$t95" ]; then
+		error "$1: $saved of $4 pages saved after ${limit}s"
+		return 1
+	fi
+	figure "${1}_saved_pages" "$saved" pages
+	figure "${1}_time_to_95" "$t95" s
+	figure "${1}_cpu" "$cpu95" CPU-s
+	# A tick is the finest CPU time /proc has.
+	figure "${1}_saved_per_cpu" \
+		"$(calc "$saved / ($cpu95 > 0.01 ? $cpu95 : 0.01)")" pages/CPU-s
+}
+
+ksm_saved() {
+	cat /sys/kernel/mm/ksm/pages_sharing
+}
+
+# Run 1: KSM, at its fastest (as the seeds measured it): no sleep between
+# scans, a big batch each, and as many sharers a page as there are pages,
+# so it can save as much as poned. Without use_zero_pages (6.1 does not
+# count those) zero pages are merged as one more content.
+ksm_run() {
+	ksm=/sys/kernel/mm/ksm
+	start_guests --ksm
+	echo 10000 >$ksm/pages_to_scan
+	echo 0 >$ksm/sleep_millisecs
+	echo "$pages" >$ksm/max_page_sharing
+	ksmd=$(grep -lx ksmd /proc/[0-9]*/comm | cut -d/ -f3)
+	cpu0=$(cpu "$ksmd") t0=$(now)
+	echo 1 >$ksm/run
+	wait_saved ksm "$ksmd" ksm_saved $((possible - (zero_pages > 0)))
+	echo "vm: ksm: $(grep . $ksm/pages_* $ksm/full_scans | tr '\n' ' ')"
+	stop_guests
+	echo 2 >$ksm/run
+}
+
+# Sum of every "KEY":N of the last status, KEY an extended regex.
+field() {
+	grep -oE "\"($1)\":[0-9]+" /tmp/status.json |
+		awk -F: '{ n += $2 } END { print n + 0 }'
+}
+
+# Frames pone.ko freed: merged away, and zero pages discarded.
+pone_saved() {
+	ctl status --json >/tmp/status.json || error "pone-ctl status"
+	field 'pone_frames_saved|discards'
+}
+
+# Run 2: poned with THREADS threads on /dev/pone memory.
+poned_run() {
+	run=poned_t$1
+	start_poned "$1" info
+	start_guests --pone
+	cpu0=$(cpu "$poned") t0=$(now)
+	g=0
+	for pid in $pids; do
+		g=$((g + 1))
+		ctl attach --pid "$pid" --name "guest$g" >/dev/null ||
+			error "$run: attach guest $g"
+	done
+	if wait_saved "$run" "$poned" pone_saved "$possible"; then
+		# The rest of the way (a few pages may stay busy), for the
+		# frames freed a CPU-second: the CPU until the last was freed,
+		# not that of the passes that find nothing more to do.
+		spent=$cpu95
+		while [ "$saved" -lt "$possible" ] &&
+		      within "$(calc "$t95 + 20")"; do
+			sleep 0.5
+			now_saved=$(pone_saved)
+			[ "$now_saved" -gt "$saved" ] &&
+				spent=$(calc "$(cpu "$poned") - $cpu0")
+			saved=$now_saved
+		done
+		figure "${run}_frames_freed" "$saved" frames
+		figure "${run}_freed_per_cpu" "$(calc "$saved / $spent")" \
+			frames/CPU-s
+		figure "${run}_merges" "$(field merges)" merges
+		# The module's merges over the time of the passes that did
+		# them: the rate poned merges at, not how long pages wait to
+		# become stable.
+		figure "${run}_merges_per_s" "$(awk '
+			/pages read/ { wall = $(NF - 3) }
+			/merged by pone.ko/ {
+				sub(/.*; /, ""); if ($1 > 0) { n += $1; s += wall }
+			}
+			END { printf "%.1f\n", s ? n / s : 0 }' /tmp/poned.log)" \
+			merges/s
+	fi
+	cat /tmp/status.json
+	echo
+	grep -v ': 0 pages read' /tmp/poned.log | grep 'pages read'
+	stop_guests
+	kill "$poned"
+	wait "$poned"
+	# Its warnings (no swap: /dev/pone guests do not need it) are no error.
+	grep '^poned: error' /tmp/poned.log && error "$run: poned log"
+}
+
+insmod /lib/pone.ko || error "insmod pone.ko"
+[ -w /sys/kernel/mm/transparent_hugepage/enabled ] &&
+	echo never >/sys/kernel/mm/transparent_hugepage/enabled
+ksm_run
+poned_run 1
+poned_run 2
+rmmod pone || error "rmmod pone"
+[ "$fail" = 0 ] && echo "VM-RESULT: PASS" || echo "VM-RESULT: FAIL"
+poweroff -f

@@ -1,0 +1,34 @@
+# Sourced by the /init scripts of the daemon VMs (/lib/vm-lib.sh there),
+# first thing: it mounts what they need.
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /run /var/lib/pone /etc /tmp
+echo 30 >/proc/sys/kernel/hung_task_timeout_secs
+
+ctl() {
+	pone-ctl --socket /run/poned.sock "$@"
+}
+
+# start_poned THREADS LOG-LEVEL: poned with periods of 1 s, passes back to
+# back (no CPU limit below its threads), logging to /tmp/poned.log; sets
+# poned to its pid once its control socket is up.
+start_poned() {
+	cat >/etc/poned.conf <<CONF
+[poned]
+threads = $1
+cpu_limit = $1
+reclaim_period = 1
+merge_period = 1
+log_level = $2
+socket = /run/poned.sock
+state_dir = /var/lib/pone
+CONF
+	poned --config /etc/poned.conf --foreground 2>/tmp/poned.log &
+	poned=$!
+	i=0
+	until [ -S /run/poned.sock ] || [ $i -ge 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
