@@ -11,7 +11,6 @@
 
 guests=4 size=32M zero=10 dup=80
 limit=240	# seconds a run may take to get to 95 %
-fail=0
 
 error() {
 	echo "vm: FAILED: $*"

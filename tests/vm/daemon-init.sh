@@ -5,16 +5,6 @@
 # still read as it was written. Says VM-RESULT: PASS or FAIL.
 . /lib/vm-lib.sh
 
-fail=0
-check() {
-	if "$@"; then
-		echo "vm: ok: $*"
-	else
-		echo "vm: FAILED: $*"
-		fail=1
-	fi
-}
-
 # A number out of the last status: the first "KEY":N.
 status() {
 	ctl status --json >/tmp/status.json

@@ -1,21 +1,9 @@
 #!/bin/sh
 # /init of the pone.ko VM: loads the module, runs every /bin/pone-vm-*
 # test, unloads and reloads it, and says VM-RESULT: PASS or FAIL.
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-# A deadlock shows up as a hung task report within the suite's time.
-echo 30 >/proc/sys/kernel/hung_task_timeout_secs
-
-fail=0
-check() {
-	if "$@"; then
-		echo "vm: ok: $*"
-	else
-		echo "vm: FAILED: $*"
-		fail=1
-	fi
-}
+# A deadlock shows up as a hung task report within the suite's time
+# (vm-lib.sh sets it).
+. /lib/vm-lib.sh
 
 check insmod /lib/pone.ko
 check test -c /dev/pone

@@ -11,6 +11,6 @@ cache=${PONE_VM_CACHE:-$work/cache}
 kernel=$(bash "$here/kernel.sh" "$cache")
 ko=$(bash "$here/module.sh" "$src" "$work/kmod")
 bash "$here/initramfs.sh" "$work/pone-vm.cpio.gz" "$here/pone-init.sh" \
-	"$ko=/lib/pone.ko" "$@"
+	"$ko=/lib/pone.ko" "$here/vm-lib.sh=/lib/vm-lib.sh" "$@"
 exec bash "$here/boot.sh" -t 840 -l "$work/console.log" \
 	"$kernel" "$work/pone-vm.cpio.gz"

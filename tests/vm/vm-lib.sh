@@ -1,10 +1,21 @@
-# Sourced by the /init scripts of the daemon VMs (/lib/vm-lib.sh there),
-# first thing: it mounts what they need.
+# Sourced by the /init scripts of the VMs (/lib/vm-lib.sh there), first
+# thing: it mounts what they need, and gives them check and ctl.
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /run /var/lib/pone /etc /tmp
 echo 30 >/proc/sys/kernel/hung_task_timeout_secs
+
+fail=0
+# check COMMAND...: runs it, says so, and remembers a failure.
+check() {
+	if "$@"; then
+		echo "vm: ok: $*"
+	else
+		echo "vm: FAILED: $*"
+		fail=1
+	fi
+}
 
 ctl() {
 	pone-ctl --socket /run/poned.sock "$@"
