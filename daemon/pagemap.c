@@ -95,6 +95,34 @@ int pagemap_query(const struct pagemap *pm, uint64_t first, unsigned int n,
 	return query_read(pm, first, n, resident);
 }
 
+uint64_t pagemap_zero_pages(const struct pagemap *pm, uint64_t pages)
+{
+	struct page_region r[PAGEMAP_MAX];
+	uint64_t base = pm->first_page << PONE_PAGE_SHIFT, n = 0;
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.start = base,
+		.end = base + (pages << PONE_PAGE_SHIFT),
+		.vec = (uintptr_t)r,
+		.vec_len = PAGEMAP_MAX,
+		.category_mask = PAGE_IS_PFNZERO,
+		.return_mask = PAGE_IS_PFNZERO,
+	};
+
+	while (pm->scan && a.start < a.end) {
+		int k = ioctl(pm->fd, PAGEMAP_SCAN, &a), i;
+
+		if (k < 0)
+			break;
+		for (i = 0; i < k; i++)
+			n += (r[i].end - r[i].start) >> PONE_PAGE_SHIFT;
+		if (a.walk_end <= a.start)
+			break;
+		a.start = a.walk_end;
+	}
+	return n;
+}
+
 int pagemap_open(struct pagemap *pm, pid_t pid, uint64_t addr)
 {
 	char path[64];

@@ -31,6 +31,10 @@ void pagemap_close(struct pagemap *pm);
 int pagemap_query(const struct pagemap *pm, uint64_t first, unsigned int n,
 		  uint64_t *resident, uint64_t *huge);
 
+/* How many of the region's pages are mapped to the shared zero page (no
+ * memory of their own); 0 where the kernel cannot say. */
+uint64_t pagemap_zero_pages(const struct pagemap *pm, uint64_t pages);
+
 /* pone_region_desc.resident: ctx is a struct pagemap. */
 int pagemap_resident(void *ctx, uint64_t first, unsigned int n,
 		     uint64_t *mask);

@@ -35,12 +35,18 @@ json_t *guest_json(struct daemon *d, struct guest *g)
 	struct pone_info info;
 	struct proc_usage u;
 	json_t *pone = pone_json(g, &info), *o;
+	uint64_t saved;
 
 	proc_usage(g->pid, g->ram.addr, g->ram.addr + g->ram.size, &u);
+	/* Splitting a huge page to page part of it out, the kernel maps its
+	 * zero parts to the shared zero page: no memory, no swap either. */
+	saved = u.swap + pagemap_zero_pages(&g->pagemap, g->ram.size /
+					    PONE_PAGE_SIZE) * PONE_PAGE_SIZE;
 	if (pone) {
 		/* The module's frames, not the process's page tables. */
 		u.rss = info.region.frames * PONE_PAGE_SIZE;
-		u.swap = info.region.zero * PONE_PAGE_SIZE;
+		u.swap = 0;
+		saved = info.region.zero * PONE_PAGE_SIZE;
 	}
 	pone_engine_region_counts(d->engine, g->region, &rc);
 	o = json_pack(
@@ -58,8 +64,9 @@ json_t *guest_json(struct daemon *d, struct guest *g)
 		(json_int_t)__atomic_load_n(&g->dups_within, __ATOMIC_RELAXED),
 		"duplicates_across",
 		(json_int_t)__atomic_load_n(&g->dups_across, __ATOMIC_RELAXED),
-		/* Recycled zero pages hold a swap slot and no memory. */
-		"saved_bytes", (json_int_t)u.swap,
+		/* Recycled zero pages hold a swap slot, or are the zero page:
+		 * no memory either way. */
+		"saved_bytes", (json_int_t)saved,
 		"zero_pages", (json_int_t)rc.zero,
 		"stable_pages", (json_int_t)rc.stable,
 		"huge_pages_whole",
@@ -126,8 +133,9 @@ const char *swap_problem(void)
 	if (swap_space(&s))
 		return "cannot read /proc/meminfo";
 	if (!s.total)
-		return "no swap configured: zero pages cannot be recycled "
-		       "(add a swap file: see README, 'Swap')";
+		return "no swap configured: zero pages can be recycled only "
+		       "from anonymous huge pages, none from memfd guests (add "
+		       "a swap file: see README, 'Swap')";
 	if (s.free < s.total / 100)
 		return "swap is full: zero pages cannot be recycled until "
 		       "slots are free (add swap)";

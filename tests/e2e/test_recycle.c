@@ -55,6 +55,15 @@ static void attach(struct daemon_run *d, struct testguest *g, const char *name)
 	assert_int_equal(ctl_attach(d, g->c.pid, name), 0);
 }
 
+static uint64_t status_field(const struct daemon_run *d, const char *key)
+{
+	const char *guests[] = { "guests", "--json", NULL };
+	uint64_t v;
+
+	assert_int_equal(ctl_number(d, guests, key, &v), 0);
+	return v;
+}
+
 /* Zero pages go, data stays, for a guest whose RAM is of this kind. */
 static void recycles(bool memfd, const char *name, const char *settings)
 {
@@ -62,7 +71,7 @@ static void recycles(bool memfd, const char *name, const char *settings)
 	const char *status[] = { "status", "--json", NULL };
 	struct daemon_run d;
 	struct testguest g;
-	uint64_t full, after_zero;
+	uint64_t full, after_zero, saved;
 	char out[8192];
 
 	assert_int_equal(daemon_prepare(&d, name, settings), 0);
@@ -89,6 +98,13 @@ static void recycles(bool memfd, const char *name, const char *settings)
 	assert_int_equal(ctl(&d, out, sizeof(out), status), 0);
 	assert_non_null(strstr(out, name));
 	assert_null(strstr(out, "\"recycled_pages\":0,"));
+	/* What the kernel no longer holds in memory, it holds in swap or as
+	 * the zero page: saved_bytes says so. */
+	saved = status_field(&d, "saved_bytes");
+	if (saved < (full - rss_of(&g)) * 3 / 4)
+		fail_msg("saved %llu KiB, the guest's RAM fell by %llu KiB",
+			 (unsigned long long)saved >> 10,
+			 (unsigned long long)(full - rss_of(&g)) >> 10);
 	guest_quit(&g);
 	assert_int_equal(daemon_stop(&d), 0);
 }
@@ -146,15 +162,6 @@ static void killed_and_restarted(void **state)
 	verify(&g);
 	guest_quit(&g);
 	assert_int_equal(daemon_stop(&d), 0);
-}
-
-static uint64_t status_field(const struct daemon_run *d, const char *key)
-{
-	const char *guests[] = { "guests", "--json", NULL };
-	uint64_t v;
-
-	assert_int_equal(ctl_number(d, guests, key, &v), 0);
-	return v;
 }
 
 /*
