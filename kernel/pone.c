@@ -42,9 +42,9 @@
  *   no other lock on the fault, MERGE or DISCARD paths.
  * - Page locks of frames nest inside offset locks, two in address order.
  *   .fault returns its page locked and page_mkwrite locks it, so the core
- *   installs the writable or read-only pte under the page lock; MERGE and
- *   DISCARD zap under the page lock, so no pte they did not see appears
- *   after their zap. Nothing takes an offset lock with a page lock held.
+ *   installs the writable or read-only pte under the page lock; MERGE,
+ *   DISCARD and a copy-on-write that replaces a frame zap under the old
+ *   frame's page lock, so no pte they did not see appears after their zap. Nothing takes an offset lock with a page lock held.
  * - Order: mmap_lock -> offset lock -> page lock -> i_mmap_rwsem -> pte
  *   lock. MERGE and DISCARD copy their batch in and out with no lock held.
  * - frame->shares is atomic: slots of different offsets share a frame
@@ -222,12 +222,21 @@ static vm_fault_t pone_make_private(struct pone_region *r,
 	f = pone_frame_alloc(vmf, old ? old->page : NULL);
 	if (!f)
 		return VM_FAULT_OOM;
+	/*
+	 * A fault that found the old frame before we took the offset lock
+	 * maps it under its page lock: with that held, the zap sees its pte.
+	 */
+	if (old)
+		lock_page(old->page);
 	if (pone_slot_set(r, vmf->pgoff, old, f)) {
+		if (old)
+			unlock_page(old->page);
 		pone_frame_put(f);
 		return VM_FAULT_OOM;
 	}
 	pone_zap(r, vmf->pgoff);
 	if (old) {
+		unlock_page(old->page);
 		pone_frame_put(old);
 		atomic_long_inc(&r->cow_breaks);
 		atomic_long_inc(&pone_total.cow_breaks);
