@@ -364,7 +364,10 @@ static void make_canonical(struct pone_engine *e, struct region *r,
 		pagestate_set_flag(&r->ps, idx, PS_CANONICAL);
 }
 
-/* Marks (or unmarks) the members of the merges being applied. */
+/*
+ * Marks (or unmarks) the members of the merges being applied, and the
+ * pages to be looked up again: neither is a canonical page to merge into.
+ */
 static void mark_members(struct pone_engine *e, bool on)
 {
 	size_t i;
@@ -373,7 +376,7 @@ static void mark_members(struct pone_engine *e, bool on)
 		struct region *m = engine_find(e, e->merged[i].member.region);
 		uint64_t idx = e->merged[i].member.index;
 
-		if (!m || is_retry(&e->merged[i]))
+		if (!m)
 			continue;
 		if (on)
 			pagestate_set_flag(&m->ps, idx, PS_MARK);
@@ -386,7 +389,9 @@ static void mark_members(struct pone_engine *e, bool on)
 /*
  * A member merged into a page that was itself merged into a third (C into
  * B, B into A, in one period) shares B's old frame, not A's: it is looked
- * up again, finds A in the static part and is merged into it.
+ * up again, finds A in the static part and is merged into it. So is one
+ * merged into a page the kernel could not merge (B busy): B would stand
+ * as a second canonical page beside A.
  */
 static bool merged_into_member(struct region *c, uint64_t idx)
 {

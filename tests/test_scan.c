@@ -584,6 +584,54 @@ static void retried_pages_come_back(void **state)
 	seen_reset(&s);
 }
 
+static bool same_page(struct pone_page_ref a, struct pone_page_ref b)
+{
+	return a.region == b.region && a.index == b.index;
+}
+
+/*
+ * C reported against B, and B against A, in one pass; the kernel merges C
+ * into B but finds B busy: C shares B's frame, not A's, so it must be
+ * looked up again with B, or B would stay a second canonical page.
+ */
+static void merged_into_busy_page(void **state)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct image img = build();
+	struct pone_engine *e = engine(2);
+	struct pone_page_ref b = { 0 }, c = { 0 };
+	size_t i, j;
+	bool found = false;
+
+	(void)state;
+	add_map(e, &img);
+	scan(e, PONE_PASS_MERGE, &s);
+	scan(e, PONE_PASS_MERGE, &s);
+	scan(e, PONE_PASS_MERGE, &s);
+	for (i = 0; i < s.ndup && !found; i++)
+		for (j = 0; j < s.ndup && !found; j++)
+			if (same_page(s.dup[j].canonical, s.dup[i].member)) {
+				b = s.dup[i].member;
+				c = s.dup[j].member;
+				found = true;
+			}
+	assert_true(found);	/* chains are common with groups of 3 */
+	for (i = 0; i < s.ndup; i++) {
+		if (same_page(s.dup[i].member, b))
+			assert_int_equal(pone_engine_retry(e, &b), 0);
+		else
+			assert_int_equal(pone_engine_merged(e, &s.dup[i]), 0);
+	}
+	scan(e, PONE_PASS_MERGE, &s);
+	found = false;
+	for (i = 0; i < s.ndup; i++)
+		found |= same_page(s.dup[i].member, c);
+	assert_true(found);
+	pone_engine_free(e);
+	image_free(&img);
+	seen_reset(&s);
+}
+
 static void merged_pages_use_static_part(void **state)
 {
 	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -659,6 +707,7 @@ int main(void)
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(remove_during_pass),
 		cmocka_unit_test(retried_pages_come_back),
+		cmocka_unit_test(merged_into_busy_page),
 		cmocka_unit_test(merged_pages_use_static_part),
 	};
 
