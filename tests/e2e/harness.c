@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -219,6 +220,15 @@ void daemon_kill(struct daemon_run *d, int sig)
 	d->pid = 0;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag,
+			struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
 int daemon_stop(struct daemon_run *d)
 {
 	int status;
@@ -227,7 +237,12 @@ int daemon_stop(struct daemon_run *d)
 	    waitpid(d->pid, &status, 0) != d->pid)
 		return -1;
 	d->pid = 0;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	if (!WIFEXITED(status))
+		return -1;
+	/* Its log stays only where something went wrong. */
+	if (!WEXITSTATUS(status))
+		nftw(d->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	return WEXITSTATUS(status);
 }
 
 int ctl(const struct daemon_run *d, char *out, size_t len,

@@ -46,7 +46,8 @@ int daemon_prepare(struct daemon_run *d, const char *name,
 int daemon_start(struct daemon_run *d);
 void daemon_kill(struct daemon_run *d, int sig);
 /* SIGTERM, and its exit status: 0 when it stopped cleanly (under a
- * sanitizer, also with no leak or error found). */
+ * sanitizer, also with no leak or error found), and then its directory
+ * is removed. */
 int daemon_stop(struct daemon_run *d);
 
 /* Runs pone-ctl --socket SOCKET args...; its stdout in out (may be NULL).

@@ -213,7 +213,7 @@ static void boots_and_recycles(bool memfd, const char *name)
 	assert_true(recycled > 0);
 	vm_stop(&vm);
 	assert_false(vm.kernel_report);
-	daemon_kill(&d, SIGTERM);
+	assert_int_equal(daemon_stop(&d), 0);
 	printf("%s: %.0f s\n", name, now() - t0);
 }
 
