@@ -139,9 +139,10 @@ ctl status
 after=$(ram_field Rss) swapped=$(ram_field Swap) writes=$(($(pswpout) - writes))
 cat <<EOF
 
-Where the figures come from: RES MiB and SAVED MiB are the kernel's, the
-Rss and Swap of QEMU's guest RAM mapping ($ram_range
-in /proc/$qemu_pid/smaps); RECYCLED counts the pages poned had the kernel
+Where the figures come from: they are the kernel's. RES MiB is the Rss of
+QEMU's guest RAM mapping ($ram_range
+in /proc/$qemu_pid/smaps), SAVED MiB its Swap and its pages the kernel maps
+to the shared zero page (its page tables); RECYCLED counts the pages poned had the kernel
 page out (process_madvise MADV_PAGEOUT) once they were zero for a period.
 QEMU's guest RAM resident: $before MiB before, $after MiB after:
 $((before - after)) MiB freed (the guest freed $freed).
