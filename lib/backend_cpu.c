@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * CPU backend: xxh3-64 for hashing, and a zero test and compare in the
- * widest SIMD the CPU has. The level is chosen once, in
- * pone_backend_cpu_new(), and kept in the object, so a backend never
- * changes after creation and any number of threads may share it.
+ * CPU backend: xxh3-64 for hashing, and a zero test and compare, at the
+ * SIMD level (portable, SSE2, AVX2, AVX-512) that runs fastest on this CPU.
+ * The level is chosen in pone_backend_cpu_new() and kept in the object, so
+ * a backend never changes after creation and any number of threads may
+ * share it.
  *
  * Every load is unaligned (loadu or memcpy): callers may hand in any
  * pointer, and on aligned data an unaligned load costs nothing extra.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <xxhash.h>
 
@@ -22,6 +25,8 @@
 
 #include <pone/backend.h>
 
+#include "xxh3_scalar.h"
+
 /*
  * Non-zero pages almost always differ from zero within their first bytes,
  * so the zero test checks what it has read every ZERO_STEP bytes: the cost
@@ -29,6 +34,10 @@
  * costs one step instead of the whole page.
  */
 #define ZERO_STEP 256u
+
+/* Sample of the level calibration: a few pages, best of a few rounds. */
+#define CAL_PAGES 8
+#define CAL_ROUNDS 3
 
 typedef XXH64_hash_t (*page_hash_fn)(const void *p, size_t len);
 typedef bool (*page_zero_fn)(const unsigned char *p);
@@ -361,7 +370,106 @@ static int best_level_from(int top)
 	return level;
 }
 
-/* Honour PONE_SIMD only as a cap, so a forced level never faults. */
+/* On x86 the portable level has no vector code at all, hashing included;
+ * elsewhere libxxhash's own build is the portable one. */
+static page_hash_fn hash_for(int level)
+{
+#if CPU_X86
+	if (level == SIMD_PORTABLE)
+		return xxh3_scalar;
+	if (level > SIMD_SSE2 && XXH3_64bits_dispatch)
+		return XXH3_64bits_dispatch;
+#endif
+	(void)level;
+	return XXH3_64bits;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The least time of a few rounds of what a pass does to a page: hash it,
+ * zero-test a zero page, compare two equal pages (both whole pages). */
+static uint64_t level_cost(int level, const unsigned char *data,
+			   const unsigned char *copy, const unsigned char *zero)
+{
+	const struct simd_impl *impl = &simd_impls[level];
+	page_hash_fn hash = hash_for(level);
+	uint64_t best = UINT64_MAX, sink = 0;
+
+	for (int round = 0; round < CAL_ROUNDS; round++) {
+		uint64_t t0 = now_ns(), t;
+
+		for (int i = 0; i < CAL_PAGES; i++) {
+			const unsigned char *p = data + i * PONE_PAGE_SIZE;
+
+			sink += hash(p, PONE_PAGE_SIZE);
+			sink += impl->zero(zero);
+			sink += impl->cmp(p, copy + i * PONE_PAGE_SIZE);
+		}
+		t = now_ns() - t0;
+		if (t < best)
+			best = t;
+	}
+	__asm__ volatile("" : : "r"(sink));
+	return best;
+}
+
+/*
+ * The fastest usable level, measured as the kernel measures its RAID and
+ * xor routines: wider is not faster everywhere. Under an emulator (QEMU's
+ * TCG) every vector instruction is a helper call and SSE2 xxh3 runs ten
+ * times slower than scalar code; wide vectors can lower the clock. Ties go
+ * to the wider level. Portable if the sample cannot be allocated.
+ */
+static int fastest_level(void)
+{
+	size_t bytes = (2 * CAL_PAGES + 1) * PONE_PAGE_SIZE;
+	unsigned char *data = aligned_alloc(64, bytes), *copy, *zero;
+	uint64_t best = UINT64_MAX, x = 0x9e3779b97f4a7c15ull;
+	int level, fastest = SIMD_PORTABLE;
+
+	if (!data)
+		return SIMD_PORTABLE;
+	copy = data + CAL_PAGES * PONE_PAGE_SIZE;
+	zero = copy + CAL_PAGES * PONE_PAGE_SIZE;
+	for (size_t i = 0; i < CAL_PAGES * PONE_PAGE_SIZE; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		data[i] = (unsigned char)(x >> 56);
+	}
+	memcpy(copy, data, CAL_PAGES * PONE_PAGE_SIZE);
+	memset(zero, 0, PONE_PAGE_SIZE);
+	for (level = SIMD_NR - 1; level >= SIMD_PORTABLE; level--) {
+		uint64_t cost;
+
+		if (!level_usable(level))
+			continue;
+		cost = level_cost(level, data, copy, zero);
+		if (cost < best) {
+			best = cost;
+			fastest = level;
+		}
+	}
+	free(data);
+	return fastest;
+}
+
+/* Measured once a process: the CPU does not change under it, and every
+ * backend of the process then runs the same code. */
+static pthread_once_t fastest_once = PTHREAD_ONCE_INIT;
+static int fastest;
+
+static void find_fastest(void)
+{
+	fastest = fastest_level();
+}
+
+/* PONE_SIMD forces a level, capped at what the CPU has so a forced level
+ * never faults; otherwise the fastest. */
 static int chosen_level(void)
 {
 	const char *want = getenv("PONE_SIMD");
@@ -374,18 +482,8 @@ static int chosen_level(void)
 				return best_level_from(level);
 		}
 	}
-	return best_level_from(SIMD_NR - 1);
-}
-
-/* PONE_SIMD=portable means no run-time dispatch at all, hashing included. */
-static page_hash_fn hash_for(int level)
-{
-#if CPU_X86
-	if (level > SIMD_PORTABLE && XXH3_64bits_dispatch)
-		return XXH3_64bits_dispatch;
-#endif
-	(void)level;
-	return XXH3_64bits;
+	pthread_once(&fastest_once, find_fastest);
+	return fastest;
 }
 
 /*
@@ -460,7 +558,7 @@ struct pone_backend *pone_backend_cpu_new(void)
 
 const char *pone_backend_cpu_simd(void)
 {
-	return simd_impls[best_level_from(SIMD_NR - 1)].name;
+	return simd_impls[chosen_level()].name;
 }
 
 uint64_t pone_zero_page_hash(const struct pone_backend *be)

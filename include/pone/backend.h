@@ -41,11 +41,12 @@ struct pone_backend {
 	void (*destroy)(struct pone_backend *be);
 };
 
-/* The CPU backend: xxh3-64 and a zero test / compare using the widest SIMD
- * the CPU has (AVX-512, AVX2, SSE2, portable), chosen at run time. */
+/* The CPU backend: xxh3-64 and a zero test / compare at the SIMD level
+ * (AVX-512, AVX2, SSE2, portable) measured fastest on this CPU, once a
+ * process; PONE_SIMD=level forces one (or the best the CPU has below it). */
 struct pone_backend *pone_backend_cpu_new(void);
 
-/* Name of the SIMD level the CPU backend selected ("avx2", ...). */
+/* Name of the SIMD level pone_backend_cpu_new() chooses ("avx2", ...). */
 const char *pone_backend_cpu_simd(void);
 
 /* The hash every backend gives a page of zeros. */
