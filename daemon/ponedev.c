@@ -68,6 +68,19 @@ void ponedev_discard(struct guest *g, const struct pone_page_ref *pages,
 	}
 }
 
+/* The guest of a canonical page: the one of the entry before if it is the
+ * same (a batch's canonical pages mostly lie in few guests), so the guest
+ * list is locked once a run of them, not once a page. */
+static struct guest *canonical_guest(struct guests *gs, uint32_t region,
+				     struct guest *prev)
+{
+	if (prev && prev->region == region) {
+		__atomic_add_fetch(&prev->refs, 1, __ATOMIC_RELAXED);
+		return prev;
+	}
+	return guests_get(gs, region);
+}
+
 /* Entries for the dups whose canonical is a /dev/pone guest; refs holds
  * the canonical guests, to be put by the caller. */
 static size_t merge_entries(struct guests *gs, struct guest *g,
@@ -75,16 +88,18 @@ static size_t merge_entries(struct guests *gs, struct guest *g,
 			    struct pone_merge_entry *e, size_t *which,
 			    struct guest **refs)
 {
+	struct guest *prev = NULL;
 	size_t i, k = 0;
 
 	for (i = 0; i < n && k < PONE_BATCH_MAX; i++) {
-		struct guest *c = guests_get(gs, dups[i].canonical.region);
+		struct guest *c = canonical_guest(gs, dups[i].canonical.region,
+						  prev);
 
 		if (!c || c->ram.kind != GUEST_PONE) {
 			guest_put(c);
 			continue;
 		}
-		refs[k] = c;
+		refs[k] = prev = c;
 		which[k] = i;
 		e[k++] = (struct pone_merge_entry){
 			.dst_offset = offset_of(g, dups[i].member.index),
@@ -99,8 +114,9 @@ size_t ponedev_merge(struct guests *gs, struct pone_engine *eng,
 		     struct guest *g, const struct pone_dup *dups, size_t n)
 {
 	struct pone_merge_entry e[PONE_BATCH_MAX];
+	struct pone_dup done[PONE_BATCH_MAX];
 	struct guest *refs[PONE_BATCH_MAX];
-	size_t which[PONE_BATCH_MAX], i, k, merged = 0;
+	size_t which[PONE_BATCH_MAX], i, k, ndone = 0, merged = 0;
 	struct pone_batch b = { .entries = (uintptr_t)e };
 
 	k = merge_entries(gs, g, dups, n, e, which, refs);
@@ -114,7 +130,7 @@ size_t ponedev_merge(struct guests *gs, struct pone_engine *eng,
 
 		if (i < k && (e[i].result == PONE_DONE ||
 			      e[i].result == PONE_SAME)) {
-			pone_engine_merged(eng, d);
+			done[ndone++] = *d;
 			merged += e[i].result == PONE_DONE;
 		} else if (i < k && e[i].result == PONE_BUSY) {
 			pone_engine_retry(eng, &d->member);
@@ -126,6 +142,8 @@ size_t ponedev_merge(struct guests *gs, struct pone_engine *eng,
 		/* CHANGED: the next pass sees the change itself. */
 		guest_put(refs[i]);
 	}
+	if (ndone)
+		pone_engine_merged(eng, done, ndone);
 	__atomic_add_fetch(&g->merged_pages, merged, __ATOMIC_RELAXED);
 	return merged;
 }

@@ -301,45 +301,70 @@ static bool is_retry(const struct pone_dup *d)
 	       d->member.index == d->canonical.index;
 }
 
-/* Reports wait for the next pass; one whose canonical is the member itself
- * asks for the member to be looked up again. */
-static int queue_report(struct pone_engine *e, const struct pone_dup *dup)
+static int reserve_reports(struct pone_engine *e, size_t n)
 {
-	int ret = 0;
+	size_t cap = e->merged_cap ? e->merged_cap : 1024;
+	struct pone_dup *m;
 
-	pthread_mutex_lock(&e->lock);
-	if (!engine_find(e, dup->member.region) ||
-	    !engine_find(e, dup->canonical.region))
-		ret = -ENOENT;
-	else if (!valid_ref(e, &dup->member) || !valid_ref(e, &dup->canonical))
-		ret = -EINVAL;
-	else if (e->nmerged == e->merged_cap) {
-		size_t cap = e->merged_cap ? e->merged_cap * 2 : 1024;
-		struct pone_dup *m = realloc(e->merged, cap * sizeof(*m));
-
-		if (m) {
-			e->merged = m;
-			e->merged_cap = cap;
-		} else {
-			ret = -ENOMEM;
-		}
-	}
-	if (!ret)
-		e->merged[e->nmerged++] = *dup;
-	pthread_mutex_unlock(&e->lock);
-	return ret;
+	if (e->nmerged + n <= e->merged_cap)
+		return 0;
+	while (cap < e->nmerged + n)
+		cap *= 2;
+	m = realloc(e->merged, cap * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	e->merged = m;
+	e->merged_cap = cap;
+	return 0;
 }
 
-int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dup)
+static int check_report(struct pone_engine *e, const struct pone_dup *dup)
 {
-	return is_retry(dup) ? -EINVAL : queue_report(e, dup);
+	if (!engine_find(e, dup->member.region) ||
+	    !engine_find(e, dup->canonical.region))
+		return -ENOENT;
+	if (!valid_ref(e, &dup->member) || !valid_ref(e, &dup->canonical))
+		return -EINVAL;
+	return 0;
+}
+
+/* Reports wait for the next pass, under one lock a batch; one whose
+ * canonical is the member itself asks for the member to be looked up
+ * again. */
+static int queue_reports(struct pone_engine *e, const struct pone_dup *dups,
+			 size_t n)
+{
+	int ret, first = 0;
+	size_t i;
+
+	pthread_mutex_lock(&e->lock);
+	ret = reserve_reports(e, n);
+	for (i = 0; !ret && i < n; i++) {
+		int err = check_report(e, &dups[i]);
+
+		if (!err)
+			e->merged[e->nmerged++] = dups[i];
+		else if (!first)
+			first = err;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return ret ? ret : first;
+}
+
+int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dups,
+		       size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (is_retry(&dups[i]))
+			return -EINVAL;
+	return queue_reports(e, dups, n);
 }
 
 int pone_engine_retry(struct pone_engine *e, const struct pone_page_ref *page)
 {
 	struct pone_dup self = { *page, *page, false };
 
-	return queue_report(e, &self);
+	return queue_reports(e, &self, 1);
 }
 
 /* Put a canonical page in the static tree, keyed by its current content. */

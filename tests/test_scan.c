@@ -53,15 +53,14 @@ static void on_zero(void *ctx, const struct pone_page_ref *p, size_t n)
 static void on_dup(void *ctx, const struct pone_dup *d, size_t n)
 {
 	struct seen *s = ctx;
-	size_t i;
 
 	pthread_mutex_lock(&s->lock);
 	s->dup = realloc(s->dup, (s->ndup + n) * sizeof(*d));
 	memcpy(s->dup + s->ndup, d, n * sizeof(*d));
 	s->ndup += n;
 	pthread_mutex_unlock(&s->lock);
-	for (i = 0; s->merge && i < n; i++)
-		assert_int_equal(pone_engine_merged(s->engine, &d[i]), 0);
+	if (s->merge)
+		assert_int_equal(pone_engine_merged(s->engine, d, n), 0);
 }
 
 static void seen_reset(struct seen *s)
@@ -478,7 +477,7 @@ static void bad_input(void **state)
 	d.mode = (enum pone_read_mode)99;
 	assert_int_equal(pone_engine_add_region(e, &d, &id), -EINVAL);
 	assert_int_equal(pone_engine_remove_region(e, 12345), -ENOENT);
-	assert_int_equal(pone_engine_merged(e, &dup), -ENOENT);
+	assert_int_equal(pone_engine_merged(e, &dup, 1), -ENOENT);
 	assert_int_equal(pone_engine_scan(e, (enum pone_pass)9, NULL, NULL),
 			 -EINVAL);
 	assert_int_equal(pages_of(e), 0);
@@ -577,7 +576,7 @@ static void retried_pages_come_back(void **state)
 	assert_int_equal(s.ndup, 0);
 	/* Not a report of a merge: a page merged into itself. */
 	assert_int_equal(pone_engine_merged(e, &(struct pone_dup){ page, page,
-								  false }),
+								  false }, 1),
 			 -EINVAL);
 	pone_engine_free(e);
 	image_free(&img);
@@ -620,7 +619,7 @@ static void merged_into_busy_page(void **state)
 		if (same_page(s.dup[i].member, b))
 			assert_int_equal(pone_engine_retry(e, &b), 0);
 		else
-			assert_int_equal(pone_engine_merged(e, &s.dup[i]), 0);
+			assert_int_equal(pone_engine_merged(e, &s.dup[i], 1), 0);
 	}
 	scan(e, PONE_PASS_MERGE, &s);
 	found = false;

@@ -120,13 +120,17 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
 		     struct pone_pass_stats *stats);
 
 /*
- * Report that the kernel now backs dup->member with dup->canonical's frame.
- * Takes effect when the next pass starts: the canonical page joins the
- * static part of the tree, and the member is not looked up again until its
- * content changes. Any thread; -ENOENT for a region that is gone, -EINVAL
- * for a page out of range.
+ * Report that the kernel now backs dups[i].member with dups[i].canonical's
+ * frame, for each of n reports, under one lock. Takes effect when the next
+ * pass starts: the canonical page joins the static part of the tree, and
+ * the member is not looked up again until its content changes. Any thread.
+ * Returns 0, or the error of the first report not taken: -ENOENT for a
+ * region that is gone, -EINVAL for a page out of range (the others are
+ * taken), -ENOMEM (none is); -EINVAL, taking none, if a member is its own
+ * canonical.
  */
-int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dup);
+int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dups,
+		       size_t n);
 
 /*
  * Report that a reported duplicate could not be merged this time (the

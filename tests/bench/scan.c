@@ -64,11 +64,8 @@ static int mix_build(struct mix *m, uint64_t n, uint64_t seed)
 /* What the kernel helper's actuator would do: every duplicate merged. */
 static void merge_all(void *ctx, const struct pone_dup *d, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (pone_engine_merged(ctx, &d[i]))
-			__atomic_add_fetch(&merge_errors, 1, __ATOMIC_RELAXED);
+	if (pone_engine_merged(ctx, d, n))
+		__atomic_add_fetch(&merge_errors, 1, __ATOMIC_RELAXED);
 }
 
 /* The report pass of a fresh engine must find exactly the layout. */
