@@ -26,6 +26,7 @@ void config_defaults(struct config *c)
 		.socket = DEFAULT_SOCKET,
 		.state_dir = DEFAULT_STATE_DIR,
 		.dsa = "auto",
+		.write_tracking = true,
 	};
 }
 
@@ -134,6 +135,14 @@ static int set_dsa(struct config *c, const char *v)
 	return 0;
 }
 
+static int set_write_tracking(struct config *c, const char *v)
+{
+	if (strcmp(v, "auto") && strcmp(v, "off"))
+		return -EINVAL;
+	c->write_tracking = !strcmp(v, "auto");
+	return 0;
+}
+
 static const struct setting {
 	const char *key;
 	int (*set)(struct config *c, const char *v);
@@ -152,6 +161,7 @@ static const struct setting {
 	{ "state_dir", set_state_dir, false, "an absolute path" },
 	{ "dsa", set_dsa, false,
 	  "off, auto, a device (dsa0) or a work queue (wq0.1)" },
+	{ "write_tracking", set_write_tracking, false, "auto or off" },
 };
 
 static const struct setting *find(const char *key)

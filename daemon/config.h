@@ -26,6 +26,8 @@ struct config {
 	char socket[108];
 	char state_dir[256];
 	char dsa[32];			/* off, auto, a device or a queue */
+	bool write_tracking;		/* auto: soft-dirty, where the kernel
+					 * has it; off: read every page */
 };
 
 void config_defaults(struct config *c);

@@ -20,6 +20,7 @@ struct daemon {
 	unsigned int engine_threads_max;	/* its pool */
 	struct pone_backend *dsa;	/* the engine's, or NULL: the CPU's */
 	const char *backend;		/* name of the engine's backend */
+	const char *write_tracking;	/* soft-dirty, off, unavailable */
 	struct guests guests;
 	struct periods periods;
 	int epfd;

@@ -10,12 +10,13 @@
 #include <unistd.h>
 
 #include "guests.h"
+#include "log.h"
 #include "ponedev.h"
 #include "procfs.h"
 
-void guests_init(struct guests *gs, struct pone_engine *e)
+void guests_init(struct guests *gs, struct pone_engine *e, bool track_writes)
 {
-	*gs = (struct guests){ .engine = e };
+	*gs = (struct guests){ .engine = e, .track_writes = track_writes };
 	pthread_mutex_init(&gs->lock, NULL);
 }
 
@@ -128,7 +129,7 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 		.resident = pagemap_resident,
 		.resident_ctx = &g->pagemap,
 	};
-	int ret = pagemap_open(&g->pagemap, g->pid, g->ram.addr);
+	int ret = pagemap_open(&g->pagemap, g->pid, g->ram.addr, d.pages);
 	/* One count a 2 MiB page, the partial ones at both ends too. */
 	size_t blocks = (g->ram.size >> 21) + 2;
 
@@ -144,6 +145,12 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 		ret = map_pone(g, &d, why, len);
 		if (ret)
 			return ret;
+	} else if (gs->track_writes) {
+		ret = pagemap_track_open(&g->pagemap, g->pid);
+		if (ret)
+			log_warn("guest %s: cannot track its writes (%s): "
+				 "every pass reads all of its pages",
+				 g->name, strerror(-ret));
 	}
 	g->huge_zero = calloc(blocks, sizeof(*g->huge_zero));
 	if (!g->huge_zero)
@@ -194,6 +201,7 @@ static int attach(struct guests *gs, pid_t pid, const char *name,
 	}
 	*g = (struct guest){ .pid = pid, .pidfd = -1, .refs = 1,
 			     .ram.fd = -1, .pagemap.fd = -1,
+			     .pagemap.clear_refs = -1,
 			     .attached_at = (uint64_t)time(NULL) };
 	if (ram)
 		g->ram = *ram;
@@ -282,6 +290,24 @@ struct guest *guests_get(struct guests *gs, uint32_t region)
 		__atomic_add_fetch(&g->refs, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&gs->lock);
 	return g;
+}
+
+static void track_writes(void *ctx, struct guest *g)
+{
+	int ret;
+
+	(void)ctx;
+	if (g->pagemap.clear_refs < 0)
+		return;
+	ret = pagemap_track_writes(&g->pagemap);
+	if (ret)
+		log_debug("guest %s: soft-dirty bits not taken (%s): this pass "
+			  "reads all of its pages", g->name, strerror(-ret));
+}
+
+void guests_track_writes(struct guests *gs)
+{
+	guests_each(gs, track_writes, NULL);
 }
 
 void guests_each(struct guests *gs, void (*fn)(void *ctx, struct guest *g),

@@ -53,9 +53,13 @@ struct guests {
 	struct guest *list;
 	struct pone_engine *engine;
 	unsigned int count;
+	bool track_writes;	/* of memfd and anonymous guests (pagemap.h) */
 };
 
-void guests_init(struct guests *gs, struct pone_engine *e);
+void guests_init(struct guests *gs, struct pone_engine *e, bool track_writes);
+
+/* Before a pass: take and clear the guests' soft-dirty bits. */
+void guests_track_writes(struct guests *gs);
 void guests_fini(struct guests *gs);	/* detached already */
 
 /*

@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <pone/page.h>
@@ -15,6 +18,7 @@
 #define PAGE_IS_PRESENT (1 << 3)
 #define PAGE_IS_PFNZERO (1 << 5)
 #define PAGE_IS_HUGE (1 << 6)
+#define PAGE_IS_SOFT_DIRTY (1 << 7)
 
 struct page_region {
 	__u64 start, end, categories;
@@ -30,6 +34,7 @@ struct pm_scan_arg {
 #endif
 
 #define PM_PRESENT (1ull << 63)
+#define PM_SOFT_DIRTY (1ull << 55)
 
 static void set_bits(uint64_t *mask, uint64_t from, uint64_t to)
 {
@@ -68,21 +73,30 @@ static int query_scan(const struct pagemap *pm, uint64_t first,
 	return 0;
 }
 
+/* Entries [first, first + n) of the region, n <= PAGEMAP_MAX. */
+static int read_entries(const struct pagemap *pm, uint64_t first,
+			unsigned int n, uint64_t *e)
+{
+	size_t want = (size_t)n * sizeof(e[0]);
+	ssize_t got = pread(pm->fd, e, want,
+			    (off_t)((pm->first_page + first) * sizeof(e[0])));
+
+	if (got != (ssize_t)want)
+		return got < 0 ? -errno : -EIO;
+	return 0;
+}
+
 static int query_read(const struct pagemap *pm, uint64_t first,
 		      unsigned int n, uint64_t *resident)
 {
 	uint64_t e[PAGEMAP_MAX];
-	size_t want = (size_t)n * sizeof(e[0]);
-	ssize_t got = pread(pm->fd, e, want,
-			    (off_t)((pm->first_page + first) * sizeof(e[0])));
+	int ret = read_entries(pm, first, n, e);
 	unsigned int i;
 
-	if (got != (ssize_t)want)
-		return got < 0 ? -errno : -EIO;
-	for (i = 0; i < n; i++)
+	for (i = 0; !ret && i < n; i++)
 		if (e[i] & PM_PRESENT)
 			set_bits(resident, i, i + 1);
-	return 0;
+	return ret;
 }
 
 int pagemap_query(const struct pagemap *pm, uint64_t first, unsigned int n,
@@ -95,27 +109,36 @@ int pagemap_query(const struct pagemap *pm, uint64_t first, unsigned int n,
 	return query_read(pm, first, n, resident);
 }
 
-uint64_t pagemap_zero_pages(const struct pagemap *pm, uint64_t pages)
+/* The pages of the first @pages of the region in @category: counted, and
+ * set in bits (if not NULL); negative errno if the scan fails. */
+static int64_t scan_category(const struct pagemap *pm, uint64_t pages,
+			     uint64_t category, uint64_t *bits)
 {
 	struct page_region r[PAGEMAP_MAX];
-	uint64_t base = pm->first_page << PONE_PAGE_SHIFT, n = 0;
+	uint64_t base = pm->first_page << PONE_PAGE_SHIFT;
+	int64_t n = 0;
 	struct pm_scan_arg a = {
 		.size = sizeof(a),
 		.start = base,
 		.end = base + (pages << PONE_PAGE_SHIFT),
 		.vec = (uintptr_t)r,
 		.vec_len = PAGEMAP_MAX,
-		.category_mask = PAGE_IS_PFNZERO,
-		.return_mask = PAGE_IS_PFNZERO,
+		.category_mask = category,
+		.return_mask = category,
 	};
 
-	while (pm->scan && a.start < a.end) {
+	while (a.start < a.end) {
 		int k = ioctl(pm->fd, PAGEMAP_SCAN, &a), i;
 
 		if (k < 0)
-			break;
-		for (i = 0; i < k; i++)
-			n += (r[i].end - r[i].start) >> PONE_PAGE_SHIFT;
+			return -errno;
+		for (i = 0; i < k; i++) {
+			uint64_t from = (r[i].start - base) >> PONE_PAGE_SHIFT;
+			uint64_t to = (r[i].end - base) >> PONE_PAGE_SHIFT;
+
+			n += (int64_t)(to - from);
+			set_bits(bits, from, to);
+		}
 		if (a.walk_end <= a.start)
 			break;
 		a.start = a.walk_end;
@@ -123,16 +146,27 @@ uint64_t pagemap_zero_pages(const struct pagemap *pm, uint64_t pages)
 	return n;
 }
 
-int pagemap_open(struct pagemap *pm, pid_t pid, uint64_t addr)
+uint64_t pagemap_zero_pages(const struct pagemap *pm, uint64_t pages)
+{
+	int64_t n = pm->scan ? scan_category(pm, pages, PAGE_IS_PFNZERO, NULL)
+			     : 0;
+
+	return n > 0 ? (uint64_t)n : 0;
+}
+
+int pagemap_open(struct pagemap *pm, pid_t pid, uint64_t addr,
+		 uint64_t pages)
 {
 	char path[64];
 	uint64_t probe = 0;
 
+	*pm = (struct pagemap){ .clear_refs = -1 };
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
 	pm->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (pm->fd < 0)
 		return -errno;
 	pm->first_page = addr >> PONE_PAGE_SHIFT;
+	pm->pages = pages;
 	pm->scan = true;
 	if (query_scan(pm, 0, 1, &probe, NULL) == -ENOTTY)
 		pm->scan = false;
@@ -143,11 +177,98 @@ void pagemap_close(struct pagemap *pm)
 {
 	if (pm->fd >= 0)
 		close(pm->fd);
-	pm->fd = -1;
+	if (pm->clear_refs >= 0)
+		close(pm->clear_refs);
+	free(pm->written);
+	*pm = (struct pagemap){ .fd = -1, .clear_refs = -1 };
+}
+
+/* A mapping is soft-dirty when new wherever the kernel keeps the bit; a
+ * kernel without it reports the bit clear always. */
+bool pagemap_soft_dirty(void)
+{
+	volatile uint8_t *p = mmap(NULL, PONE_PAGE_SIZE, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct pagemap self = { .clear_refs = -1 };
+	uint64_t e = 0;
+	bool yes;
+
+	if (p == MAP_FAILED)
+		return false;
+	p[0] = 1;
+	self.fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	self.first_page = (uintptr_t)p >> PONE_PAGE_SHIFT;
+	yes = self.fd >= 0 && !read_entries(&self, 0, 1, &e) &&
+	      (e & PM_SOFT_DIRTY);
+	pagemap_close(&self);
+	munmap((void *)p, PONE_PAGE_SIZE);
+	return yes;
+}
+
+int pagemap_track_open(struct pagemap *pm, pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/clear_refs", (int)pid);
+	pm->clear_refs = open(path, O_WRONLY | O_CLOEXEC);
+	return pm->clear_refs < 0 ? -errno : 0;
+}
+
+static int written_read(const struct pagemap *pm, uint64_t *bits)
+{
+	uint64_t e[PAGEMAP_MAX], first, i;
+	int ret = 0;
+
+	for (first = 0; !ret && first < pm->pages; first += PAGEMAP_MAX) {
+		unsigned int n = pm->pages - first < PAGEMAP_MAX ?
+				 (unsigned int)(pm->pages - first) : PAGEMAP_MAX;
+
+		ret = read_entries(pm, first, n, e);
+		for (i = 0; !ret && i < n; i++)
+			if (e[i] & PM_SOFT_DIRTY)
+				set_bits(bits, first + i, first + i + 1);
+	}
+	return ret;
+}
+
+/* "4" clears the soft-dirty bits of the whole process. */
+int pagemap_track_writes(struct pagemap *pm)
+{
+	size_t bytes = (pm->pages + 63) / 64 * sizeof(uint64_t);
+	int64_t ret;
+
+	if (pm->clear_refs < 0)
+		return -EBADF;
+	if (!pm->written && !(pm->written = malloc(bytes ? bytes : 1)))
+		return -ENOMEM;
+	memset(pm->written, 0, bytes);
+	ret = pm->scan ? scan_category(pm, pm->pages, PAGE_IS_SOFT_DIRTY,
+				       pm->written)
+		       : written_read(pm, pm->written);
+	if (ret >= 0 && pwrite(pm->clear_refs, "4", 1, 0) != 1)
+		ret = -errno;
+	if (ret < 0) {
+		free(pm->written);
+		pm->written = NULL;
+		return (int)ret;
+	}
+	return 0;
+}
+
+static bool bit_set(const uint64_t *bits, uint64_t i)
+{
+	return bits[i / 64] >> (i % 64) & 1;
 }
 
 int pagemap_resident(void *ctx, uint64_t first, unsigned int n,
-		     uint64_t *mask)
+		     uint64_t *mask, uint64_t *unwritten)
 {
-	return pagemap_query(ctx, first, n, mask, NULL);
+	const struct pagemap *pm = ctx;
+	int ret = pagemap_query(pm, first, n, mask, NULL);
+	unsigned int i;
+
+	for (i = 0; !ret && pm->written && i < n; i++)
+		if (bit_set(mask, i) && !bit_set(pm->written, first + i))
+			set_bits(unwritten, i, i + 1);
+	return ret;
 }

@@ -7,6 +7,15 @@
  * transparent huge page. The PAGEMAP_SCAN ioctl (Linux 6.7) answers a
  * range in one call; older kernels get the present bit of each entry, and
  * no huge page is told apart there.
+ *
+ * Write tracking: pagemap_track_writes(), at the start of a pass, takes the
+ * soft-dirty bit of every page (set by the kernel on any write through the
+ * guest process's page tables, KVM's included) and clears them all through
+ * /proc/PID/clear_refs, so that at the next pass a page without it was not
+ * written since this pass read it. A write between the two steps is missed
+ * until the next merge pass, which reads every page; nothing acts on a page
+ * without the kernel checking it, so a missed write costs a wasted or a
+ * late recycle, never data.
  */
 #ifndef PONED_PAGEMAP_H
 #define PONED_PAGEMAP_H
@@ -20,11 +29,25 @@
 struct pagemap {
 	int fd;
 	uint64_t first_page;	/* virtual page number of the region's page 0 */
+	uint64_t pages;
 	bool scan;		/* the kernel has PAGEMAP_SCAN */
+	int clear_refs;		/* /proc/PID/clear_refs, or -1: no tracking */
+	uint64_t *written;	/* soft-dirty at the last track, or NULL */
 };
 
-int pagemap_open(struct pagemap *pm, pid_t pid, uint64_t addr);
+int pagemap_open(struct pagemap *pm, pid_t pid, uint64_t addr,
+		 uint64_t pages);
 void pagemap_close(struct pagemap *pm);
+
+/* Whether this kernel keeps soft-dirty bits (CONFIG_MEM_SOFT_DIRTY). */
+bool pagemap_soft_dirty(void);
+
+/* Start tracking writes of pm's process (it clears its soft-dirty bits). */
+int pagemap_track_open(struct pagemap *pm, pid_t pid);
+
+/* Take and clear the soft-dirty bits; on error no page counts as unwritten
+ * until the next call succeeds. */
+int pagemap_track_writes(struct pagemap *pm);
 
 /* Bits of pages [first, first + n) of the region (n <= PAGEMAP_MAX), 64 a
  * word, ORed into resident and huge (either may be NULL). */
@@ -35,8 +58,9 @@ int pagemap_query(const struct pagemap *pm, uint64_t first, unsigned int n,
  * memory of their own); 0 where the kernel cannot say. */
 uint64_t pagemap_zero_pages(const struct pagemap *pm, uint64_t pages);
 
-/* pone_region_desc.resident: ctx is a struct pagemap. */
+/* pone_region_desc.resident: ctx is a struct pagemap; pages are unwritten
+ * if they are resident and had no soft-dirty bit at the last track. */
 int pagemap_resident(void *ctx, uint64_t first, unsigned int n,
-		     uint64_t *mask);
+		     uint64_t *mask, uint64_t *unwritten);
 
 #endif

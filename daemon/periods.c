@@ -55,10 +55,11 @@ static void on_duplicate(void *ctx, const struct pone_dup *d, size_t n)
 static void report(struct periods *p, bool merge,
 		   const struct pone_pass_stats *s)
 {
-	log_msg(merge ? LOG_INFO : LOG_DEBUG, "%s pass: %llu pages read, %llu not resident, %llu zero "
+	log_msg(merge ? LOG_INFO : LOG_DEBUG, "%s pass: %llu pages read, %llu not resident, %llu unwritten since read, %llu zero "
 		 "(%llu recyclable), %llu changed, %.3f s, %.3f CPU-s",
 		 merge ? "merge" : "reclaim", (unsigned long long)s->scanned,
-		 (unsigned long long)s->absent, (unsigned long long)s->zero,
+		 (unsigned long long)s->absent, (unsigned long long)s->unwritten,
+		 (unsigned long long)s->zero,
 		 (unsigned long long)s->zero_stable,
 		 (unsigned long long)s->changed, s->wall_ns / 1e9,
 		 s->cpu_ns / 1e9);
@@ -92,6 +93,7 @@ static void run_pass(struct periods *p, bool merge)
 	__atomic_store_n(&p->pass_merged, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->pass_within, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->pass_across, 0, __ATOMIC_RELAXED);
+	guests_track_writes(p->guests);
 	ret = pone_engine_scan(p->engine, merge ? PONE_PASS_MERGE :
 				PONE_PASS_RECLAIM, &act, &s);
 	if (ret) {

@@ -197,11 +197,13 @@ static void print_status(json_t *s)
 		char when[32];
 
 		strftime(when, sizeof(when), "%H:%M:%S", localtime(&at));
-		printf("last period: %s pass at %s, %lld pages read, %lld not "
+		printf("last period: %s pass at %s, %lld pages read, %lld "
+		       "unwritten since (write tracking: %s), %lld not "
 		       "resident, %lld zero pages recyclable, %.2f s, %.2f "
 		       "CPU-s\n", json_string_value(json_object_get(last, "kind")),
-		       when, num(last, "scanned"), num(last, "absent"),
-		       num(last, "zero_stable"),
+		       when, num(last, "scanned"), num(last, "unwritten"),
+		       json_string_value(json_object_get(s, "write_tracking")),
+		       num(last, "absent"), num(last, "zero_stable"),
 		       json_real_value(json_object_get(last, "wall_s")),
 		       json_real_value(json_object_get(last, "cpu_s")));
 	} else {

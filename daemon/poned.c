@@ -25,6 +25,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
+#include "pagemap.h"
 #include "procfs.h"
 #include "statefile.h"
 #include "status.h"
@@ -203,6 +204,24 @@ static void pick_backend(struct daemon *d)
 	log_info("DSA offload: %s", d->backend);
 }
 
+static bool start_write_tracking(struct daemon *d)
+{
+	d->write_tracking = "off";
+	if (!d->cfg.write_tracking)
+		return false;
+	if (!pagemap_soft_dirty()) {
+		d->write_tracking = "unavailable";
+		log_info("write tracking (write_tracking = auto): this kernel "
+			 "keeps no soft-dirty bits (CONFIG_MEM_SOFT_DIRTY); "
+			 "every reclaim pass reads every resident page");
+		return false;
+	}
+	d->write_tracking = "soft-dirty";
+	log_info("write tracking: soft-dirty; reclaim passes read only the "
+		 "pages written since the last pass");
+	return true;
+}
+
 static int make_engine(struct daemon *d)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -328,7 +347,7 @@ static int setup(struct daemon *d, const struct args *a)
 		log_err("cannot start the engine: %s", strerror(-ret));
 		return ret;
 	}
-	guests_init(&d->guests, d->engine);
+	guests_init(&d->guests, d->engine, start_write_tracking(d));
 	daemon_periods_settings(&d->cfg, &ps);
 	return periods_start(&d->periods, d->engine, &d->guests, &ps);
 }

@@ -157,11 +157,12 @@ static json_t *last_pass_json(const struct periods_figures *f)
 
 	if (!f->passes)
 		return json_null();
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
 			 "kind", f->last_merge ? "merge" : "reclaim",
 			 "ended_at", (json_int_t)f->last_end,
 			 "scanned", (json_int_t)s->scanned,
 			 "absent", (json_int_t)s->absent,
+			 "unwritten", (json_int_t)s->unwritten,
 			 "unreadable", (json_int_t)s->unreadable,
 			 "zero", (json_int_t)s->zero,
 			 "zero_stable", (json_int_t)s->zero_stable,
@@ -183,7 +184,7 @@ json_t *status_json(struct daemon *d)
 	pone_engine_memory(d->engine, &mem);
 	swap_space(&sw);
 	return json_pack(
-		"{s:s, s:s, s:i, s:i, s:i, s:f, s:s, s:I, s:f, s:I, s:I, s:o,"
+		"{s:s, s:s, s:i, s:i, s:i, s:f, s:s, s:s, s:I, s:f, s:I, s:I, s:o,"
 		" s:{s:I, s:I, s:s?}, s:I, s:o,"
 		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"version", PONE_VERSION, "backend", d->backend,
@@ -192,6 +193,7 @@ json_t *status_json(struct daemon *d)
 		"merge_period", (int)d->cfg.merge_period,
 		"cpu_limit", d->cfg.cpu_limit,
 		"thp_split", thp_split_name(d->cfg.thp_split),
+		"write_tracking", d->write_tracking,
 		"uptime_s", (json_int_t)(time(NULL) - (time_t)d->started),
 		"cpu_s", cpu_seconds(),
 		"passes", (json_int_t)f.passes,

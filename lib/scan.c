@@ -233,32 +233,74 @@ static void forget_run(struct pass *p, struct worker *w, struct region *r,
 	w->stats.absent += n;
 }
 
+/* Pages of a reclaim pass the caller knows unwritten since they were last
+ * read: their hash and zero test stand as they were, unread. */
+static void keep_run(struct pass *p, struct worker *w, struct region *r,
+		     uint64_t first, unsigned int n)
+{
+	uint64_t hash[ENGINE_BATCH_MAX];
+	bool zero[ENGINE_BATCH_MAX];
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t word = pagestate_word(&r->ps, first + i);
+
+		hash[i] = (uint64_t)ps_hash(word) << 32;
+		zero[i] = word & PS_ZERO;
+	}
+	update_states(p, w, r, first, n, NULL, hash, zero, &w->found);
+	w->stats.unwritten += n;
+}
+
 static bool bit(const uint64_t *mask, unsigned int i)
 {
 	return mask[i / 64] >> (i % 64) & 1;
 }
 
+enum page_action { PAGE_FORGET, PAGE_READ, PAGE_KEEP };
+
+static enum page_action action_of(const struct pass *p, const struct region *r,
+				  uint64_t first, const uint64_t *resident,
+				  const uint64_t *unwritten, unsigned int i)
+{
+	if (!bit(resident, i))
+		return PAGE_FORGET;
+	if (p->merge || !bit(unwritten, i) ||
+	    ps_role(pagestate_word(&r->ps, first + i)) == PS_UNSEEN)
+		return PAGE_READ;
+	return PAGE_KEEP;
+}
+
 static void scan_batch(struct pass *p, struct worker *w, struct region *r,
 		       uint64_t first, unsigned int n)
 {
-	uint64_t mask[ENGINE_BATCH_MAX / 64] = { 0 };
+	static void (*const act[])(struct pass *, struct worker *,
+				   struct region *, uint64_t, unsigned int) = {
+		[PAGE_FORGET] = forget_run,
+		[PAGE_READ] = scan_run,
+		[PAGE_KEEP] = keep_run,
+	};
+	uint64_t resident[ENGINE_BATCH_MAX / 64] = { 0 };
+	uint64_t unwritten[ENGINE_BATCH_MAX / 64] = { 0 };
 	unsigned int i, j;
 
 	if (!r->desc.resident) {
 		scan_run(p, w, r, first, n);
 		return;
 	}
-	if (r->desc.resident(r->desc.resident_ctx, first, n, mask) < 0) {
+	if (r->desc.resident(r->desc.resident_ctx, first, n, resident,
+			     unwritten) < 0) {
 		w->stats.unreadable += n;
 		return;
 	}
 	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && bit(mask, j) == bit(mask, i); j++)
+		enum page_action a = action_of(p, r, first, resident,
+					       unwritten, i);
+
+		for (j = i + 1; j < n && action_of(p, r, first, resident,
+						   unwritten, j) == a; j++)
 			;
-		if (bit(mask, i))
-			scan_run(p, w, r, first + i, j - i);
-		else
-			forget_run(p, w, r, first + i, j - i);
+		act[a](p, w, r, first + i, j - i);
 	}
 }
 

@@ -230,6 +230,14 @@ static void eight_threads(void **state)
 	layout_is_found(8);
 }
 
+static bool reported_zero(const struct seen *s, uint64_t page)
+{
+	for (size_t i = 0; i < s->nzero; i++)
+		if (s->zero[i].index == page)
+			return true;
+	return false;
+}
+
 static bool reported(const struct seen *s, uint64_t page)
 {
 	size_t i;
@@ -376,28 +384,54 @@ static void unreadable_pages(void **state)
 	seen_reset(&s);
 }
 
-/* Residency as a guest's page table would tell it: a bitmap of the image. */
+/* Residency as a guest's page table would tell it: a bitmap of the image,
+ * and one of the pages not written since the engine read them. */
 struct residency {
 	uint64_t bits[(PAGES + 63) / 64];
+	uint64_t unwritten[(PAGES + 63) / 64];
 	unsigned int calls;
 };
 
+static bool bit_of(const uint64_t *bits, uint64_t i)
+{
+	return bits[i / 64] >> (i % 64) & 1;
+}
+
 static bool resident_page(const struct residency *res, uint64_t i)
 {
-	return res->bits[i / 64] >> (i % 64) & 1;
+	return bit_of(res->bits, i);
 }
 
 static int image_resident(void *ctx, uint64_t first, unsigned int n,
-			  uint64_t *mask)
+			  uint64_t *mask, uint64_t *unwritten)
 {
 	struct residency *res = ctx;
 	unsigned int i;
 
 	__atomic_fetch_add(&res->calls, 1, __ATOMIC_RELAXED);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (resident_page(res, first + i))
 			mask[i / 64] |= 1ull << (i % 64);
+		if (bit_of(res->unwritten, first + i))
+			unwritten[i / 64] |= 1ull << (i % 64);
+	}
 	return 0;
+}
+
+/* The image as a region, all resident and nothing known unwritten until
+ * the test says otherwise in res. */
+static void add_with_residency(struct pone_engine *e, struct image *img,
+			       struct residency *res)
+{
+	struct pone_region_desc d = { .name = "resident", .pages = img->pages,
+				      .mode = PONE_READ_MAP, .map = img->mem,
+				      .fd = -1, .resident = image_resident,
+				      .resident_ctx = res };
+	uint32_t id;
+
+	memset(res, 0, sizeof(*res));
+	memset(res->bits, 0xff, sizeof(res->bits));
+	assert_int_equal(pone_engine_add_region(e, &d, &id), 0);
 }
 
 /*
@@ -410,17 +444,11 @@ static void absent_pages_are_skipped(void **state)
 	struct image img = build();
 	struct pone_engine *e = engine(2);
 	struct residency res;
-	struct pone_region_desc d = { .name = "resident", .pages = img.pages,
-				      .mode = PONE_READ_MAP, .map = img.mem,
-				      .fd = -1, .resident = image_resident,
-				      .resident_ctx = &res };
 	struct pone_pass_stats st;
 	uint64_t i, gone = 0, gone_zero = 0, gone_dup = 0;
-	uint32_t id;
 
 	(void)state;
-	memset(res.bits, 0xff, sizeof(res.bits));
-	assert_int_equal(pone_engine_add_region(e, &d, &id), 0);
+	add_with_residency(e, &img, &res);
 	scan(e, PONE_PASS_MERGE, &s);
 	scan(e, PONE_PASS_MERGE, &s);
 	st = scan(e, PONE_PASS_MERGE, &s);
@@ -455,6 +483,64 @@ static void absent_pages_are_skipped(void **state)
 	for (i = 0; i < s.ndup; i++)
 		assert_int_equal(s.dup[i].member.index % 7, 0);
 	assert_true(res.calls >= 6 * (PAGES / 64));
+	pone_engine_free(e);
+	image_free(&img);
+	seen_reset(&s);
+}
+
+/*
+ * Pages the caller says are unwritten since they were read are not read
+ * by a reclaim pass: a change made behind the caller's back (the test
+ * writes the image without telling) is not seen there, a zero page stays
+ * a recycle candidate, and pages never read are read all the same. A
+ * merge pass reads every page and sees the change.
+ */
+static void unwritten_pages_are_not_read(void **state)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct image img = build();
+	struct pone_engine *e = engine(2);
+	struct residency res;
+	struct pone_pass_stats st;
+	uint64_t i, zero_page = PAGES, data_page = PAGES;
+
+	(void)state;
+	add_with_residency(e, &img, &res);
+	memset(res.unwritten, 0xff, sizeof(res.unwritten));
+	/* Never read yet: every page is read, whatever the caller says. */
+	st = scan(e, PONE_PASS_RECLAIM, &s);
+	assert_int_equal(st.scanned, PAGES);
+	assert_int_equal(st.unwritten, 0);
+	for (i = 0; i < img.pages && (zero_page == PAGES || data_page == PAGES);
+	     i++) {
+		if (!img.content[i] && zero_page == PAGES)
+			zero_page = i;
+		else if (img.content[i] > GROUPS && data_page == PAGES)
+			data_page = i;
+	}
+	/* Behind the caller's back: a zero page gets data, a page of data
+	 * becomes zero. Half the pages are said to be written. */
+	image_rewrite(&img, zero_page, 77);
+	memset(image_page(&img, data_page), 0, 4096);
+	for (i = 0; i < img.pages; i += 2)
+		if (i != zero_page && i != data_page)
+			res.unwritten[i / 64] &= ~(1ull << (i % 64));
+	st = scan(e, PONE_PASS_RECLAIM, &s);
+	assert_int_equal(st.unwritten, PAGES / 2 + (zero_page % 2 == 0) +
+					       (data_page % 2 == 0));
+	assert_int_equal(st.scanned, PAGES - st.unwritten);
+	assert_int_equal(st.changed, 0);
+	assert_int_equal(st.zero, ZERO);
+	assert_int_equal(st.zero_stable, ZERO);
+	assert_true(reported_zero(&s, zero_page));
+	assert_false(reported_zero(&s, data_page));
+	/* A merge pass reads them all. */
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.unwritten, 0);
+	assert_int_equal(st.scanned, PAGES);
+	assert_int_equal(st.changed, 2);
+	assert_int_equal(st.zero, ZERO);
+	assert_false(reported_zero(&s, zero_page));
 	pone_engine_free(e);
 	image_free(&img);
 	seen_reset(&s);
@@ -703,6 +789,7 @@ int main(void)
 		cmocka_unit_test(vm_region),
 		cmocka_unit_test(unreadable_pages),
 		cmocka_unit_test(absent_pages_are_skipped),
+		cmocka_unit_test(unwritten_pages_are_not_read),
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(remove_during_pass),
 		cmocka_unit_test(retried_pages_come_back),

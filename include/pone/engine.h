@@ -41,9 +41,13 @@ struct pone_region_desc {
 	 * first + i is resident. Other pages are skipped unread, so a page
 	 * that was recycled is not brought back by the scan, and they start
 	 * over as unseen. A negative return skips the batch as unreadable.
+	 * Set bit i of unwritten (or leave it zero) when the page is known
+	 * not to have been written since the engine last read it: a reclaim
+	 * pass takes such a page as it was, unread (a merge pass reads every
+	 * resident page, so a write the caller missed is seen there).
 	 */
 	int (*resident)(void *ctx, uint64_t first, unsigned int n,
-			uint64_t *mask);
+			uint64_t *mask, uint64_t *unwritten);
 	void *resident_ctx;
 };
 
@@ -82,6 +86,7 @@ struct pone_pass_stats {
 	uint64_t scanned;	/* pages read and hashed */
 	uint64_t unreadable;	/* pages the read failed on */
 	uint64_t absent;	/* pages not resident, not read */
+	uint64_t unwritten;	/* pages unwritten since read, not read */
 	uint64_t zero;		/* zero pages */
 	uint64_t zero_stable;	/* ... zero for a period: recycle candidates */
 	uint64_t changed;	/* pages whose hash changed since last pass */

@@ -39,6 +39,7 @@
 
 #include "bench.h"
 #include "guests.h"
+#include "pagemap.h"
 #include "procfs.h"
 #include "rand.h"
 #include "recycle.h"
@@ -207,6 +208,7 @@ struct run {
 	uint64_t advised;		/* pages the kernel took the advice for */
 	uint64_t fell;			/* pages the mapping's RSS fell by */
 	uint64_t huge_whole, huge_split;
+	uint64_t unwritten;		/* pages taken as they were, unread */
 	int64_t bad;			/* pages not as written, -1: unknown */
 };
 
@@ -238,10 +240,12 @@ static int passes(struct pone_engine *e, struct actuation *a,
 	struct pone_actuator act = { a, on_zero, NULL };
 	struct proc_usage before, after;
 	struct pone_pass_stats st;
+	uint64_t track_ns;
 	int ret;
 
 	/* The first pass only sees the zero pages: recyclable a period on. */
 	a->rp.number = 1;
+	guests_track_writes(a->rp.guests);
 	ret = pone_engine_scan(e, PONE_PASS_RECLAIM, &act, &st);
 	if (!ret)
 		ret = proc_usage(ch->pid, ch->addr, ch->addr + bytes, &before);
@@ -249,13 +253,18 @@ static int passes(struct pone_engine *e, struct actuation *a,
 		return ret;
 	a->rp.number = 2;
 	a->cpu_ns = 0;
+	/* As poned does before each pass; its CPU is the pass's too. */
+	track_ns = thread_cpu_ns();
+	guests_track_writes(a->rp.guests);
+	track_ns = thread_cpu_ns() - track_ns;
 	ret = pone_engine_scan(e, PONE_PASS_RECLAIM, &act, &st);
 	if (!ret)
 		ret = proc_usage(ch->pid, ch->addr, ch->addr + bytes, &after);
 	if (ret)
 		return ret;
 	r->wall_s = st.wall_ns / 1e9;
-	r->cpu_s = st.cpu_ns / 1e9;
+	r->cpu_s = (st.cpu_ns + track_ns) / 1e9;
+	r->unwritten = st.unwritten;
 	r->pageout_cpu_s = a->cpu_ns / 1e9;
 	r->found = st.zero_stable;
 	r->fell = before.rss > after.rss ?
@@ -285,7 +294,7 @@ static int run_once(enum layout l, uint64_t pages, unsigned int threads,
 		child_stop(&ch);
 		return ret;
 	}
-	guests_init(&gs, e);
+	guests_init(&gs, e, pagemap_soft_dirty());
 	ram.addr = ch.addr;
 	ret = guests_attach_ram(&gs, ch.pid, "bench", &ram, &g, why,
 				sizeof(why));
@@ -501,7 +510,7 @@ static double cpu_hz(void)
 
 static void group_header(uint64_t pages, unsigned int nt, double hz)
 {
-	char explain[900];
+	char explain[1100];
 
 	snprintf(explain, sizeof(explain),
 		 "poned's path on a child process of %llu pages (%.2f GiB), %d %% of them zero:\n"
@@ -511,9 +520,13 @@ static void group_header(uint64_t pages, unsigned int nt, double hz)
 		 "   of %d rounds, 1%s threads taken in turns. pages/s: recycled / pass wall time;\n"
 		 "   cpu_s: CPU of all threads in the pass; cycles: that CPU x %.0f MHz (cpu MHz of\n"
 		 "   /proc/cpuinfo; perf has no cycle counter here) / recycled pages; pageout:\n"
-		 "   the share spent in recycle_found() (pagemap query + process_madvise)",
+		 "   the share spent in recycle_found() (pagemap query + process_madvise).\n"
+		 "   Write tracking (soft-dirty): %s",
 		 (unsigned long long)pages, pages / 262144.0, ZERO_PERCENT,
-		 ROUNDS, nt > 1 ? " and 2" : "", hz / 1e6);
+		 ROUNDS, nt > 1 ? " and 2" : "", hz / 1e6,
+		 pagemap_soft_dirty() ?
+		 "on: the timed pass reads only pages written since the first" :
+		 "not in this kernel (CONFIG_MEM_SOFT_DIRTY): every pass reads every resident page");
 	out_group("Recycling zero pages (PPR): poned's path, MADV_PAGEOUT", explain);
 }
 
@@ -528,9 +541,10 @@ static void summary(struct cell cells[][MAX_T], unsigned int nt, double hz)
 		double cyc = median_of(&c[0], CYCLES, hz);
 		double po = median_of(&c[0], PAGEOUT_CYCLES, hz);
 
-		out_note("%s, 1 thread: %.0f pages/s, %.0f cycles a page (%.0f %% in the pageout calls), the pass had %.2f CPUs",
+		out_note("%s, 1 thread: %.0f pages/s, %.0f cycles a page (%.0f %% in the pageout calls), %llu pages not read (unwritten), the pass had %.2f CPUs",
 			 layouts[l].name, median_of(&c[0], PAGES_PER_S, hz),
 			 cyc, cyc > 0 ? 100.0 * po / cyc : 0,
+			 (unsigned long long)c[0].runs[0].unwritten,
 			 median_of(&c[0], CPUS_HAD, hz));
 		if (nt > 1)
 			out_note("%s, 2 threads: %.0f pages/s (%.2fx), the pass had %.2f CPUs",
