@@ -65,9 +65,10 @@ static int workers_init(struct pone_engine *e, unsigned int n)
 	size_t room = (size_t)e->batch * PONE_PAGE_SIZE;
 	unsigned int i;
 
-	e->workers = calloc(n, sizeof(*e->workers));
+	e->workers = aligned_alloc(64, n * sizeof(*e->workers));
 	if (!e->workers)
 		return -ENOMEM;
+	memset(e->workers, 0, n * sizeof(*e->workers));
 	e->nworkers = n;
 	e->active = n;
 	for (i = 0; i < n; i++) {

@@ -28,6 +28,8 @@ struct findings {
 	struct pone_dup dup[ENGINE_BATCH_MAX];
 };
 
+/* A cache line of its own at each end: the counters one worker bumps for
+ * every page would otherwise share a line with the next one's findings. */
 struct worker {
 	struct findings found;
 	struct sdtree_worker stat, dyn;
@@ -35,7 +37,7 @@ struct worker {
 	void *scratch;		/* copies of leaf pages for the trees */
 	struct pone_pass_stats stats;
 	uint64_t inserted_alone;	/* pages that entered the tree alone */
-};
+} __attribute__((aligned(64)));
 
 struct pone_engine {
 	struct pone_backend *be;
