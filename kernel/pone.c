@@ -625,56 +625,65 @@ static int pone_discard_check(struct pone_region *r, struct pone_job *job)
 	return pone_job_unique(job);
 }
 
-static long pone_merge(struct pone_region *d, struct file *file,
-		       void __user *arg)
+/* Acts on entry i of a checked batch; stores its result and returns it. */
+static u32 pone_merge_entry(struct pone_region *d, struct pone_job *job, u32 i)
 {
-	struct pone_job job = {};
-	struct pone_merge_entry *e;
-	long done = 0;
-	u32 i;
-	int err;
+	struct pone_merge_entry *e = (struct pone_merge_entry *)job->entries + i;
 
-	if (!(file->f_mode & FMODE_WRITE))
-		return -EBADF;
-	err = pone_job_copy_in(&job, arg, sizeof(*e), true);
-	if (!err)
-		err = pone_merge_check(d, &job);
-	if (err)
-		goto out;
-	e = job.entries;
-	for (i = 0; i < job.count; i++) {
-		e[i].result = pone_merge_one(d, e[i].dst_offset >> PAGE_SHIFT,
-					     job.files[i]->private_data,
-					     e[i].src_offset >> PAGE_SHIFT);
-		done += e[i].result == PONE_DONE;
-		cond_resched();
-	}
-	err = pone_job_copy_out(&job);
-out:
-	pone_job_free(&job);
-	return err ? err : done;
+	e->result = pone_merge_one(d, e->dst_offset >> PAGE_SHIFT,
+				   job->files[i]->private_data,
+				   e->src_offset >> PAGE_SHIFT);
+	return e->result;
 }
 
-static long pone_discard(struct pone_region *r, struct file *file,
-			 void __user *arg)
+static u32 pone_discard_entry(struct pone_region *r, struct pone_job *job,
+			      u32 i)
+{
+	struct pone_discard_entry *e =
+		(struct pone_discard_entry *)job->entries + i;
+
+	e->result = pone_discard_one(r, e->offset >> PAGE_SHIFT);
+	return e->result;
+}
+
+struct pone_batch_ops {
+	size_t entry_size;
+	bool merge;
+	int (*check)(struct pone_region *r, struct pone_job *job);
+	u32 (*act)(struct pone_region *r, struct pone_job *job, u32 i);
+};
+
+static const struct pone_batch_ops pone_merge_ops = {
+	.entry_size = sizeof(struct pone_merge_entry),
+	.merge = true,
+	.check = pone_merge_check,
+	.act = pone_merge_entry,
+};
+
+static const struct pone_batch_ops pone_discard_ops = {
+	.entry_size = sizeof(struct pone_discard_entry),
+	.check = pone_discard_check,
+	.act = pone_discard_entry,
+};
+
+/* MERGE or DISCARD: every entry checked, then each acted on in turn. */
+static long pone_batch(struct pone_region *r, struct file *file,
+		       void __user *arg, const struct pone_batch_ops *ops)
 {
 	struct pone_job job = {};
-	struct pone_discard_entry *e;
 	long done = 0;
 	u32 i;
 	int err;
 
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EBADF;
-	err = pone_job_copy_in(&job, arg, sizeof(*e), false);
+	err = pone_job_copy_in(&job, arg, ops->entry_size, ops->merge);
 	if (!err)
-		err = pone_discard_check(r, &job);
+		err = ops->check(r, &job);
 	if (err)
 		goto out;
-	e = job.entries;
 	for (i = 0; i < job.count; i++) {
-		e[i].result = pone_discard_one(r, e[i].offset >> PAGE_SHIFT);
-		done += e[i].result == PONE_DONE;
+		done += ops->act(r, &job, i) == PONE_DONE;
 		cond_resched();
 	}
 	err = pone_job_copy_out(&job);
@@ -747,9 +756,9 @@ static long pone_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case PONE_IOC_INFO:
 		return pone_info(r, uarg);
 	case PONE_IOC_MERGE:
-		return pone_merge(r, file, uarg);
+		return pone_batch(r, file, uarg, &pone_merge_ops);
 	case PONE_IOC_DISCARD:
-		return pone_discard(r, file, uarg);
+		return pone_batch(r, file, uarg, &pone_discard_ops);
 	default:
 		return -ENOTTY;
 	}
