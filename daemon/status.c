@@ -29,12 +29,13 @@ static json_t *pone_json(struct guest *g, struct pone_info *info)
 			 "discards", (json_int_t)info->region.discards);
 }
 
-json_t *guest_json(struct daemon *d, struct guest *g)
+/* info: what pone.ko said, when the result has a "pone" object. */
+static json_t *guest_json_info(struct daemon *d, struct guest *g,
+			       struct pone_info *info)
 {
 	struct pone_region_counts rc;
-	struct pone_info info;
 	struct proc_usage u;
-	json_t *pone = pone_json(g, &info), *o;
+	json_t *pone = pone_json(g, info), *o;
 	uint64_t saved;
 
 	proc_usage(g->pid, g->ram.addr, g->ram.addr + g->ram.size, &u);
@@ -44,9 +45,9 @@ json_t *guest_json(struct daemon *d, struct guest *g)
 					    PONE_PAGE_SIZE) * PONE_PAGE_SIZE;
 	if (pone) {
 		/* The module's frames, not the process's page tables. */
-		u.rss = info.region.frames * PONE_PAGE_SIZE;
+		u.rss = info->region.frames * PONE_PAGE_SIZE;
 		u.swap = 0;
-		saved = info.region.zero * PONE_PAGE_SIZE;
+		saved = info->region.zero * PONE_PAGE_SIZE;
 	}
 	pone_engine_region_counts(d->engine, g->region, &rc);
 	o = json_pack(
@@ -90,6 +91,13 @@ json_t *guest_json(struct daemon *d, struct guest *g)
 	return o;
 }
 
+json_t *guest_json(struct daemon *d, struct guest *g)
+{
+	struct pone_info info;
+
+	return guest_json_info(d, g, &info);
+}
+
 static json_int_t field(json_t *o, const char *key)
 {
 	return json_integer_value(json_object_get(o, key));
@@ -104,7 +112,8 @@ struct guests_walk {
 static void add_guest(void *ctx, struct guest *g)
 {
 	struct guests_walk *w = ctx;
-	json_t *o = guest_json(w->d, g);
+	struct pone_info info;
+	json_t *o = guest_json_info(w->d, g, &info);
 
 	if (!o)
 		return;
@@ -117,11 +126,8 @@ static void add_guest(void *ctx, struct guest *g)
 	w->t.saved += field(o, "saved_bytes");
 	w->t.merged += field(o, "merged_pages");
 	if (json_object_get(o, "pone")) {
-		struct pone_info info;
-
-		w->t.pone_mapped += field(json_object_get(o, "pone"), "frames");
-		if (!ponedev_info(g->ram.fd, &info))
-			w->t.pone_frames = (json_int_t)info.total.frames;
+		w->t.pone_mapped += (json_int_t)info.region.frames;
+		w->t.pone_frames = (json_int_t)info.total.frames;
 	}
 	json_array_append_new(w->list, o);
 }
