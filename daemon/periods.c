@@ -124,20 +124,27 @@ static struct timespec deadline(uint64_t ns)
 static void *periods_main(void *arg)
 {
 	struct periods *p = arg;
-	uint64_t next_merge = 0;	/* the first pass is a merge pass */
+	uint64_t last_merge = 0;	/* start of the last merge pass */
+	bool merged = false;		/* the first pass is a merge pass */
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
-		uint64_t t0 = now_ns(CLOCK_MONOTONIC), cpu, next;
-		bool merge = t0 >= next_merge;
+		/* From the period as set now: a shorter one set at run time
+		 * brings the next merge pass closer. */
+		uint64_t t0 = now_ns(CLOCK_MONOTONIC), cpu, next, next_merge;
+		bool merge = !merged || t0 >= last_merge +
+					p->set.merge_period * 1000000000ull;
 
 		pthread_mutex_unlock(&p->lock);
 		cpu = p->fig.cpu_ns;
 		run_pass(p, merge);
 		pthread_mutex_lock(&p->lock);
 		cpu = p->fig.cpu_ns - cpu;
-		if (merge)
-			next_merge = t0 + p->set.merge_period * 1000000000ull;
+		if (merge) {
+			last_merge = t0;
+			merged = true;
+		}
+		next_merge = last_merge + p->set.merge_period * 1000000000ull;
 		next = t0 + p->set.reclaim_period * 1000000000ull;
 		if (t0 + (uint64_t)(cpu / p->set.cpu_limit) > next)
 			next = t0 + (uint64_t)(cpu / p->set.cpu_limit);

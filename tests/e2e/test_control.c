@@ -3,7 +3,7 @@
  * The control socket under bad input: malformed JSON, unknown commands,
  * huge lines, clients that hang up mid-request, bad pids and processes
  * that are no guests. Each gets an error (or is dropped), nothing
- * changes, and the daemon keeps serving.
+ * changes, and the daemon keeps serving. Settings it takes apply at once.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -160,6 +160,30 @@ static void pone_ctl_errors(void **state)
 	assert_int_equal(ctl(&gone, NULL, 0, nopid), 3);
 }
 
+/* A shorter merge period set at run time brings the next merge pass
+ * closer: it does not wait out the period it replaced (600 s). */
+static void periods_apply_at_once(void **state)
+{
+	const char *status[] = { "status", "--json", NULL };
+	const char *shorter[] = { "set", "reclaim_period=1", "merge_period=2",
+				  NULL };
+	const char *back[] = { "set", "merge_period=600", "reclaim_period=10",
+			       NULL };
+	uint64_t before, after = 0;
+	int i;
+
+	(void)state;
+	assert_int_equal(ctl_number(&d, status, "merge_passes", &before), 0);
+	assert_int_equal(ctl(&d, NULL, 0, shorter), 0);
+	for (i = 0; i < 50 && after <= before; i++) {
+		wait_s(0.1);
+		assert_int_equal(ctl_number(&d, status, "merge_passes", &after),
+				 0);
+	}
+	assert_true(after > before);
+	assert_int_equal(ctl(&d, NULL, 0, back), 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -187,6 +211,7 @@ int main(void)
 		cmocka_unit_test(hang_ups),
 		cmocka_unit_test(bad_attach),
 		cmocka_unit_test(pone_ctl_errors),
+		cmocka_unit_test(periods_apply_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
