@@ -164,15 +164,19 @@ pone_saved() {
 # Run 2: poned with THREADS threads on /dev/pone memory.
 poned_run() {
 	run=poned_t$1
-	start_poned "$1" info
+	# Every guest attached before the first pass that counts, as every
+	# guest is there when KSM starts: periods of 1 s from then on.
+	start_poned "$1" info 600
 	start_guests --pone
-	cpu0=$(cpu "$poned") t0=$(now)
 	g=0
 	for pid in $pids; do
 		g=$((g + 1))
 		ctl attach --pid "$pid" --name "guest$g" >/dev/null ||
 			error "$run: attach guest $g"
 	done
+	cpu0=$(cpu "$poned") t0=$(now)
+	ctl set reclaim_period=1 merge_period=1 >/dev/null ||
+		error "$run: set the periods"
 	if wait_saved "$run" "$poned" pone_saved "$possible"; then
 		# The rest of the way (a few pages may stay busy), for the
 		# frames freed a CPU-second: the CPU until the last was freed,

@@ -21,16 +21,16 @@ ctl() {
 	pone-ctl --socket /run/poned.sock "$@"
 }
 
-# start_poned THREADS LOG-LEVEL: poned with periods of 1 s, passes back to
-# back (no CPU limit below its threads), logging to /tmp/poned.log; sets
-# poned to its pid once its control socket is up.
+# start_poned THREADS LOG-LEVEL [PERIOD]: poned with periods of PERIOD
+# seconds (1 unless told), no CPU limit below its threads, logging to
+# /tmp/poned.log; sets poned to its pid once its control socket is up.
 start_poned() {
 	cat >/etc/poned.conf <<CONF
 [poned]
 threads = $1
 cpu_limit = $1
-reclaim_period = 1
-merge_period = 1
+reclaim_period = ${3:-1}
+merge_period = ${3:-1}
 log_level = $2
 socket = /run/poned.sock
 state_dir = /var/lib/pone
