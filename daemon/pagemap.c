@@ -18,7 +18,6 @@
 #define PAGE_IS_PRESENT (1 << 3)
 #define PAGE_IS_PFNZERO (1 << 5)
 #define PAGE_IS_HUGE (1 << 6)
-#define PAGE_IS_SOFT_DIRTY (1 << 7)
 
 struct page_region {
 	__u64 start, end, categories;
@@ -31,6 +30,10 @@ struct pm_scan_arg {
 };
 
 #define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#endif
+
+#ifndef PAGE_IS_SOFT_DIRTY
+#define PAGE_IS_SOFT_DIRTY (1 << 7)
 #endif
 
 #define PM_PRESENT (1ull << 63)
@@ -243,8 +246,10 @@ int pagemap_track_writes(struct pagemap *pm)
 		return -ENOMEM;
 	memset(pm->written, 0, bytes);
 	ret = pm->scan ? scan_category(pm, pm->pages, PAGE_IS_SOFT_DIRTY,
-				       pm->written)
-		       : written_read(pm, pm->written);
+				       pm->written) : -EINVAL;
+	/* No PAGEMAP_SCAN, or one without the soft-dirty category. */
+	if (ret == -EINVAL)
+		ret = written_read(pm, pm->written);
 	if (ret >= 0 && pwrite(pm->clear_refs, "4", 1, 0) != 1)
 		ret = -errno;
 	if (ret < 0) {
