@@ -45,35 +45,67 @@ static void set_bits(uint64_t *mask, uint64_t from, uint64_t to)
 		mask[from / 64] |= 1ull << (from % 64);
 }
 
-static int query_scan(const struct pagemap *pm, uint64_t first,
-		      unsigned int n, uint64_t *resident, uint64_t *huge)
+/*
+ * PAGEMAP_SCAN over pages [first, first + n) of the region with the masks
+ * of want; each run of pages found goes to fn, as offsets from first.
+ */
+static int scan_pages(const struct pagemap *pm, uint64_t first, uint64_t n,
+		      const struct pm_scan_arg *want,
+		      void (*fn)(void *ctx, uint64_t from, uint64_t to,
+				 uint64_t categories),
+		      void *ctx)
 {
 	struct page_region r[PAGEMAP_MAX];
 	uint64_t base = (pm->first_page + first) << PONE_PAGE_SHIFT;
-	struct pm_scan_arg a = {
-		.size = sizeof(a),
-		.start = base,
-		.end = base + ((uint64_t)n << PONE_PAGE_SHIFT),
-		.vec = (uintptr_t)r,
-		.vec_len = n,
-		/* Present, and not the shared zero page. */
+	struct pm_scan_arg a = *want;
+
+	a.size = sizeof(a);
+	a.start = base;
+	a.end = base + (n << PONE_PAGE_SHIFT);
+	a.vec = (uintptr_t)r;
+	a.vec_len = PAGEMAP_MAX;
+	while (a.start < a.end) {
+		int k = ioctl(pm->fd, PAGEMAP_SCAN, &a), i;
+
+		if (k < 0)
+			return -errno;
+		for (i = 0; i < k; i++)
+			fn(ctx, (r[i].start - base) >> PONE_PAGE_SHIFT,
+			   (r[i].end - base) >> PONE_PAGE_SHIFT,
+			   r[i].categories);
+		if (a.walk_end <= a.start)
+			break;
+		a.start = a.walk_end;
+	}
+	return 0;
+}
+
+struct query {
+	uint64_t *resident, *huge;
+};
+
+static void query_run(void *ctx, uint64_t from, uint64_t to,
+		      uint64_t categories)
+{
+	struct query *q = ctx;
+
+	set_bits(q->resident, from, to);
+	if (categories & PAGE_IS_HUGE)
+		set_bits(q->huge, from, to);
+}
+
+static int query_scan(const struct pagemap *pm, uint64_t first,
+		      unsigned int n, uint64_t *resident, uint64_t *huge)
+{
+	/* Present, and not the shared zero page. */
+	const struct pm_scan_arg want = {
 		.category_mask = PAGE_IS_PRESENT | PAGE_IS_PFNZERO,
 		.category_inverted = PAGE_IS_PFNZERO,
 		.return_mask = PAGE_IS_PRESENT | PAGE_IS_HUGE,
 	};
-	int k = ioctl(pm->fd, PAGEMAP_SCAN, &a), i;
+	struct query q = { resident, huge };
 
-	if (k < 0)
-		return -errno;
-	for (i = 0; i < k; i++) {
-		uint64_t from = (r[i].start - base) >> PONE_PAGE_SHIFT;
-		uint64_t to = (r[i].end - base) >> PONE_PAGE_SHIFT;
-
-		set_bits(resident, from, to);
-		if (r[i].categories & PAGE_IS_HUGE)
-			set_bits(huge, from, to);
-	}
-	return 0;
+	return scan_pages(pm, first, n, &want, query_run, &q);
 }
 
 /* Entries [first, first + n) of the region, n <= PAGEMAP_MAX. */
@@ -112,41 +144,34 @@ int pagemap_query(const struct pagemap *pm, uint64_t first, unsigned int n,
 	return query_read(pm, first, n, resident);
 }
 
+struct category {
+	uint64_t *bits;
+	int64_t count;
+};
+
+static void category_run(void *ctx, uint64_t from, uint64_t to,
+			 uint64_t categories)
+{
+	struct category *c = ctx;
+
+	(void)categories;
+	c->count += (int64_t)(to - from);
+	set_bits(c->bits, from, to);
+}
+
 /* The pages of the first @pages of the region in @category: counted, and
  * set in bits (if not NULL); negative errno if the scan fails. */
 static int64_t scan_category(const struct pagemap *pm, uint64_t pages,
 			     uint64_t category, uint64_t *bits)
 {
-	struct page_region r[PAGEMAP_MAX];
-	uint64_t base = pm->first_page << PONE_PAGE_SHIFT;
-	int64_t n = 0;
-	struct pm_scan_arg a = {
-		.size = sizeof(a),
-		.start = base,
-		.end = base + (pages << PONE_PAGE_SHIFT),
-		.vec = (uintptr_t)r,
-		.vec_len = PAGEMAP_MAX,
+	const struct pm_scan_arg want = {
 		.category_mask = category,
 		.return_mask = category,
 	};
+	struct category c = { bits, 0 };
+	int ret = scan_pages(pm, 0, pages, &want, category_run, &c);
 
-	while (a.start < a.end) {
-		int k = ioctl(pm->fd, PAGEMAP_SCAN, &a), i;
-
-		if (k < 0)
-			return -errno;
-		for (i = 0; i < k; i++) {
-			uint64_t from = (r[i].start - base) >> PONE_PAGE_SHIFT;
-			uint64_t to = (r[i].end - base) >> PONE_PAGE_SHIFT;
-
-			n += (int64_t)(to - from);
-			set_bits(bits, from, to);
-		}
-		if (a.walk_end <= a.start)
-			break;
-		a.start = a.walk_end;
-	}
-	return n;
+	return ret ? ret : c.count;
 }
 
 uint64_t pagemap_zero_pages(const struct pagemap *pm, uint64_t pages)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # daemon.sh [-i INIT] [-t SECONDS] [-b] SOURCE-ROOT WORK-DIR PONED PONE-CTL
-#           TESTGUEST
+#           TESTGUEST [PROGRAM...]
 # poned and pone.ko together in Debian's kernel under QEMU, with INIT as
 # the VM's /init (daemon-init.sh, the end-to-end test, unless told) and -b
 # passed on to boot.sh. The programs are not static (libsystemd has no

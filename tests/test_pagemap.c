@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pagemap.c against this process's own page tables: which pages are
+ * resident, which map the shared zero page, and, where the kernel keeps
+ * soft-dirty bits, which were written since the last track.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <pone/page.h>
+
+#include "pagemap.h"
+
+#define PAGES 64
+
+struct ram {
+	uint8_t *mem;
+	struct pagemap pm;
+};
+
+static int setup(void **state)
+{
+	static struct ram r;
+
+	r.mem = mmap(NULL, PAGES * PONE_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r.mem == MAP_FAILED)
+		return -1;
+	/* Small pages only: a huge page would make every page resident. */
+	madvise(r.mem, PAGES * PONE_PAGE_SIZE, MADV_NOHUGEPAGE);
+	if (pagemap_open(&r.pm, getpid(), (uintptr_t)r.mem, PAGES))
+		return -1;
+	*state = &r;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ram *r = *state;
+
+	pagemap_close(&r->pm);
+	munmap(r->mem, PAGES * PONE_PAGE_SIZE);
+	return 0;
+}
+
+static bool bit(const uint64_t *bits, unsigned int i)
+{
+	return bits[i / 64] >> (i % 64) & 1;
+}
+
+static void written(struct ram *r, unsigned int i, uint8_t v)
+{
+	*(volatile uint8_t *)(r->mem + (size_t)i * PONE_PAGE_SIZE) = v;
+}
+
+/* Written pages are resident; untouched ones, those only read (mapped to
+ * the zero page) and those dropped are not. */
+static void residency(void **state)
+{
+	struct ram *r = *state;
+	uint64_t mask[1] = { 0 }, unwritten[1] = { 0 };
+	volatile uint8_t sink = 0;
+	unsigned int i;
+
+	madvise(r->mem, PAGES * PONE_PAGE_SIZE, MADV_DONTNEED);
+	for (i = 0; i < PAGES; i += 3)
+		written(r, i, 1);
+	for (i = 1; i < PAGES; i += 3)
+		sink += r->mem[(size_t)i * PONE_PAGE_SIZE];
+	madvise(r->mem + 3 * PONE_PAGE_SIZE, PONE_PAGE_SIZE, MADV_DONTNEED);
+	(void)sink;
+	assert_int_equal(pagemap_resident(&r->pm, 0, PAGES, mask, unwritten),
+			 0);
+	/* Without PAGEMAP_SCAN the zero page counts as present. */
+	for (i = 0; i < PAGES; i++)
+		assert_int_equal(bit(mask, i), (i % 3 == 0 && i != 3) ||
+					       (!r->pm.scan && i % 3 == 1));
+	/* Nothing tracked: nothing is known unwritten. */
+	assert_int_equal(unwritten[0], 0);
+	if (r->pm.scan)
+		assert_int_equal(pagemap_zero_pages(&r->pm, PAGES),
+				 (PAGES + 1) / 3);
+}
+
+/* After a track, only pages written since are not unwritten. */
+static void write_tracking(void **state)
+{
+	struct ram *r = *state;
+	uint64_t mask[1] = { 0 }, unwritten[1] = { 0 };
+	unsigned int i;
+
+	if (!pagemap_soft_dirty())
+		skip();		/* the kernel keeps no soft-dirty bits */
+	for (i = 0; i < PAGES; i++)
+		written(r, i, 2);
+	assert_int_equal(pagemap_track_open(&r->pm, getpid()), 0);
+	assert_int_equal(pagemap_track_writes(&r->pm), 0);
+	assert_int_equal(pagemap_track_writes(&r->pm), 0);
+	for (i = 0; i < PAGES; i += 5)
+		written(r, i, 3);
+	assert_int_equal(pagemap_track_writes(&r->pm), 0);
+	assert_int_equal(pagemap_resident(&r->pm, 0, PAGES, mask, unwritten),
+			 0);
+	for (i = 0; i < PAGES; i++)
+		assert_int_equal(bit(unwritten, i), i % 5 != 0);
+	/* From an offset, as the engine asks batch by batch. */
+	mask[0] = unwritten[0] = 0;
+	assert_int_equal(pagemap_resident(&r->pm, 5, 20, mask, unwritten), 0);
+	for (i = 0; i < 20; i++)
+		assert_int_equal(bit(unwritten, i), (i + 5) % 5 != 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(residency),
+		cmocka_unit_test(write_tracking),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
