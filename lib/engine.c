@@ -469,7 +469,7 @@ int pone_engine_region_counts(struct pone_engine *e, uint32_t id,
 		c->seen += role != PS_UNSEEN;
 		c->zero += !!(w & PS_ZERO);
 		c->stable += !(w & PS_ZERO) && role >= PS_CLEAN2;
-		c->duplicate += role == PS_IN_GROUP;
+		c->duplicate += ps_in_group(w);
 		c->merged += !!(w & PS_MERGED);
 	}
 	pthread_mutex_unlock(&e->lock);

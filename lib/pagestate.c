@@ -45,7 +45,7 @@ static uint32_t next_word(uint32_t w, uint32_t hash, bool zero, bool merge,
 	}
 	if (!zero && ps_role(w) >= PS_CLEAN2)
 		*verdict |= PV_STABLE;
-	if (ps_role(w) == PS_IN_GROUP)
+	if (ps_in_group(w))
 		*verdict |= PV_IN_GROUP;
 	return w;
 }

@@ -4,9 +4,9 @@
  * as of the last pass (high bits) and its status byte (low bits).
  *
  * A page's word is rewritten by the one worker that scans it in a pass, and
- * its role in the dynamic tree (IN_TREE -> IN_GROUP) by the worker whose
- * page joins it; every change is one atomic update of the word, so neither
- * is lost.
+ * its role in the dynamic tree (IN_TREE -> IN_GROUP, the head of a group)
+ * by the worker whose page joins it; every change is one atomic update of
+ * the word, so neither is lost.
  *
  * Stability: a page is a merge candidate once its hash was unchanged over
  * two consecutive merge periods (the same at three merge passes in a row,
@@ -30,13 +30,16 @@ enum {
 	PS_CLEAN1,		/* ... and over the merge period before */
 	PS_CLEAN2,		/* ... and the one before: a candidate */
 	PS_IN_TREE,		/* a candidate in the dynamic tree, alone */
-	PS_IN_GROUP,		/* ... with equal pages: a duplicate */
-	PS_ROLE = 7,
+	PS_IN_GROUP,		/* ... with equal pages: a group's head */
+	PS_MEMBER,		/* ... reported as a duplicate of its head */
 };
+
+#define PS_ROLE 7u
 
 /* Masks of roles for pagestate_set_role(). */
 #define PS_ROLE_BIT(role) (1u << (role))
-#define PS_IN_ANY_TREE (PS_ROLE_BIT(PS_IN_TREE) | PS_ROLE_BIT(PS_IN_GROUP))
+#define PS_IN_ANY_GROUP (PS_ROLE_BIT(PS_IN_GROUP) | PS_ROLE_BIT(PS_MEMBER))
+#define PS_IN_ANY_TREE (PS_ROLE_BIT(PS_IN_TREE) | PS_IN_ANY_GROUP)
 
 enum {
 	PS_ZERO = 1 << 3,	/* all zero bytes */
@@ -84,6 +87,11 @@ static inline unsigned int ps_role(uint32_t word)
 static inline bool ps_in_tree(uint32_t word)
 {
 	return PS_ROLE_BIT(ps_role(word)) & PS_IN_ANY_TREE;
+}
+
+static inline bool ps_in_group(uint32_t word)
+{
+	return PS_ROLE_BIT(ps_role(word)) & PS_IN_ANY_GROUP;
 }
 
 /* Whether a page whose word is word and whose hash now is hash changed. */

@@ -13,6 +13,10 @@
 
 #include "engine_priv.h"
 
+/* Leaves of a group looked at for its head: the smallest ids, which the
+ * head (inserted first, as passes go up the pages) mostly has. */
+#define GROUP_LOOK 16
+
 struct plan_item {
 	struct region *r;
 	uint64_t first_batch;
@@ -65,6 +69,41 @@ static void join(struct pone_engine *e, uint32_t gpn)
 			   PS_ROLE_BIT(PS_IN_TREE), PS_IN_GROUP);
 }
 
+/* A page in the dynamic tree that no other page was reported against:
+ * alone, or the head of its group. */
+static bool is_head(struct pone_engine *e, uint32_t gpn)
+{
+	struct region *r = engine_region_of(e, gpn);
+	unsigned int role = r ? ps_role(pagestate_word(&r->ps,
+						      gpn - region_gpn(r, 0))) :
+				PS_UNSEEN;
+
+	return role == PS_IN_TREE || role == PS_IN_GROUP;
+}
+
+/*
+ * What a new member of equal's group is reported against: the group's head,
+ * so that the members of a group are merged into one page, never into each
+ * other (C into B, B into A), which would cost every such member a second
+ * lookup and merge. Only a head found in the group equal belongs to will
+ * do; else equal itself.
+ */
+static uint32_t group_head(struct pone_engine *e, const struct sdtree_key *k,
+			   uint32_t equal)
+{
+	uint32_t leaves[GROUP_LOOK], head = SDTREE_NONE;
+	size_t n = sdtree_group(e->dyn, k, leaves, GROUP_LOOK), i;
+	bool in_group = false;
+
+	for (i = 0; i < n; i++) {
+		in_group |= leaves[i] == equal;
+		if (head == SDTREE_NONE && leaves[i] != k->leaf &&
+		    is_head(e, leaves[i]))
+			head = leaves[i];
+	}
+	return in_group && head != SDTREE_NONE ? head : equal;
+}
+
 /*
  * New candidates of region r. A candidate equal to a canonical (merged)
  * page is a member of its group; every candidate also enters the dynamic
@@ -87,31 +126,39 @@ static void find_duplicates(struct pone_engine *e, struct worker *w,
 		pagestate_set_role(&r->ps, f->keys[i].leaf - base,
 				   PS_ROLE_BIT(PS_CLEAN2), PS_IN_TREE);
 	sdtree_insert_batch(e->dyn, &w->dyn, f->ncand, f->keys, res);
+	/* Roles first, for the whole batch: a member inserted with this
+	 * batch must not pass for a head when its group's head is sought. */
 	for (i = 0; i < f->ncand; i++) {
-		uint32_t leaf = f->keys[i].leaf;
-		uint64_t idx = leaf - base;
+		uint64_t idx = f->keys[i].leaf - base;
+		bool member = f->found[i] != SDTREE_NONE ||
+			      res[i].equal != SDTREE_NONE;
 
 		if (!res[i].inserted)	/* unreadable: again next period */
 			pagestate_set_role(&r->ps, idx,
 					   PS_ROLE_BIT(PS_IN_TREE), PS_CLEAN2);
-		if (f->found[i] != SDTREE_NONE) {
-			add_dup(e, f, leaf, f->found[i], true);
-		} else if (res[i].equal != SDTREE_NONE) {
-			add_dup(e, f, leaf, res[i].equal, false);
-			if (res[i].new_group) {
-				w->stats.dup_groups++;
-				join(e, res[i].equal);
-			}
-		} else {
-			/* Alone so far: unique unless joined later this pass. */
+		else if (member)
+			pagestate_set_role(&r->ps, idx,
+					   PS_ROLE_BIT(PS_IN_TREE), PS_MEMBER);
+		if (f->found[i] == SDTREE_NONE && res[i].new_group) {
+			w->stats.dup_groups++;
+			join(e, res[i].equal);
+		}
+		if (!member) {
+			/* Alone so far: unique unless joined later. */
 			if (res[i].inserted)
 				pagestate_set_flag(&r->ps, idx, PS_NEW);
 			w->inserted_alone += res[i].inserted;
-			continue;
 		}
-		if (res[i].inserted)
-			pagestate_set_role(&r->ps, idx,
-					   PS_ROLE_BIT(PS_IN_TREE), PS_IN_GROUP);
+	}
+	for (i = 0; i < f->ncand; i++) {
+		uint32_t leaf = f->keys[i].leaf;
+
+		if (f->found[i] != SDTREE_NONE)
+			add_dup(e, f, leaf, f->found[i], true);
+		else if (res[i].equal != SDTREE_NONE)
+			add_dup(e, f, leaf,
+				group_head(e, &f->keys[i], res[i].equal),
+				false);
 	}
 }
 

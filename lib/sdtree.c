@@ -526,6 +526,35 @@ void sdtree_lookup_batch(struct sdtree *t, struct sdtree_worker *w, size_t n,
 			   d[i].leaf : SDTREE_NONE;
 }
 
+/* --- groups --------------------------------------------------------------- */
+
+size_t sdtree_group(const struct sdtree *t, const struct sdtree_key *k,
+		    uint32_t *leaves, size_t max)
+{
+	/* Below a group's root, bits grow along a path: 31 leaf-id bits. */
+	uint32_t stack[2 * 32], ref = child(node(t, HEAD), 0);
+	size_t n = 0, depth = 0;
+
+	while (ref && !is_leaf(ref) && node(t, ref)->bit < LEAF_START) {
+		const struct sdnode *nd = node(t, ref);
+
+		ref = child(nd, key_bit(k, nd->bit));
+	}
+	if (!ref)
+		return 0;
+	stack[depth++] = ref;
+	while (depth && n < max) {
+		ref = stack[--depth];
+		if (is_leaf(ref)) {
+			leaves[n++] = ref & ~LEAF_BIT;
+		} else if (depth + 2 <= sizeof(stack) / sizeof(stack[0])) {
+			stack[depth++] = child(node(t, ref), 1);
+			stack[depth++] = child(node(t, ref), 0);
+		}
+	}
+	return n;
+}
+
 /* --- delete --------------------------------------------------------------- */
 
 struct path {

@@ -789,6 +789,53 @@ static void test_group_delete(void **state)
 }
 
 /*
+ * sdtree_group: for every content, the leaves of its group in the tree and
+ * no other, smallest ids first, up to the number asked for; with hashes
+ * that collide, and a content with no leaf in the tree finds none of its
+ * own.
+ */
+static void test_group_leaves(void **state)
+{
+	static const int modes[] = { HASH_FULL, HASH_CONST };
+
+	(void)state;
+	for (size_t m = 0; m < 2; m++) {
+		struct params prm = { .hmode = modes[m], .ncontent = 32,
+				      .per = 6, .gen = gen_mixed };
+		struct fx *f = fx_new(&prm);
+		uint32_t *slots = seq(0, f->nslot);
+
+		shuffle(slots, f->nslot);
+		insert_all(f, slots, f->nslot);
+		for (uint32_t k = 0; k < prm.per; k++)	/* content 3: none */
+			do_delete(f, slot_k(f, 3, k), false);
+		do_delete(f, slot_k(f, 7, 2), false);	/* content 7: five */
+		for (uint32_t c = 0; c < prm.ncontent; c++) {
+			struct sdtree_key k = content_key(f, c);
+			uint32_t leaves[8], two[2];
+			size_t n = sdtree_group(f->t, &k, leaves, 8);
+
+			if (c == 3) {
+				for (size_t i = 0; i < n; i++)
+					assert_false(in_leaf_of(f, leaves[i], c));
+				continue;
+			}
+			assert_int_equal(n, f->cnt[c]);
+			for (size_t i = 0; i < n; i++) {
+				assert_true(in_leaf_of(f, leaves[i], c));
+				if (i)
+					assert_true(leaves[i - 1] < leaves[i]);
+			}
+			assert_int_equal(sdtree_group(f->t, &k, two, 2), 2);
+			assert_int_equal(two[0], leaves[0]);
+			assert_int_equal(two[1], leaves[1]);
+		}
+		free(slots);
+		fx_free(f);
+	}
+}
+
+/*
  * A lookup's leaf id is ignored (sdtree.h): also when it is the id of a
  * leaf in the tree with the key's content, as when a caller asks about the
  * page of a leaf it inserted. Every content of a full tree is looked up
@@ -1407,6 +1454,7 @@ int main(void)
 		cmocka_unit_test_prestate(test_insert_distinct, (void *)&distinct_prm[3]),
 		cmocka_unit_test(test_insert_equal),
 		cmocka_unit_test(test_group_delete),
+		cmocka_unit_test(test_group_leaves),
 		cmocka_unit_test(test_lookup_leaf_in_tree),
 		cmocka_unit_test_prestate(test_delete, (void *)&delete_prm[0]),
 		cmocka_unit_test_prestate(test_delete, (void *)&delete_prm[1]),
