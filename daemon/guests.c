@@ -148,9 +148,11 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 	} else if (gs->track_writes) {
 		ret = pagemap_track_open(&g->pagemap, g->pid);
 		if (ret)
-			log_warn("guest %s: cannot track its writes (%s): "
-				 "every pass reads all of its pages",
-				 g->name, strerror(-ret));
+			log_warn("guest %s: cannot track its writes: "
+				 "/proc/%d/clear_refs: %s%s; every pass reads "
+				 "all of its pages", g->name, (int)g->pid,
+				 strerror(-ret), ret == -EACCES ?
+				 " (poned needs CAP_DAC_OVERRIDE)" : "");
 	}
 	g->huge_zero = calloc(blocks, sizeof(*g->huge_zero));
 	if (!g->huge_zero)
