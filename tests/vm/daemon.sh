@@ -33,6 +33,13 @@ for lib in $(ldd "$@" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
 			     $1 ~ /^\// { print $1 }' | sort -u); do
 	files+=("$lib=$lib")
 done
+# zram (and its allocator) from the same kernel package: swap for the
+# guests whose zero pages are paged out.
+release=$(bash "$here/release.sh")
+mods=$cache/$release/lib/modules/$release/kernel
+for mod in mm/zsmalloc.ko drivers/block/zram/zram.ko; do
+	files+=("$mods/$mod=/lib/$(basename "$mod")")
+done
 bash "$here/initramfs.sh" "$work/pone-$name.cpio.gz" "$init" \
 	"$ko=/lib/pone.ko" "$here/vm-lib.sh=/lib/vm-lib.sh" "${files[@]}"
 exec bash "$here/boot.sh" -t "$timeout" "${boot[@]}" \

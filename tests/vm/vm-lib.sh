@@ -43,3 +43,10 @@ CONF
 		i=$((i + 1))
 	done
 }
+
+# swap_on MiB: a zram swap device of that size (zero pages cost it nothing).
+swap_on() {
+	insmod /lib/zsmalloc.ko && insmod /lib/zram.ko num_devices=1 &&
+		echo "$1M" >/sys/block/zram0/disksize &&
+		mkswap /dev/zram0 >/dev/null && swapon /dev/zram0
+}
