@@ -74,65 +74,77 @@ sleep 1
 status
 check test "$(field frames)" = ""
 
-# Write tracking, in a kernel with soft-dirty bits (pagemap.c's own test
-# runs its soft-dirty part here): an anonymous guest's reclaim passes read
-# only what it wrote since the pass before, and still see every change.
+# Write tracking and recycling, in a kernel with soft-dirty bits (pagemap.c's
+# own test runs its soft-dirty part here) and zram swap: an anonymous and a
+# memfd guest's reclaim passes read only what it wrote since the pass
+# before, still see every change, and page its zero pages out.
 check grep -q "write tracking: soft-dirty" /tmp/poned.log
 check test_pagemap
 check swap_on 64
 check ctl set merge_period=600
-rm -f /tmp/guest.in /tmp/guest.out
-mkfifo /tmp/guest.in
-pone-testguest -m 16M --zero 25 --dup 50 </tmp/guest.in >/tmp/guest.out &
-guest=$!
-exec 3>/tmp/guest.in
-i=0
-until grep -q ready /tmp/guest.out || [ $i -ge 300 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-check ctl attach --pid "$guest" --name anon
-# Read once whole, its zero pages paged out, then left alone: passes that
-# read nothing of it.
-sleep 5
-status
-echo "vm: idle guest: $(grep -o '"last_pass":{[^}]*}' /tmp/status.json)"
-check test "$(field unwritten)" -ge 3000
-check test "$(field scanned)" -le 16
-recycled=$(field recycled_pages)
-check test "$recycled" -gt 0
-guest_zero=$(say distinct | cut -d' ' -f3)
-# 10 % of the RAM in one piece is zeroed: what was data there changes,
-# and is paged out two reclaim passes on (swap: zram).
-from=$(wc -l </tmp/poned.log) t0=$(cut -d. -f1 /proc/uptime)
-check test "$(say 'free-range 50 10')" = freed
-newly=$(($(say distinct | cut -d' ' -f3) - guest_zero))
-start=$(date +%s)
-while [ $(($(date +%s) - start)) -lt 30 ]; do
+
+# tracked_guest RAM-FLAG NAME: a guest of that RAM attached, recycled, and
+# its writes tracked.
+tracked_guest() {
+	rm -f /tmp/guest.in /tmp/guest.out
+	mkfifo /tmp/guest.in
+	pone-testguest -m 16M $1 --zero 25 --dup 50 </tmp/guest.in \
+		>/tmp/guest.out &
+	guest=$!
+	exec 3>/tmp/guest.in
+	i=0
+	until grep -q ready /tmp/guest.out || [ $i -ge 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	check ctl attach --pid "$guest" --name "$2"
+	# Read once whole, its zero pages paged out, then left alone: passes that
+	# read nothing of it.
+	sleep 5
 	status
-	[ "$(field recycled_pages)" -ge $((recycled + newly)) ] && break
-	sleep 1
-done
-sleep 2
-set -- $(tail -n +"$from" /tmp/poned.log | awk '
-	/reclaim pass:/ { split($0, a, "reclaim pass: "); split(a[2], b, " ")
-			  read += b[1]; passes++
-			  match(a[2], /[0-9]+ changed/)
-			  changed += substr(a[2], RSTART, RLENGTH) + 0 }
-	END { print read + 0, passes + 0, changed + 0 }')
-seconds=$(($(cut -d. -f1 /proc/uptime) - t0))
-echo "vm: $newly pages zeroed; in $seconds s, $2 reclaim passes read $1 pages, saw $3 changed; $(field recycled_pages) pages recycled in all"
-check test "$3" -eq "$newly"
-check test "$(field recycled_pages)" -ge $((recycled + newly))
-check test "$2" -ge 3
-# One a reclaim period (1 s), passes being short; whole seconds of uptime.
-check test "$2" -le $((seconds + 4))
-# What was written, and little else (pages paged in again by the writes).
-check test "$1" -ge "$newly"
-check test "$1" -le 1000
-check test "$(say verify)" = "ok 4096"
-echo quit >&3
-wait "$guest"
+	echo "vm: $2: idle guest: $(grep -o '"last_pass":{[^}]*}' /tmp/status.json)"
+	check test "$(field unwritten)" -ge 3000
+	check test "$(field scanned)" -le 16
+	recycled=$(field recycled_pages)
+	check test "$recycled" -gt 0
+	guest_zero=$(say distinct | cut -d' ' -f3)
+	name=$2
+	# 10 % of the RAM in one piece is zeroed: what was data there changes,
+	# and is paged out two reclaim passes on (swap: zram).
+	from=$(wc -l </tmp/poned.log) t0=$(cut -d. -f1 /proc/uptime)
+	check test "$(say 'free-range 50 10')" = freed
+	newly=$(($(say distinct | cut -d' ' -f3) - guest_zero))
+	start=$(date +%s)
+	while [ $(($(date +%s) - start)) -lt 30 ]; do
+		status
+		[ "$(field recycled_pages)" -ge $((recycled + newly)) ] && break
+		sleep 1
+	done
+	sleep 2
+	set -- $(tail -n +"$from" /tmp/poned.log | awk '
+		/reclaim pass:/ { split($0, a, "reclaim pass: "); split(a[2], b, " ")
+				  read += b[1]; passes++
+				  match(a[2], /[0-9]+ changed/)
+				  changed += substr(a[2], RSTART, RLENGTH) + 0 }
+		END { print read + 0, passes + 0, changed + 0 }')
+	seconds=$(($(cut -d. -f1 /proc/uptime) - t0))
+	echo "vm: $name: $newly pages zeroed; in $seconds s, $2 reclaim passes read $1 pages, saw $3 changed; $(field recycled_pages) pages recycled in all"
+	check test "$3" -eq "$newly"
+	check test "$(field recycled_pages)" -ge $((recycled + newly))
+	check test "$2" -ge 3
+	# One a reclaim period (1 s), passes being short; whole seconds of uptime.
+	check test "$2" -le $((seconds + 4))
+	# What was written, and little else (pages paged in again by the writes).
+	check test "$1" -ge "$newly"
+	check test "$1" -le 1000
+	check test "$(say verify)" = "ok 4096"
+	check ctl detach --name "$name"
+	echo quit >&3
+	wait "$guest"
+}
+
+tracked_guest "" anon
+tracked_guest --memfd memfd
 kill "$poned"
 wait "$poned"
 grep -E 'error|warning|merge pass' /tmp/poned.log
