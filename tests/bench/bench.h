@@ -18,6 +18,7 @@ struct bench_opts {
 	unsigned int threads;	/* most worker threads tried */
 	const char *only;	/* one section, or NULL: all */
 	bool skip_ksm;
+	bool no_tracking;	/* recycle: read every page, soft-dirty or not */
 	bool json;
 };
 

@@ -12,7 +12,7 @@
  *   dsa	DSA offload vs the CPU backend, by call size (dsa.c)
  *
  * Usage: pone-bench [--json] [--pages N] [--threads N] [--skip-ksm]
- *		     [--only SECTION]
+ *		     [--no-write-tracking] [--only SECTION]
  * Exit: 0 when the bench ran (targets may be missed), 1 on an error that
  * stopped it, 2 when a correctness check failed.
  */
@@ -35,12 +35,15 @@
 
 static const char usage[] =
 	"usage: pone-bench [--json] [--pages N] [--threads N] [--skip-ksm]\n"
-	"                  [--only trees|scan|dedup|recycle|dsa]\n"
+	"                  [--no-write-tracking] [--only trees|scan|dedup|recycle|dsa]\n"
 	"  --json       one JSON line per figure: {\"name\", \"value\", \"unit\"}\n"
 	"  --pages N    pages of each image (suffix K or M: x1024, x1048576),\n"
 	"               default 512K = 2 GiB\n"
 	"  --threads N  most engine threads tried, default: online CPUs\n"
 	"  --skip-ksm   do not drive the in-kernel KSM\n"
+	"  --no-write-tracking\n"
+	"               recycle: read every page even where the kernel keeps\n"
+	"               soft-dirty bits\n"
 	"  --only S     run section S alone (default: all of them)\n";
 
 static const char *const sections[] = { "trees", "scan", "dedup", "recycle",
@@ -78,6 +81,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "pages", required_argument, NULL, 'p' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "skip-ksm", no_argument, NULL, 's' },
+		{ "no-write-tracking", no_argument, NULL, 'w' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -114,6 +118,9 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 's':
 			o->skip_ksm = true;
+			break;
+		case 'w':
+			o->no_tracking = true;
 			break;
 		case 'o':
 			for (i = 0; i < sizeof(sections) / sizeof(sections[0]);

@@ -273,7 +273,7 @@ static int passes(struct pone_engine *e, struct actuation *a,
 }
 
 static int run_once(enum layout l, uint64_t pages, unsigned int threads,
-		    struct run *r)
+		    bool tracking, struct run *r)
 {
 	struct pone_engine_config cfg = { .threads = threads };
 	struct guestram ram = { .kind = GUEST_ANON,
@@ -294,7 +294,7 @@ static int run_once(enum layout l, uint64_t pages, unsigned int threads,
 		child_stop(&ch);
 		return ret;
 	}
-	guests_init(&gs, e, pagemap_soft_dirty());
+	guests_init(&gs, e, tracking);
 	ram.addr = ch.addr;
 	ret = guests_attach_ram(&gs, ch.pid, "bench", &ram, &g, why,
 				sizeof(why));
@@ -508,7 +508,8 @@ static double cpu_hz(void)
 	return mhz * 1e6;
 }
 
-static void group_header(uint64_t pages, unsigned int nt, double hz)
+static void group_header(uint64_t pages, unsigned int nt, double hz,
+			 const char *tracking)
 {
 	char explain[1100];
 
@@ -524,9 +525,7 @@ static void group_header(uint64_t pages, unsigned int nt, double hz)
 		 "   Write tracking (soft-dirty): %s",
 		 (unsigned long long)pages, pages / 262144.0, ZERO_PERCENT,
 		 ROUNDS, nt > 1 ? " and 2" : "", hz / 1e6,
-		 pagemap_soft_dirty() ?
-		 "on: the timed pass reads only pages written since the first" :
-		 "not in this kernel (CONFIG_MEM_SOFT_DIRTY): every pass reads every resident page");
+		 tracking);
 	out_group("Recycling zero pages (PPR): poned's path, MADV_PAGEOUT", explain);
 }
 
@@ -575,6 +574,7 @@ int bench_recycle(const struct bench_opts *o)
 	struct load_mark mark;
 	double hz = cpu_hz(), children;
 	unsigned int swap_mib;
+	bool tracking = !o->no_tracking && pagemap_soft_dirty();
 	char why[300];
 	enum layout l;
 	int k, ret = 0;
@@ -596,21 +596,27 @@ int bench_recycle(const struct bench_opts *o)
 	/* Its own swap file, even where there is swap: the e2e tests of
 	 * other runs on a shared machine remove theirs, and pages paged out
 	 * into a swap file being removed come back in. */
-	if (swap_add(SWAP_PATH, swap_mib, why, sizeof(why))) {
+	/* Else the swap there is, if it has the room (a VM's zram: no file
+	 * system there holds a swap file). */
+	if (swap_add(SWAP_PATH, swap_mib, why, sizeof(why)) &&
+	    swap_ensure(SWAP_PATH, swap_mib, why, sizeof(why))) {
 		out_group("Recycling zero pages (PPR): poned's path, MADV_PAGEOUT",
 			  NULL);
 		out_note("recycle bench skipped: %s", why);
 		skip_all_figures("no swap");
 		return 0;
 	}
-	group_header(pages, nt, hz);
+	group_header(pages, nt, hz,
+		     tracking ? "on: the timed pass reads only pages written since the first" :
+		     o->no_tracking ? "off (--no-write-tracking): every pass reads every resident page" :
+		     "not in this kernel (CONFIG_MEM_SOFT_DIRTY): every pass reads every resident page");
 	children = children_cpu_s();
 	load_mark(&mark);
 	for (k = 0; !ret && k < ROUNDS; k++) {
 		out_progress("recycle bench: round %d of %d", k + 1, ROUNDS);
 		for (l = SCATTERED; !ret && l < LAYOUTS; l++)
 			for (t = 1; !ret && t <= nt; t++)
-				ret = run_once(l, pages, t,
+				ret = run_once(l, pages, t, tracking,
 					       &cells[l][t - 1].runs[k]);
 	}
 	/* The children filling and checking their RAM are part of it. */
