@@ -174,10 +174,10 @@ static int64_t scan_category(const struct pagemap *pm, uint64_t pages,
 	return ret ? ret : c.count;
 }
 
-uint64_t pagemap_zero_pages(const struct pagemap *pm, uint64_t pages)
+uint64_t pagemap_zero_pages(const struct pagemap *pm)
 {
-	int64_t n = pm->scan ? scan_category(pm, pages, PAGE_IS_PFNZERO, NULL)
-			     : 0;
+	int64_t n = pm->scan ? scan_category(pm, pm->pages, PAGE_IS_PFNZERO,
+					     NULL) : 0;
 
 	return n > 0 ? (uint64_t)n : 0;
 }

@@ -56,7 +56,7 @@ int pagemap_query(const struct pagemap *pm, uint64_t first, unsigned int n,
 
 /* How many of the region's pages are mapped to the shared zero page (no
  * memory of their own); 0 where the kernel cannot say. */
-uint64_t pagemap_zero_pages(const struct pagemap *pm, uint64_t pages);
+uint64_t pagemap_zero_pages(const struct pagemap *pm);
 
 /* pone_region_desc.resident: ctx is a struct pagemap; pages are unwritten
  * if they are resident and had no soft-dirty bit at the last track. */

@@ -41,8 +41,7 @@ static json_t *guest_json_info(struct daemon *d, struct guest *g,
 	proc_usage(g->pid, g->ram.addr, g->ram.addr + g->ram.size, &u);
 	/* Splitting a huge page to page part of it out, the kernel maps its
 	 * zero parts to the shared zero page: no memory, no swap either. */
-	saved = u.swap + pagemap_zero_pages(&g->pagemap, g->ram.size /
-					    PONE_PAGE_SIZE) * PONE_PAGE_SIZE;
+	saved = u.swap + pagemap_zero_pages(&g->pagemap) * PONE_PAGE_SIZE;
 	if (pone) {
 		/* The module's frames, not the process's page tables. */
 		u.rss = info->region.frames * PONE_PAGE_SIZE;
