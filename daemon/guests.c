@@ -289,7 +289,7 @@ struct guest *guests_get(struct guests *gs, uint32_t region)
 	for (g = gs->list; g && g->region != region; g = g->next)
 		;
 	if (g)
-		__atomic_add_fetch(&g->refs, 1, __ATOMIC_RELAXED);
+		guest_hold(g);
 	pthread_mutex_unlock(&gs->lock);
 	return g;
 }

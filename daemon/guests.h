@@ -87,6 +87,14 @@ void guests_detach_guest(struct guests *gs, struct guest *g);
 struct guest *guests_get(struct guests *gs, uint32_t region);
 void guest_put(struct guest *g);
 
+/* Another reference to a guest that cannot go meanwhile: the caller holds
+ * one, or the list's lock. */
+static inline struct guest *guest_hold(struct guest *g)
+{
+	__atomic_add_fetch(&g->refs, 1, __ATOMIC_RELAXED);
+	return g;
+}
+
 /* Call fn on every guest, with the list locked (no attach/detach). */
 void guests_each(struct guests *gs, void (*fn)(void *ctx, struct guest *g),
 		 void *ctx);

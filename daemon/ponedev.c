@@ -74,10 +74,8 @@ void ponedev_discard(struct guest *g, const struct pone_page_ref *pages,
 static struct guest *canonical_guest(struct guests *gs, uint32_t region,
 				     struct guest *prev)
 {
-	if (prev && prev->region == region) {
-		__atomic_add_fetch(&prev->refs, 1, __ATOMIC_RELAXED);
-		return prev;
-	}
+	if (prev && prev->region == region)
+		return guest_hold(prev);
 	return guests_get(gs, region);
 }
 
