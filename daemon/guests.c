@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,8 +22,6 @@ void guests_init(struct guests *gs, struct pone_engine *e, bool track_writes)
 static void guest_free(struct guest *g)
 {
 	pagemap_close(&g->pagemap);
-	if (g->view)
-		munmap((void *)g->view, g->ram.size);
 	free(g->huge_zero);
 	if (g->ram.fd >= 0)
 		close(g->ram.fd);
@@ -91,31 +88,6 @@ static int open_process(struct guest *g, char *why, size_t len)
 	return ret;
 }
 
-/*
- * /dev/pone RAM is read in place, through a read-only mapping of ours: no
- * copy, and no system call for each page the SD tree compares. pone.ko
- * zaps it with every other mapping of a page it merges or discards, and a
- * hole reads as the zero page, so reading costs no memory. Every page is
- * read, resident or not.
- */
-static int map_pone(struct guest *g, struct pone_region_desc *d, char *why,
-		    size_t len)
-{
-	void *view = mmap(NULL, g->ram.size, PROT_READ, MAP_SHARED, g->ram.fd,
-			  g->ram.offset);
-
-	if (view == MAP_FAILED) {
-		snprintf(why, len, "cannot map the /dev/pone RAM of process %d: %s",
-			 (int)g->pid, strerror(errno));
-		return -errno;
-	}
-	g->view = view;
-	d->mode = PONE_READ_MAP;
-	d->map = view;
-	d->resident = NULL;
-	return 0;
-}
-
 static int add_region(struct guests *gs, struct guest *g, char *why,
 		      size_t len)
 {
@@ -133,18 +105,21 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 	/* One count a 2 MiB page, the partial ones at both ends too. */
 	size_t blocks = (g->ram.size >> 21) + 2;
 
-	/* Never through a mapping of ours: MADV_PAGEOUT skips pages that
-	 * more than one process maps. */
-	d.mode = g->ram.kind == GUEST_MEMFD ? PONE_READ_PREAD : PONE_READ_VM;
+	/*
+	 * Never through a mapping of ours: MADV_PAGEOUT skips pages that
+	 * more than one process maps, and pone.ko would have to zap ours
+	 * with the guest's at every merge and discard (a TLB shootdown each
+	 * while our workers run). /dev/pone RAM reads every page, a hole as
+	 * zeros, without allocating.
+	 */
+	d.mode = g->ram.kind == GUEST_ANON ? PONE_READ_VM : PONE_READ_PREAD;
 	if (ret) {
 		snprintf(why, len, "cannot open /proc/%d/pagemap: %s",
 			 (int)g->pid, strerror(-ret));
 		return ret;
 	}
 	if (g->ram.kind == GUEST_PONE) {
-		ret = map_pone(g, &d, why, len);
-		if (ret)
-			return ret;
+		d.resident = NULL;
 	} else if (gs->track_writes) {
 		ret = pagemap_track_open(&g->pagemap, g->pid);
 		if (ret)

@@ -29,7 +29,6 @@ struct guest {
 	int pidfd;
 	struct guestram ram;
 	struct pagemap pagemap;
-	const void *view;	/* /dev/pone RAM: our read-only mapping of it */
 	uint32_t region;
 	int refs;
 	void *watch;		/* the daemon's watch of the pidfd */

@@ -63,6 +63,7 @@
 #include <linux/fs.h>
 #include <linux/hash.h>
 #include <linux/highmem.h>
+#include <linux/uio.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -71,6 +72,7 @@
 #include <linux/pfn_t.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
 
@@ -369,6 +371,57 @@ static int pone_release(struct inode *inode, struct file *file)
 	atomic_long_dec(&pone_total.regions);
 	kvfree(r);
 	return 0;
+}
+
+/* A reference to the frame of @index, or NULL for a hole. */
+static struct page *pone_get_page(struct pone_region *r, pgoff_t index)
+{
+	struct mutex *lock = pone_lock(r, index);
+	struct pone_frame *f;
+	struct page *page = NULL;
+
+	mutex_lock(lock);
+	f = xa_load(&r->frames, index);
+	if (f) {
+		page = f->page;
+		get_page(page);
+	}
+	mutex_unlock(lock);
+	return page;
+}
+
+/*
+ * read(2) of the region: what its pages hold, a hole as zeros, nothing
+ * allocated. poned reads guest RAM this way rather than through a mapping
+ * of its own, so a merge or discard has only the guest's ptes to zap.
+ */
+static ssize_t pone_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct pone_region *r = iocb->ki_filp->private_data;
+	loff_t size = (loff_t)READ_ONCE(r->pages) << PAGE_SHIFT;
+	ssize_t done = 0;
+
+	while (iov_iter_count(to) && iocb->ki_pos < size) {
+		size_t off = offset_in_page(iocb->ki_pos);
+		size_t len = min_t(size_t, PAGE_SIZE - off, iov_iter_count(to));
+		struct page *page = pone_get_page(r, iocb->ki_pos >> PAGE_SHIFT);
+		size_t n;
+
+		if (page) {
+			n = copy_page_to_iter(page, off, len, to);
+			put_page(page);
+		} else {
+			n = iov_iter_zero(len, to);
+		}
+		iocb->ki_pos += n;
+		done += n;
+		if (n < len)
+			return done ? done : -EFAULT;
+		if (fatal_signal_pending(current))
+			break;
+		cond_resched();
+	}
+	return done;
 }
 
 static int pone_index(struct pone_region *r, u64 offset, pgoff_t *index)
@@ -769,6 +822,7 @@ static const struct file_operations pone_fops = {
 	.open = pone_open,
 	.release = pone_release,
 	.mmap = pone_mmap,
+	.read_iter = pone_read_iter,
 	.unlocked_ioctl = pone_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,

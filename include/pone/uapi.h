@@ -3,7 +3,8 @@
  * The ioctl ABI of /dev/pone, shared by pone.ko and userspace.
  *
  * Every open of /dev/pone is one region of guest RAM; it takes its size
- * from its first shared mapping. Offsets are byte offsets into a region,
+ * from its first shared mapping. read(2) gives what its pages hold, a hole
+ * (a page never written, or discarded) as zeros, without allocating. Offsets are byte offsets into a region,
  * page aligned. Batches carry one result a entry; the ioctl returns how
  * many entries were done (PONE_DONE), or a negative errno, in which case
  * nothing was changed.
@@ -15,7 +16,7 @@
 #include <linux/types.h>
 
 /* Raised on any incompatible change; userspace refuses other versions. */
-#define PONE_ABI_VERSION 1
+#define PONE_ABI_VERSION 2
 
 /* Most entries one MERGE or DISCARD call accepts. */
 #define PONE_BATCH_MAX 512

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * pone.ko's contract, one behaviour at a time, each checked against the
- * pages' contents and the module's counters: zero reads, merge, copy on
- * write from either side, discard, refusal of changed pages, merges across
- * regions, and every kind of bad input leaving everything as it was.
+ * pages' contents and the module's counters: zero reads, read(2), merge,
+ * copy on write from either side, discard, refusal of changed pages, merges
+ * across regions, and every kind of bad input leaving everything as it was.
  */
 #include "vmtest.h"
 
@@ -84,6 +84,56 @@ static void test_zero_reads(void)
 	/* 32 MiB read; allow 4 MiB of unrelated noise. */
 	CHECK(before - vm_free_kib() < 4096);
 	region_free(r, pages);
+}
+
+/*
+ * read(2), the way poned reads guest RAM: what the pages hold, holes as
+ * zeros without a frame, the shared content after a merge, zeros after a
+ * discard, nothing past the region's end; unaligned reads too.
+ */
+static void test_read(void)
+{
+	static uint8_t buf[4 * PAGE];
+	struct region r = region_new(PAGES);
+	struct pone_info info;
+	void *bad;
+
+	memset(buf, 0xaa, sizeof(buf));
+	CHECK(pread(r.fd, buf, 2 * PAGE, 0) == 2 * PAGE);
+	CHECK(vm_page_is(buf, 0) && vm_page_is(buf + PAGE, 0));
+	info = vm_info(r.fd);
+	CHECK(info.region.frames == 0);
+
+	vm_fill(pg(r, 1), 11);
+	vm_fill(pg(r, 2), 12);
+	vm_fill(pg(r, 3), 11);
+	CHECK(pread(r.fd, buf, 4 * PAGE, 0) == 4 * PAGE);
+	CHECK(vm_page_is(buf, 0) && vm_page_is(buf + PAGE, 11) &&
+	      vm_page_is(buf + 2 * PAGE, 12) && vm_page_is(buf + 3 * PAGE, 11));
+	/* Across a page boundary, from the middle of a page. */
+	CHECK(pread(r.fd, buf, PAGE, PAGE + PAGE / 2) == PAGE);
+	CHECK(buf[0] == 11 && buf[PAGE / 2 - 1] == 0 && buf[PAGE / 2] == 12);
+
+	CHECK(vm_merge1(r.fd, 3, r.fd, 1) == PONE_DONE);
+	CHECK(vm_discard1(r.fd, 2) == PONE_CHANGED);
+	memset(pg(r, 2), 0, PAGE);
+	CHECK(vm_discard1(r.fd, 2) == PONE_DONE);
+	CHECK(pread(r.fd, buf, 3 * PAGE, PAGE) == 3 * PAGE);
+	CHECK(vm_page_is(buf, 11) && vm_page_is(buf + PAGE, 0) &&
+	      vm_page_is(buf + 2 * PAGE, 11));
+	info = vm_info(r.fd);
+	CHECK(info.region.frames == 2 && info.region.shared == 2);
+
+	/* The end: a short read, then none. */
+	CHECK(pread(r.fd, buf, 4 * PAGE, (PAGES - 1) * PAGE) == PAGE);
+	CHECK(pread(r.fd, buf, PAGE, PAGES * PAGE) == 0);
+	CHECK(read(r.fd, buf, 2 * PAGE) == 2 * PAGE);
+	CHECK(vm_page_is(buf, 0) && vm_page_is(buf + PAGE, 11));
+	bad = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(bad != MAP_FAILED);
+	CHECK_ERRNO(pread(r.fd, bad, PAGE, PAGE), EFAULT);
+	CHECK(munmap(bad, PAGE) == 0);
+	region_free(r, PAGES);
 }
 
 static void test_write_allocates(void)
@@ -493,6 +543,7 @@ int main(void)
 {
 	RUN(test_abi_and_size);
 	RUN(test_zero_reads);
+	RUN(test_read);
 	RUN(test_write_allocates);
 	RUN(test_merge_and_cow);
 	RUN(test_merge_many);
