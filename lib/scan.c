@@ -91,17 +91,13 @@ static bool is_head(struct pone_engine *e, uint32_t gpn)
 static uint32_t group_head(struct pone_engine *e, const struct sdtree_key *k,
 			   uint32_t equal)
 {
-	uint32_t leaves[GROUP_LOOK], head = SDTREE_NONE;
-	size_t n = sdtree_group(e->dyn, k, leaves, GROUP_LOOK), i;
-	bool in_group = false;
+	uint32_t leaves[GROUP_LOOK];
+	size_t n = sdtree_group(e->dyn, k, equal, leaves, GROUP_LOOK), i;
 
-	for (i = 0; i < n; i++) {
-		in_group |= leaves[i] == equal;
-		if (head == SDTREE_NONE && leaves[i] != k->leaf &&
-		    is_head(e, leaves[i]))
-			head = leaves[i];
-	}
-	return in_group && head != SDTREE_NONE ? head : equal;
+	for (i = 0; i < n; i++)
+		if (leaves[i] != k->leaf && is_head(e, leaves[i]))
+			return leaves[i];
+	return equal;
 }
 
 /*

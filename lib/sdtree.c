@@ -528,8 +528,18 @@ void sdtree_lookup_batch(struct sdtree *t, struct sdtree_worker *w, size_t n,
 
 /* --- groups --------------------------------------------------------------- */
 
+/* Whether the subtree at ref holds leaf: its id bits lead there. */
+static bool subtree_holds(const struct sdtree *t, uint32_t ref, uint32_t leaf)
+{
+	const struct sdtree_key id = { .leaf = leaf };
+
+	while (ref && !is_leaf(ref))
+		ref = child(node(t, ref), key_bit(&id, node(t, ref)->bit));
+	return ref == (leaf | LEAF_BIT);
+}
+
 size_t sdtree_group(const struct sdtree *t, const struct sdtree_key *k,
-		    uint32_t *leaves, size_t max)
+		    uint32_t equal, uint32_t *leaves, size_t max)
 {
 	/* Below a group's root, bits grow along a path: 31 leaf-id bits. */
 	uint32_t stack[2 * 32], ref = child(node(t, HEAD), 0);
@@ -540,7 +550,7 @@ size_t sdtree_group(const struct sdtree *t, const struct sdtree_key *k,
 
 		ref = child(nd, key_bit(k, nd->bit));
 	}
-	if (!ref)
+	if (!ref || !subtree_holds(t, ref, equal))
 		return 0;
 	stack[depth++] = ref;
 	while (depth && n < max) {

@@ -99,13 +99,13 @@ void sdtree_lookup_batch(struct sdtree *t, struct sdtree_worker *w, size_t n,
 			 const struct sdtree_key *keys, uint32_t *found);
 
 /*
- * Up to max leaves of the subtree that k's hash and page bits lead to,
- * smallest leaf ids first, reading no page: when a leaf known equal to k
- * is among them, they are all of its group (pages equal to k's, as of
- * their insert). Wait-free, like a lookup.
+ * Up to max leaves of the group of equal, a leaf known equal to k, smallest
+ * leaf ids first, reading no page: the subtree that k's hash and page bits
+ * lead to, if equal is in it (then all of it is pages equal to k's, as of
+ * their insert); else none. Wait-free, like a lookup.
  */
 size_t sdtree_group(const struct sdtree *t, const struct sdtree_key *k,
-		    uint32_t *leaves, size_t max);
+		    uint32_t equal, uint32_t *leaves, size_t max);
 
 /* Remove the leaf key->leaf. Returns 0 or -ENOENT. */
 int sdtree_delete(struct sdtree *t, const struct sdtree_key *key);

@@ -790,9 +790,9 @@ static void test_group_delete(void **state)
 
 /*
  * sdtree_group: for every content, the leaves of its group in the tree and
- * no other, smallest ids first, up to the number asked for; with hashes
- * that collide, and a content with no leaf in the tree finds none of its
- * own.
+ * no other, smallest ids first, up to the number asked for, given any leaf
+ * of the group, also one past those asked for; with hashes that collide.
+ * A leaf not in the group (deleted, or of another content) gives none.
  */
 static void test_group_leaves(void **state)
 {
@@ -812,12 +812,15 @@ static void test_group_leaves(void **state)
 		do_delete(f, slot_k(f, 7, 2), false);	/* content 7: five */
 		for (uint32_t c = 0; c < prm.ncontent; c++) {
 			struct sdtree_key k = content_key(f, c);
+			uint32_t last = leaf_of(f, slot_k(f, c, prm.per - 1));
+			uint32_t other = leaf_of(f, slot_k(f, (c + 1) % 32, 0));
 			uint32_t leaves[8], two[2];
-			size_t n = sdtree_group(f->t, &k, leaves, 8);
+			size_t n = sdtree_group(f->t, &k, last, leaves, 8);
 
+			assert_int_equal(sdtree_group(f->t, &k, other, two, 2),
+					 0);
 			if (c == 3) {
-				for (size_t i = 0; i < n; i++)
-					assert_false(in_leaf_of(f, leaves[i], c));
+				assert_int_equal(n, 0);
 				continue;
 			}
 			assert_int_equal(n, f->cnt[c]);
@@ -826,9 +829,13 @@ static void test_group_leaves(void **state)
 				if (i)
 					assert_true(leaves[i - 1] < leaves[i]);
 			}
-			assert_int_equal(sdtree_group(f->t, &k, two, 2), 2);
+			assert_int_equal(sdtree_group(f->t, &k, last, two, 2),
+					 2);
 			assert_int_equal(two[0], leaves[0]);
 			assert_int_equal(two[1], leaves[1]);
+			if (c == 7)
+				assert_int_equal(sdtree_group(f->t, &k,
+					leaf_of(f, slot_k(f, 7, 2)), two, 2), 0);
 		}
 		free(slots);
 		fx_free(f);
