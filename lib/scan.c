@@ -383,11 +383,24 @@ static void worker_run(void *arg, unsigned int id)
 	}
 }
 
+static int by_region_id(const void *a, const void *b)
+{
+	uint32_t x = ((const struct plan_item *)a)->r->id;
+	uint32_t y = ((const struct plan_item *)b)->r->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The regions in the order of their page ids: a pass then inserts the pages
+ * of a group smallest id first, so the group's head, its first page, is
+ * among the leaves group_head() looks at.
+ */
 static int plan(struct pass *p)
 {
 	struct pone_engine *e = p->e;
 	struct region *r;
-	size_t n = 0;
+	size_t n = 0, i;
 
 	pthread_mutex_lock(&e->lock);
 	for (r = e->regions; r; r = r->next)
@@ -397,9 +410,13 @@ static int plan(struct pass *p)
 		pthread_mutex_unlock(&e->lock);
 		return -ENOMEM;
 	}
-	for (r = e->regions; r; r = r->next) {
-		p->items[p->nitems++] = (struct plan_item){ r, p->batches };
-		p->batches += (r->desc.pages + e->batch - 1) / e->batch;
+	for (r = e->regions; r; r = r->next)
+		p->items[p->nitems++].r = r;
+	qsort(p->items, p->nitems, sizeof(*p->items), by_region_id);
+	for (i = 0; i < p->nitems; i++) {
+		p->items[i].first_batch = p->batches;
+		p->batches += (p->items[i].r->desc.pages + e->batch - 1) /
+			      e->batch;
 	}
 	e->in_pass = true;
 	pthread_mutex_unlock(&e->lock);
