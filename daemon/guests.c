@@ -118,6 +118,12 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 			 (int)g->pid, strerror(-ret));
 		return ret;
 	}
+	if (g->ram.kind != GUEST_PONE && !pagemap_knows_huge(&g->pagemap))
+		log_warn("guest %s: this kernel has no PAGEMAP_SCAN, and poned "
+			 "may not read frame numbers and /proc/kpageflags (it "
+			 "needs CAP_SYS_ADMIN): huge pages cannot be told apart, "
+			 "and paging out a zero page splits its huge page "
+			 "whatever thp_split says", g->name);
 	if (g->ram.kind == GUEST_PONE) {
 		d.resident = NULL;
 	} else if (gs->track_writes) {
@@ -179,6 +185,7 @@ static int attach(struct guests *gs, pid_t pid, const char *name,
 	*g = (struct guest){ .pid = pid, .pidfd = -1, .refs = 1,
 			     .ram.fd = -1, .pagemap.fd = -1,
 			     .pagemap.clear_refs = -1,
+			     .pagemap.kpageflags = -1,
 			     .attached_at = (uint64_t)time(NULL) };
 	if (ram)
 		g->ram = *ram;

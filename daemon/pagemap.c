@@ -38,6 +38,8 @@ struct pm_scan_arg {
 
 #define PM_PRESENT (1ull << 63)
 #define PM_SOFT_DIRTY (1ull << 55)
+#define PM_PFN ((1ull << 55) - 1)	/* 0 without CAP_SYS_ADMIN */
+#define KPF_THP 22			/* in /proc/kpageflags */
 
 static void set_bits(uint64_t *mask, uint64_t from, uint64_t to)
 {
@@ -121,16 +123,50 @@ static int read_entries(const struct pagemap *pm, uint64_t first,
 	return 0;
 }
 
+/* Pages in a transparent huge page, by the flags of their frames: one read
+ * of /proc/kpageflags a run of consecutive frames (a huge page is one). */
+static int huge_from_flags(const struct pagemap *pm, const uint64_t *e,
+			   unsigned int n, uint64_t *huge)
+{
+	uint64_t flags[PAGEMAP_MAX];
+	unsigned int i = 0, j, k;
+
+	while (i < n) {
+		uint64_t pfn = e[i] & PM_PFN;
+		size_t want;
+
+		if (!(e[i] & PM_PRESENT) || !pfn || pfn == pm->zero_pfn) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < n && (e[j] & PM_PRESENT) &&
+				(e[j] & PM_PFN) == pfn + (j - i); j++)
+			;
+		want = (size_t)(j - i) * sizeof(flags[0]);
+		if (pread(pm->kpageflags, flags, want,
+			  (off_t)(pfn * sizeof(flags[0]))) != (ssize_t)want)
+			return -EIO;
+		for (k = i; k < j; k++)
+			if (flags[k - i] >> KPF_THP & 1)
+				set_bits(huge, k, k + 1);
+		i = j;
+	}
+	return 0;
+}
+
 static int query_read(const struct pagemap *pm, uint64_t first,
-		      unsigned int n, uint64_t *resident)
+		      unsigned int n, uint64_t *resident, uint64_t *huge)
 {
 	uint64_t e[PAGEMAP_MAX];
 	int ret = read_entries(pm, first, n, e);
 	unsigned int i;
 
-	for (i = 0; !ret && i < n; i++)
-		if (e[i] & PM_PRESENT)
+	for (i = 0; !ret && resident && i < n; i++)
+		if ((e[i] & PM_PRESENT) &&
+		    (!pm->zero_pfn || (e[i] & PM_PFN) != pm->zero_pfn))
 			set_bits(resident, i, i + 1);
+	if (!ret && huge && pm->kpageflags >= 0)
+		ret = huge_from_flags(pm, e, n, huge);
 	return ret;
 }
 
@@ -141,7 +177,7 @@ int pagemap_query(const struct pagemap *pm, uint64_t first, unsigned int n,
 		return -EINVAL;
 	if (pm->scan)
 		return query_scan(pm, first, n, resident, huge);
-	return query_read(pm, first, n, resident);
+	return query_read(pm, first, n, resident, huge);
 }
 
 struct category {
@@ -182,13 +218,43 @@ uint64_t pagemap_zero_pages(const struct pagemap *pm)
 	return n > 0 ? (uint64_t)n : 0;
 }
 
+/* The pagemap entry of a page of our own, new and written or only read. */
+static uint64_t self_entry(bool write)
+{
+	volatile uint8_t *p = mmap(NULL, PONE_PAGE_SIZE, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct pagemap self = { .clear_refs = -1, .kpageflags = -1 };
+	uint64_t e = 0;
+
+	if (p == MAP_FAILED)
+		return 0;
+	if (write)
+		p[0] = 1;
+	else
+		e = p[0];
+	self.fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	self.first_page = (uintptr_t)p >> PONE_PAGE_SHIFT;
+	if (self.fd < 0 || read_entries(&self, 0, 1, &e))
+		e = 0;
+	pagemap_close(&self);
+	munmap((void *)p, PONE_PAGE_SIZE);
+	return e;
+}
+
+/* A mapping is soft-dirty when new wherever the kernel keeps the bit; a
+ * kernel without it reports the bit clear always. */
+bool pagemap_soft_dirty(void)
+{
+	return self_entry(true) & PM_SOFT_DIRTY;
+}
+
 int pagemap_open(struct pagemap *pm, pid_t pid, uint64_t addr,
 		 uint64_t pages)
 {
 	char path[64];
 	uint64_t probe = 0;
 
-	*pm = (struct pagemap){ .clear_refs = -1 };
+	*pm = (struct pagemap){ .clear_refs = -1, .kpageflags = -1 };
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
 	pm->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (pm->fd < 0)
@@ -196,9 +262,20 @@ int pagemap_open(struct pagemap *pm, pid_t pid, uint64_t addr,
 	pm->first_page = addr >> PONE_PAGE_SHIFT;
 	pm->pages = pages;
 	pm->scan = true;
-	if (query_scan(pm, 0, 1, &probe, NULL) == -ENOTTY)
-		pm->scan = false;
+	if (query_scan(pm, 0, 1, &probe, NULL) != -ENOTTY)
+		return 0;
+	/* Frame numbers, if we may see them: the zero page's (a read of a
+	 * new page maps it) and the frames' flags. */
+	pm->scan = false;
+	pm->zero_pfn = self_entry(false) & PM_PFN;
+	if (pm->zero_pfn)
+		pm->kpageflags = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
 	return 0;
+}
+
+bool pagemap_knows_huge(const struct pagemap *pm)
+{
+	return pm->scan || pm->kpageflags >= 0;
 }
 
 void pagemap_close(struct pagemap *pm)
@@ -207,30 +284,10 @@ void pagemap_close(struct pagemap *pm)
 		close(pm->fd);
 	if (pm->clear_refs >= 0)
 		close(pm->clear_refs);
+	if (pm->kpageflags >= 0)
+		close(pm->kpageflags);
 	free(pm->written);
-	*pm = (struct pagemap){ .fd = -1, .clear_refs = -1 };
-}
-
-/* A mapping is soft-dirty when new wherever the kernel keeps the bit; a
- * kernel without it reports the bit clear always. */
-bool pagemap_soft_dirty(void)
-{
-	volatile uint8_t *p = mmap(NULL, PONE_PAGE_SIZE, PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct pagemap self = { .clear_refs = -1 };
-	uint64_t e = 0;
-	bool yes;
-
-	if (p == MAP_FAILED)
-		return false;
-	p[0] = 1;
-	self.fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	self.first_page = (uintptr_t)p >> PONE_PAGE_SHIFT;
-	yes = self.fd >= 0 && !read_entries(&self, 0, 1, &e) &&
-	      (e & PM_SOFT_DIRTY);
-	pagemap_close(&self);
-	munmap((void *)p, PONE_PAGE_SIZE);
-	return yes;
+	*pm = (struct pagemap){ .fd = -1, .clear_refs = -1, .kpageflags = -1 };
 }
 
 int pagemap_track_open(struct pagemap *pm, pid_t pid)

@@ -5,8 +5,10 @@
  * the shared zero page: a page that was recycled is swapped out, gone or
  * the zero page, and reading it would bring it back), and which sit in a
  * transparent huge page. The PAGEMAP_SCAN ioctl (Linux 6.7) answers a
- * range in one call; older kernels get the present bit of each entry, and
- * no huge page is told apart there.
+ * range in one call. Older kernels get each page's entry; where we may see
+ * frame numbers (CAP_SYS_ADMIN), the shared zero page is told by its frame
+ * and huge pages by their frames' flags in /proc/kpageflags, else the zero
+ * page counts as resident and no huge page is told apart.
  *
  * Write tracking: pagemap_track_writes(), at the start of a pass, takes the
  * soft-dirty bit of every page (set by the kernel on any write through the
@@ -31,6 +33,8 @@ struct pagemap {
 	uint64_t first_page;	/* virtual page number of the region's page 0 */
 	uint64_t pages;
 	bool scan;		/* the kernel has PAGEMAP_SCAN */
+	uint64_t zero_pfn;	/* without: the zero page's frame, or 0 */
+	int kpageflags;		/* without: /proc/kpageflags, or -1 */
 	int clear_refs;		/* /proc/PID/clear_refs, or -1: no tracking */
 	uint64_t *written;	/* soft-dirty at the last track, or NULL */
 };
@@ -38,6 +42,9 @@ struct pagemap {
 int pagemap_open(struct pagemap *pm, pid_t pid, uint64_t addr,
 		 uint64_t pages);
 void pagemap_close(struct pagemap *pm);
+
+/* Whether pagemap_query() can tell pages of huge pages apart. */
+bool pagemap_knows_huge(const struct pagemap *pm);
 
 /* Whether this kernel keeps soft-dirty bits (CONFIG_MEM_SOFT_DIRTY). */
 bool pagemap_soft_dirty(void);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * pagemap.c against this process's own page tables: which pages are
- * resident, which map the shared zero page, and, where the kernel keeps
- * soft-dirty bits, which were written since the last track.
+ * resident, which map the shared zero page, which sit in a transparent huge
+ * page, and, where the kernel keeps soft-dirty bits, which were written
+ * since the last track.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -79,10 +80,12 @@ static void residency(void **state)
 	(void)sink;
 	assert_int_equal(pagemap_resident(&r->pm, 0, PAGES, mask, unwritten),
 			 0);
-	/* Without PAGEMAP_SCAN the zero page counts as present. */
+	/* Without PAGEMAP_SCAN or frame numbers the zero page counts as
+	 * present. */
 	for (i = 0; i < PAGES; i++)
 		assert_int_equal(bit(mask, i), (i % 3 == 0 && i != 3) ||
-					       (!r->pm.scan && i % 3 == 1));
+					       (!r->pm.scan && !r->pm.zero_pfn &&
+						i % 3 == 1));
 	/* Nothing tracked: nothing is known unwritten. */
 	assert_int_equal(unwritten[0], 0);
 	if (r->pm.scan)
@@ -118,11 +121,68 @@ static void write_tracking(void **state)
 		assert_int_equal(bit(unwritten, i), (i + 5) % 5 != 0);
 }
 
+/* AnonHugePages of our mapping that starts at start, in KiB, or -1. */
+static long huge_kib(const void *start)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[256];
+	bool in = false;
+	long kib = -1;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long from, to;
+
+		if (sscanf(line, "%lx-%lx ", &from, &to) == 2)
+			in = from == (uintptr_t)start;
+		else if (in && sscanf(line, "AnonHugePages: %ld kB", &kib) == 1)
+			break;
+	}
+	fclose(f);
+	return kib;
+}
+
+/* The pages of a transparent huge page are told apart, and only those. */
+static void huge_pages(void **state)
+{
+	const size_t huge = PAGEMAP_MAX * PONE_PAGE_SIZE;
+	uint8_t *raw = mmap(NULL, 3 * huge, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
+	uint64_t bits[2][PAGEMAP_MAX / 64] = { { 0 } };
+	struct pagemap pm;
+	bool known;
+	int i;
+
+	(void)state;
+	assert_true(raw != MAP_FAILED);
+	p = (uint8_t *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
+	madvise(p, huge, MADV_HUGEPAGE);
+	madvise(p + huge, huge, MADV_NOHUGEPAGE);
+	memset(p, 1, 2 * huge);
+	assert_int_equal(pagemap_open(&pm, getpid(), (uintptr_t)p,
+				      2 * PAGEMAP_MAX), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pagemap_query(&pm, (uint64_t)i * PAGEMAP_MAX,
+					       PAGEMAP_MAX, NULL, bits[i]), 0);
+	known = pagemap_knows_huge(&pm);
+	pagemap_close(&pm);
+	if (!known || huge_kib(p) < (long)(huge >> 10)) {
+		munmap(raw, 3 * huge);
+		skip();		/* no huge page given, or none told apart */
+	}
+	for (i = 0; i < PAGEMAP_MAX; i++) {
+		assert_true(bit(bits[0], (unsigned int)i));
+		assert_false(bit(bits[1], (unsigned int)i));
+	}
+	munmap(raw, 3 * huge);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(residency),
 		cmocka_unit_test(write_tracking),
+		cmocka_unit_test(huge_pages),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
