@@ -150,7 +150,7 @@ ksm_run() {
 }
 
 # Sum of every "KEY":N of the last status, KEY an extended regex.
-field() {
+sum_of() {
 	grep -oE "\"($1)\":[0-9]+" /tmp/status.json |
 		awk -F: '{ n += $2 } END { print n + 0 }'
 }
@@ -158,7 +158,7 @@ field() {
 # Frames pone.ko freed: merged away, and zero pages discarded.
 pone_saved() {
 	ctl status --json >/tmp/status.json || error "pone-ctl status"
-	field 'pone_frames_saved|discards'
+	sum_of 'pone_frames_saved|discards'
 }
 
 # Run 2: poned with THREADS threads on /dev/pone memory.
@@ -193,7 +193,7 @@ poned_run() {
 		figure "${run}_frames_freed" "$saved" frames
 		figure "${run}_freed_per_cpu" "$(calc "$saved / $spent")" \
 			frames/CPU-s
-		figure "${run}_merges" "$(field merges)" merges
+		figure "${run}_merges" "$(sum_of merges)" merges
 		# The module's merges over the time of the passes that did
 		# them: the rate poned merges at, not how long pages wait to
 		# become stable.

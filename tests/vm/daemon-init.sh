@@ -5,14 +5,6 @@
 # still read as it was written. Says VM-RESULT: PASS or FAIL.
 . /lib/vm-lib.sh
 
-# A number out of the last status: the first "KEY":N.
-status() {
-	ctl status --json >/tmp/status.json
-}
-field() {
-	grep -o "\"$1\":[0-9]*" /tmp/status.json | head -1 | cut -d: -f2
-}
-
 finish() {
 	kill "$poned" 2>/dev/null
 	[ "$fail" = 0 ] && echo "VM-RESULT: PASS" || echo "VM-RESULT: FAIL"

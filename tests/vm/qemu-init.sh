@@ -8,13 +8,6 @@
 # FAIL.
 . /lib/vm-lib.sh
 
-status() {
-	ctl status --json >/tmp/status.json
-}
-field() {
-	grep -o "\"$1\":[0-9]*" /tmp/status.json | head -1 | cut -d: -f2
-}
-
 # wait_for SECONDS COMMAND...: polls COMMAND until it succeeds.
 wait_for() {
 	n=$1

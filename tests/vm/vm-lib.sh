@@ -21,6 +21,14 @@ ctl() {
 	pone-ctl --socket /run/poned.sock "$@"
 }
 
+# poned's status, in /tmp/status.json; field KEY: the first "KEY":N of it.
+status() {
+	ctl status --json >/tmp/status.json
+}
+field() {
+	grep -o "\"$1\":[0-9]*" /tmp/status.json | head -1 | cut -d: -f2
+}
+
 # start_poned THREADS LOG-LEVEL [PERIOD]: poned with periods of PERIOD
 # seconds (1 unless told), no CPU limit below its threads, logging to
 # /tmp/poned.log; sets poned to its pid once its control socket is up.
