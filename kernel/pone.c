@@ -44,7 +44,11 @@
  *   .fault returns its page locked and page_mkwrite locks it, so the core
  *   installs the writable or read-only pte under the page lock; MERGE,
  *   DISCARD and a copy-on-write that replaces a frame zap under the old
- *   frame's page lock, so no pte they did not see appears after their zap. Nothing takes an offset lock with a page lock held.
+ *   frame's page lock, so no pte they did not see appears after their
+ *   zap. MERGE and DISCARD first zap their batch's runs of offsets with no
+ *   lock held (a TLB flush a run), and under the page lock zap again only
+ *   a frame that is mapped (page_mapped): a fault since mapped it. Nothing
+ *   takes an offset lock with a page lock held.
  * - Order: mmap_lock -> offset lock -> page lock -> i_mmap_rwsem -> pte
  *   lock. MERGE and DISCARD copy their batch in and out with no lock held.
  * - frame->shares is atomic: slots of different offsets share a frame
@@ -470,8 +474,9 @@ static u32 pone_merge_frames(struct pone_region *d, pgoff_t di,
 	u32 res = PONE_DONE;
 
 	pone_lock_pages(fd->page, fs->page);
-	pone_zap(d, di);
-	if (atomic_read(&fs->shares) == 1)
+	if (page_mapped(fd->page))
+		pone_zap(d, di);
+	if (atomic_read(&fs->shares) == 1 && page_mapped(fs->page))
 		pone_zap(s, si);
 	if (!pone_frame_quiet(fd) || !pone_frame_quiet(fs))
 		res = PONE_BUSY;
@@ -521,7 +526,8 @@ static u32 pone_discard_one(struct pone_region *r, pgoff_t index)
 	f = xa_load(&r->frames, index);
 	if (f) {
 		lock_page(f->page);
-		pone_zap(r, index);
+		if (page_mapped(f->page))
+			pone_zap(r, index);
 		if (!pone_frame_quiet(f))
 			res = PONE_BUSY;
 		else if (!pone_page_zero(f->page))
@@ -719,6 +725,24 @@ static const struct pone_batch_ops pone_discard_ops = {
 	.act = pone_discard_entry,
 };
 
+/*
+ * One zap a run of consecutive offsets of a checked batch, before its
+ * entries are acted on: a TLB flush a run rather than a page. An entry
+ * zaps its page again if a fault mapped it since, which it sees under the
+ * page lock (page_mapped), as faults map frames under it.
+ */
+static void pone_zap_runs(struct pone_region *r, const pgoff_t *sorted,
+			  u32 n)
+{
+	u32 i, j;
+
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && sorted[j] == sorted[j - 1] + 1; j++)
+			;
+		unmap_mapping_pages(&r->mapping, sorted[i], j - i, false);
+	}
+}
+
 /* MERGE or DISCARD: every entry checked, then each acted on in turn. */
 static long pone_batch(struct pone_region *r, struct file *file,
 		       void __user *arg, const struct pone_batch_ops *ops)
@@ -735,6 +759,7 @@ static long pone_batch(struct pone_region *r, struct file *file,
 		err = ops->check(r, &job);
 	if (err)
 		goto out;
+	pone_zap_runs(r, job.sorted, job.count);
 	for (i = 0; i < job.count; i++) {
 		done += ops->act(r, &job, i) == PONE_DONE;
 		cond_resched();
