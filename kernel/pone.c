@@ -377,21 +377,28 @@ static int pone_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* A reference to the frame of @index, or NULL for a hole. */
-static struct page *pone_get_page(struct pone_region *r, pgoff_t index)
+/*
+ * Copies up to @len bytes of the page at @index, from @off, under its
+ * offset lock: a read never holds a frame where MERGE or DISCARD would find
+ * it busy. Page faults are off meanwhile (the user's buffer could be a
+ * mapping of this region, whose fault takes an offset lock): a short copy
+ * means the buffer must be faulted in first.
+ */
+static size_t pone_copy_page(struct pone_region *r, pgoff_t index,
+			     size_t off, size_t len, struct iov_iter *to)
 {
 	struct mutex *lock = pone_lock(r, index);
 	struct pone_frame *f;
-	struct page *page = NULL;
+	size_t n;
 
 	mutex_lock(lock);
 	f = xa_load(&r->frames, index);
-	if (f) {
-		page = f->page;
-		get_page(page);
-	}
+	pagefault_disable();
+	n = f ? copy_page_to_iter(f->page, off, len, to) :
+		iov_iter_zero(len, to);
+	pagefault_enable();
 	mutex_unlock(lock);
-	return page;
+	return n;
 }
 
 /*
@@ -408,18 +415,13 @@ static ssize_t pone_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	while (iov_iter_count(to) && iocb->ki_pos < size) {
 		size_t off = offset_in_page(iocb->ki_pos);
 		size_t len = min_t(size_t, PAGE_SIZE - off, iov_iter_count(to));
-		struct page *page = pone_get_page(r, iocb->ki_pos >> PAGE_SHIFT);
-		size_t n;
+		size_t n = pone_copy_page(r, iocb->ki_pos >> PAGE_SHIFT, off,
+					  len, to);
 
-		if (page) {
-			n = copy_page_to_iter(page, off, len, to);
-			put_page(page);
-		} else {
-			n = iov_iter_zero(len, to);
-		}
 		iocb->ki_pos += n;
 		done += n;
-		if (n < len)
+		if (n < len &&
+		    fault_in_iov_iter_writeable(to, len - n) == len - n)
 			return done ? done : -EFAULT;
 		if (fatal_signal_pending(current))
 			break;

@@ -124,6 +124,12 @@ static void test_read(void)
 	info = vm_info(r.fd);
 	CHECK(info.region.frames == 2 && info.region.shared == 2);
 
+	/* Into a mapping of the region itself, even of the page read: its
+	 * write fault takes the offset lock the read takes. */
+	CHECK(pread(r.fd, pg(r, 1), PAGE, PAGE) == PAGE);
+	CHECK(pread(r.fd, pg(r, 9), PAGE, 3 * PAGE) == PAGE);
+	CHECK(vm_page_is(pg(r, 1), 11) && vm_page_is(pg(r, 9), 11));
+
 	/* The end: a short read, then none. */
 	CHECK(pread(r.fd, buf, 4 * PAGE, (PAGES - 1) * PAGE) == PAGE);
 	CHECK(pread(r.fd, buf, PAGE, PAGES * PAGE) == 0);
