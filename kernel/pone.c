@@ -38,8 +38,11 @@
  *   lock of an offset is held to change its slot, to take a reference to
  *   the frame in its slot, and across the zap that follows a change, so a
  *   fault never maps a frame that has left the slot. MERGE holds the locks
- *   of both offsets, taken in address order, the same lock once. There is
- *   no other lock on the fault, MERGE or DISCARD paths.
+ *   of both offsets, taken in address order, the same lock once. read(2)
+ *   copies a frame out under its offset lock with page faults disabled
+ *   (the user's buffer may map the region), so it never holds a frame
+ *   reference that MERGE or DISCARD would see. There is no other lock on
+ *   the fault, read, MERGE or DISCARD paths.
  * - Page locks of frames nest inside offset locks, two in address order.
  *   .fault returns its page locked and page_mkwrite locks it, so the core
  *   installs the writable or read-only pte under the page lock; MERGE,
