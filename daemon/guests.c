@@ -109,8 +109,8 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 	 * Never through a mapping of ours: MADV_PAGEOUT skips pages that
 	 * more than one process maps, and pone.ko would have to zap ours
 	 * with the guest's at every merge and discard (a TLB shootdown each
-	 * while our workers run). /dev/pone RAM reads every page, a hole as
-	 * zeros, without allocating.
+	 * while our workers run). Of /dev/pone RAM pone.ko says which pages
+	 * have a frame: a hole reads as zeros, and is not read.
 	 */
 	d.mode = g->ram.kind == GUEST_ANON ? PONE_READ_VM : PONE_READ_PREAD;
 	if (ret) {
@@ -125,7 +125,8 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 			 "and paging out a zero page splits its huge page "
 			 "whatever thp_split says", g->name);
 	if (g->ram.kind == GUEST_PONE) {
-		d.resident = NULL;
+		d.resident = ponedev_resident;
+		d.resident_ctx = g;
 	} else if (gs->track_writes) {
 		ret = pagemap_track_open(&g->pagemap, g->pid);
 		if (ret)

@@ -36,6 +36,19 @@ static uint64_t offset_of(const struct guest *g, uint64_t index)
 	return (uint64_t)g->ram.offset + index * PONE_PAGE_SIZE;
 }
 
+int ponedev_resident(void *ctx, uint64_t first, unsigned int n,
+		     uint64_t *mask, uint64_t *unwritten)
+{
+	const struct guest *g = ctx;
+	struct pone_resident q = { .offset = offset_of(g, first),
+				   .bitmap = (uintptr_t)mask, .pages = n };
+
+	(void)unwritten;	/* the module does not track writes */
+	if (n > PONE_RESIDENT_MAX)
+		return -EINVAL;
+	return ioctl(g->ram.fd, PONE_IOC_RESIDENT, &q) ? -errno : 0;
+}
+
 /* Errors of the whole call; per-entry results say the rest. */
 static void batch_error(struct guest *g, const char *what, int err)
 {

@@ -830,6 +830,49 @@ static long pone_info(struct pone_region *r, void __user *arg)
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+/* Sets bit i of @bits when page @first + i has a frame: a snapshot. */
+static void pone_resident_bits(struct pone_region *r, pgoff_t first,
+			       u32 pages, u64 *bits)
+{
+	XA_STATE(xas, &r->frames, first);
+	struct pone_frame *f;
+
+	rcu_read_lock();
+	xas_for_each(&xas, f, first + pages - 1) {
+		pgoff_t i = xas.xa_index - first;
+
+		if (xas_retry(&xas, f))
+			continue;
+		bits[i / 64] |= 1ull << (i % 64);
+	}
+	rcu_read_unlock();
+}
+
+static long pone_resident(struct pone_region *r, void __user *arg)
+{
+	u64 bits[PONE_RESIDENT_MAX / 64] = {};
+	struct pone_resident q;
+	pgoff_t first;
+	int err;
+
+	if (copy_from_user(&q, arg, sizeof(q)))
+		return -EFAULT;
+	if (q.flags || !q.pages)
+		return -EINVAL;
+	if (q.pages > PONE_RESIDENT_MAX)
+		return -E2BIG;
+	err = pone_index(r, q.offset, &first);
+	if (err)
+		return err;
+	if (q.pages > READ_ONCE(r->pages) - first)
+		return -ERANGE;
+	pone_resident_bits(r, first, q.pages, bits);
+	if (copy_to_user(u64_to_user_ptr(q.bitmap), bits,
+			 DIV_ROUND_UP(q.pages, 64) * sizeof(bits[0])))
+		return -EFAULT;
+	return 0;
+}
+
 static long pone_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct pone_region *r = file->private_data;
@@ -842,6 +885,8 @@ static long pone_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return pone_batch(r, file, uarg, &pone_merge_ops);
 	case PONE_IOC_DISCARD:
 		return pone_batch(r, file, uarg, &pone_discard_ops);
+	case PONE_IOC_RESIDENT:
+		return pone_resident(r, uarg);
 	default:
 		return -ENOTTY;
 	}

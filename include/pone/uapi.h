@@ -73,9 +73,23 @@ struct pone_info {
 	struct pone_counters total;
 };
 
+/* Most pages one RESIDENT call answers for. */
+#define PONE_RESIDENT_MAX 512
+
+/* Which pages of a range have a frame; the others read as zeros. */
+struct pone_resident {
+	__u64 offset;		/* of the first page, page aligned */
+	__u64 bitmap;		/* user pointer: bit i of word i / 64 set
+				 * when page i has a frame
+				 */
+	__u32 pages;		/* 1 .. PONE_RESIDENT_MAX */
+	__u32 flags;		/* must be 0 */
+};
+
 #define PONE_IOC_MAGIC 0xb7
 #define PONE_IOC_INFO _IOR(PONE_IOC_MAGIC, 0, struct pone_info)
 #define PONE_IOC_MERGE _IOW(PONE_IOC_MAGIC, 1, struct pone_batch)
 #define PONE_IOC_DISCARD _IOW(PONE_IOC_MAGIC, 2, struct pone_batch)
+#define PONE_IOC_RESIDENT _IOW(PONE_IOC_MAGIC, 3, struct pone_resident)
 
 #endif /* PONE_UAPI_H */

@@ -54,6 +54,11 @@ check test "$frames" -eq "$distinct"
 cat /tmp/status.json
 check test "$(field merges)" -gt 0
 check test "$(field discards)" -gt 0
+# Discarded pages are holes (RESIDENT says so): passes no longer read them.
+sleep 2
+status
+check test "$(field absent)" -ge "$(field discards)"
+check test "$(($(field scanned) + $(field absent)))" -eq 4096
 ctl status
 check test "$(say verify)" = "ok 4096"
 # A page written after the merge gets a frame of its own again.

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * pone.ko's contract, one behaviour at a time, each checked against the
- * pages' contents and the module's counters: zero reads, read(2), merge,
- * copy on write from either side, discard, refusal of changed pages, merges
- * across regions, and every kind of bad input leaving everything as it was.
+ * pages' contents and the module's counters: zero reads, read(2),
+ * RESIDENT, merge, copy on write from either side, discard, refusal of
+ * changed pages, merges across regions, and every kind of bad input leaving
+ * everything as it was.
  */
 #include "vmtest.h"
 
@@ -139,6 +140,52 @@ static void test_read(void)
 	CHECK(bad != MAP_FAILED);
 	CHECK_ERRNO(pread(r.fd, bad, PAGE, PAGE), EFAULT);
 	CHECK(munmap(bad, PAGE) == 0);
+	region_free(r, PAGES);
+}
+
+static int resident(int fd, uint64_t first, uint32_t pages, uint64_t *bits,
+		    uint32_t flags)
+{
+	struct pone_resident q = { .offset = first * PAGE,
+				   .bitmap = (uintptr_t)bits, .pages = pages,
+				   .flags = flags };
+
+	return ioctl(fd, PONE_IOC_RESIDENT, &q);
+}
+
+/* RESIDENT: the pages with a frame, not those that read as zeros; every
+ * bad query refused. */
+static void test_resident(void)
+{
+	struct pone_resident unaligned = { .offset = 1, .pages = 1 };
+	struct region r = region_new(PAGES);
+	uint64_t bits[2];
+
+	memset(bits, 0xff, sizeof(bits));
+	CHECK(resident(r.fd, 0, PAGES, bits, 0) == 0);
+	CHECK(bits[0] == 0 && bits[1] == ~0ull);	/* one word written */
+	vm_fill(pg(r, 0), 1);
+	vm_fill(pg(r, 5), 2);
+	vm_fill(pg(r, PAGES - 1), 2);
+	CHECK(vm_page_is(pg(r, 7), 0));			/* the zero page */
+	CHECK(resident(r.fd, 0, PAGES, bits, 0) == 0);
+	CHECK(bits[0] == (1ull | 1ull << 5 | 1ull << (PAGES - 1)));
+	/* A merge keeps both offsets' frame, a discard drops one. */
+	CHECK(vm_merge1(r.fd, PAGES - 1, r.fd, 5) == PONE_DONE);
+	memset(pg(r, 0), 0, PAGE);
+	CHECK(vm_discard1(r.fd, 0) == PONE_DONE);
+	CHECK(resident(r.fd, 5, PAGES - 5, bits, 0) == 0);
+	CHECK(bits[0] == (1ull | 1ull << (PAGES - 6)));
+
+	CHECK_ERRNO(resident(r.fd, 0, 0, bits, 0), EINVAL);
+	CHECK_ERRNO(resident(r.fd, 0, 1, bits, 1), EINVAL);
+	CHECK_ERRNO(resident(r.fd, 0, PONE_RESIDENT_MAX + 1, bits, 0), E2BIG);
+	CHECK_ERRNO(resident(r.fd, PAGES, 1, bits, 0), ERANGE);
+	CHECK_ERRNO(resident(r.fd, PAGES - 1, 2, bits, 0), ERANGE);
+	CHECK_ERRNO(resident(r.fd, 0, 1, NULL, 0), EFAULT);
+	CHECK_ERRNO(ioctl(r.fd, PONE_IOC_RESIDENT, (void *)8), EFAULT);
+	unaligned.bitmap = (uintptr_t)bits;
+	CHECK_ERRNO(ioctl(r.fd, PONE_IOC_RESIDENT, &unaligned), EINVAL);
 	region_free(r, PAGES);
 }
 
@@ -550,6 +597,7 @@ int main(void)
 	RUN(test_abi_and_size);
 	RUN(test_zero_reads);
 	RUN(test_read);
+	RUN(test_resident);
 	RUN(test_write_allocates);
 	RUN(test_merge_and_cow);
 	RUN(test_merge_many);
