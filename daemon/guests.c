@@ -127,6 +127,7 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 	if (g->ram.kind == GUEST_PONE) {
 		d.resident = ponedev_resident;
 		d.resident_ctx = g;
+		g->pone_track_writes = gs->track_writes;
 	} else if (gs->track_writes) {
 		ret = pagemap_track_open(&g->pagemap, g->pid);
 		if (ret)

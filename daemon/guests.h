@@ -29,6 +29,7 @@ struct guest {
 	int pidfd;
 	struct guestram ram;
 	struct pagemap pagemap;
+	bool pone_track_writes;	/* /dev/pone RAM: ask pone.ko what was written */
 	uint32_t region;
 	int refs;
 	void *watch;		/* the daemon's watch of the pidfd */

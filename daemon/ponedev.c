@@ -40,13 +40,21 @@ int ponedev_resident(void *ctx, uint64_t first, unsigned int n,
 		     uint64_t *mask, uint64_t *unwritten)
 {
 	const struct guest *g = ctx;
-	struct pone_resident q = { .offset = offset_of(g, first),
-				   .bitmap = (uintptr_t)mask, .pages = n };
+	uint64_t written[PONE_RESIDENT_MAX / 64] = { 0 };
+	struct pone_resident q = {
+		.offset = offset_of(g, first), .bitmap = (uintptr_t)mask,
+		.written = g->pone_track_writes ? (uintptr_t)written : 0,
+		.pages = n,
+	};
+	unsigned int i;
 
-	(void)unwritten;	/* the module does not track writes */
 	if (n > PONE_RESIDENT_MAX)
 		return -EINVAL;
-	return ioctl(g->ram.fd, PONE_IOC_RESIDENT, &q) ? -errno : 0;
+	if (ioctl(g->ram.fd, PONE_IOC_RESIDENT, &q))
+		return -errno;
+	for (i = 0; q.written && i < (n + 63) / 64; i++)
+		unwritten[i] |= mask[i] & ~written[i];
+	return 0;
 }
 
 /* Errors of the whole call; per-entry results say the rest. */

@@ -52,8 +52,16 @@
  *   lock held (a TLB flush a run), and under the page lock zap again only
  *   a frame that is mapped (page_mapped): a fault since mapped it. Nothing
  *   takes an offset lock with a page lock held.
+ * - Written marks (PONE_WRITTEN on a slot) are set under the offset lock
+ *   before a pte of the offset becomes writable: by page_mkwrite, and by a
+ *   write that gives the offset a frame, together with the slot's entry
+ *   under the xarray's lock, so RESIDENT's snapshot never sees the one
+ *   without the other. RESIDENT clears a mark under the offset and page
+ *   locks and zaps the offset with it, so the next write faults and marks
+ *   again. A discard drops the mark with the frame.
  * - Order: mmap_lock -> offset lock -> page lock -> i_mmap_rwsem -> pte
- *   lock. MERGE and DISCARD copy their batch in and out with no lock held.
+ *   lock; the xarray's lock is taken alone. MERGE and DISCARD copy their
+ *   batch in and out with no lock held.
  * - frame->shares is atomic: slots of different offsets share a frame
  *   under different offset locks. It only rises under the lock of an
  *   offset that holds the frame, so a frame seen with one share under its
@@ -84,6 +92,9 @@
 #include <linux/xarray.h>
 
 #include <pone/uapi.h>
+
+/* On a slot whose offset was written since RESIDENT last asked. */
+#define PONE_WRITTEN XA_MARK_1
 
 #define PONE_LOCK_BITS 8
 #define PONE_LOCKS BIT(PONE_LOCK_BITS)
@@ -200,11 +211,18 @@ static struct pone_frame *pone_frame_alloc(struct vm_fault *vmf,
 
 /* Points the slot at @f (NULL: a hole); the caller holds its lock. */
 static int pone_slot_set(struct pone_region *r, pgoff_t index,
-			 struct pone_frame *old, struct pone_frame *f)
+			 struct pone_frame *old, struct pone_frame *f,
+			 bool written)
 {
-	void *ret = xa_store(&r->frames, index, f, GFP_KERNEL_ACCOUNT);
 	long delta = !!f - !!old;
+	void *ret;
 
+	/* Entry and mark at once: RESIDENT never sees one without the other. */
+	xa_lock(&r->frames);
+	ret = __xa_store(&r->frames, index, f, GFP_KERNEL_ACCOUNT);
+	if (!xa_is_err(ret) && written)
+		__xa_set_mark(&r->frames, index, PONE_WRITTEN);
+	xa_unlock(&r->frames);
 	if (xa_is_err(ret))
 		return xa_err(ret);
 	atomic_long_add(delta, &r->nframes);
@@ -225,6 +243,7 @@ static vm_fault_t pone_make_private(struct pone_region *r,
 	struct pone_frame *f;
 
 	if (old && atomic_read(&old->shares) == 1) {
+		xa_set_mark(&r->frames, vmf->pgoff, PONE_WRITTEN);
 		*fp = old;
 		return 0;
 	}
@@ -237,7 +256,7 @@ static vm_fault_t pone_make_private(struct pone_region *r,
 	 */
 	if (old)
 		lock_page(old->page);
-	if (pone_slot_set(r, vmf->pgoff, old, f)) {
+	if (pone_slot_set(r, vmf->pgoff, old, f, true)) {
 		if (old)
 			unlock_page(old->page);
 		pone_frame_put(f);
@@ -309,8 +328,10 @@ static vm_fault_t pone_page_mkwrite(struct vm_fault *vmf)
 	mutex_lock(lock);
 	f = xa_load(&r->frames, vmf->pgoff);
 	own = f && f->page == vmf->page && atomic_read(&f->shares) == 1;
-	if (own)
+	if (own) {
+		xa_set_mark(&r->frames, vmf->pgoff, PONE_WRITTEN);
 		lock_page(vmf->page);
+	}
 	mutex_unlock(lock);
 	return own ? VM_FAULT_LOCKED : pone_break_cow(vmf);
 }
@@ -487,7 +508,7 @@ static u32 pone_merge_frames(struct pone_region *d, pgoff_t di,
 		res = PONE_BUSY;
 	else if (!pone_pages_equal(fd->page, fs->page))
 		res = PONE_CHANGED;
-	else if (pone_slot_set(d, di, fd, fs))
+	else if (pone_slot_set(d, di, fd, fs, false))
 		res = PONE_BUSY;
 	else
 		pone_frame_share(fs);
@@ -537,7 +558,7 @@ static u32 pone_discard_one(struct pone_region *r, pgoff_t index)
 			res = PONE_BUSY;
 		else if (!pone_page_zero(f->page))
 			res = PONE_CHANGED;
-		else if (pone_slot_set(r, index, f, NULL))
+		else if (pone_slot_set(r, index, f, NULL, false))
 			res = PONE_BUSY;
 		else
 			res = PONE_DONE;
@@ -830,28 +851,67 @@ static long pone_info(struct pone_region *r, void __user *arg)
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
-/* Sets bit i of @bits when page @first + i has a frame: a snapshot. */
-static void pone_resident_bits(struct pone_region *r, pgoff_t first,
-			       u32 pages, u64 *bits)
+/*
+ * Sets bit i of @frames when page @first + i has a frame, and of @marked
+ * when it is also marked written: one snapshot of both, under the xarray's
+ * lock (a walk under RCU may miss an entry that is being changed).
+ */
+static void pone_slot_bits(struct pone_region *r, pgoff_t first, u32 pages,
+			   u64 *frames, u64 *marked)
 {
 	XA_STATE(xas, &r->frames, first);
 	struct pone_frame *f;
 
-	rcu_read_lock();
+	xas_lock(&xas);
 	xas_for_each(&xas, f, first + pages - 1) {
 		pgoff_t i = xas.xa_index - first;
 
-		if (xas_retry(&xas, f))
-			continue;
-		bits[i / 64] |= 1ull << (i % 64);
+		frames[i / 64] |= 1ull << (i % 64);
+		if (xas_get_mark(&xas, PONE_WRITTEN))
+			marked[i / 64] |= 1ull << (i % 64);
 	}
-	rcu_read_unlock();
+	xas_unlock(&xas);
+}
+
+/*
+ * Clears the written mark of @index and zaps it, so that the next write
+ * faults and marks it again. Under the offset lock, which writes mark
+ * under, and the page lock, which they map the frame under: no write goes
+ * unseen. A frame pinned for DMA can be written without a fault: it stays
+ * marked. A frame gone since it was seen marked has nothing to zap.
+ */
+static void pone_take_written(struct pone_region *r, pgoff_t index)
+{
+	struct mutex *lock = pone_lock(r, index);
+	struct pone_frame *f;
+
+	mutex_lock(lock);
+	f = xa_load(&r->frames, index);
+	if (f && xa_get_mark(&r->frames, index, PONE_WRITTEN)) {
+		lock_page(f->page);
+		if (!page_maybe_dma_pinned(f->page)) {
+			xa_clear_mark(&r->frames, index, PONE_WRITTEN);
+			pone_zap(r, index);
+		}
+		unlock_page(f->page);
+	}
+	mutex_unlock(lock);
+}
+
+static int pone_bits_out(u64 user, const u64 *bits, u32 pages)
+{
+	if (copy_to_user(u64_to_user_ptr(user), bits,
+			 DIV_ROUND_UP(pages, 64) * sizeof(bits[0])))
+		return -EFAULT;
+	return 0;
 }
 
 static long pone_resident(struct pone_region *r, void __user *arg)
 {
 	u64 bits[PONE_RESIDENT_MAX / 64] = {};
+	u64 written[PONE_RESIDENT_MAX / 64] = {};
 	struct pone_resident q;
+	unsigned long i;
 	pgoff_t first;
 	int err;
 
@@ -866,11 +926,20 @@ static long pone_resident(struct pone_region *r, void __user *arg)
 		return err;
 	if (q.pages > READ_ONCE(r->pages) - first)
 		return -ERANGE;
-	pone_resident_bits(r, first, q.pages, bits);
-	if (copy_to_user(u64_to_user_ptr(q.bitmap), bits,
-			 DIV_ROUND_UP(q.pages, 64) * sizeof(bits[0])))
-		return -EFAULT;
-	return 0;
+	/* Bitmaps that can be written, before any mark is taken. */
+	err = pone_bits_out(q.bitmap, bits, q.pages);
+	if (!err && q.written)
+		err = pone_bits_out(q.written, written, q.pages);
+	if (err)
+		return err;
+	pone_slot_bits(r, first, q.pages, bits, written);
+	if (q.written)
+		for_each_set_bit(i, (unsigned long *)written, q.pages)
+			pone_take_written(r, first + i);
+	err = pone_bits_out(q.bitmap, bits, q.pages);
+	if (!err && q.written)
+		err = pone_bits_out(q.written, written, q.pages);
+	return err;
 }
 
 static long pone_ioctl(struct file *file, unsigned int cmd, unsigned long arg)

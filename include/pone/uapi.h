@@ -76,11 +76,18 @@ struct pone_info {
 /* Most pages one RESIDENT call answers for. */
 #define PONE_RESIDENT_MAX 512
 
-/* Which pages of a range have a frame; the others read as zeros. */
+/*
+ * Which pages of a range have a frame (the others read as zeros) and, if
+ * asked, which were written since a RESIDENT call last asked about them:
+ * asking write-protects them again, so that no later write goes unseen.
+ */
 struct pone_resident {
 	__u64 offset;		/* of the first page, page aligned */
 	__u64 bitmap;		/* user pointer: bit i of word i / 64 set
 				 * when page i has a frame
+				 */
+	__u64 written;		/* 0, or a user pointer like bitmap: bit i
+				 * set when page i was written
 				 */
 	__u32 pages;		/* 1 .. PONE_RESIDENT_MAX */
 	__u32 flags;		/* must be 0 */

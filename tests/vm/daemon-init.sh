@@ -74,7 +74,9 @@ check test "$(field frames)" = ""
 # Write tracking and recycling, in a kernel with soft-dirty bits (pagemap.c's
 # own test runs its soft-dirty part here) and zram swap: an anonymous and a
 # memfd guest's reclaim passes read only what it wrote since the pass
-# before, still see every change, and page its zero pages out.
+# before, still see every change, and page its zero pages out; so do a
+# /dev/pone guest's, whose writes pone.ko tracks and whose zero pages it
+# discards.
 check grep -q "write tracking: soft-dirty" /tmp/poned.log
 check test_pagemap
 check swap_on 64
@@ -145,6 +147,7 @@ tracked_guest() {
 
 tracked_guest "" anon
 tracked_guest --memfd memfd
+tracked_guest --pone pone
 kill "$poned"
 wait "$poned"
 grep -E 'error|warning|merge pass' /tmp/poned.log

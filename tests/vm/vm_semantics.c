@@ -2,9 +2,9 @@
 /*
  * pone.ko's contract, one behaviour at a time, each checked against the
  * pages' contents and the module's counters: zero reads, read(2),
- * RESIDENT, merge, copy on write from either side, discard, refusal of
- * changed pages, merges across regions, and every kind of bad input leaving
- * everything as it was.
+ * RESIDENT and the pages written, merge, copy on write from either side,
+ * discard, refusal of changed pages, merges across regions, and every kind
+ * of bad input leaving everything as it was.
  */
 #include "vmtest.h"
 
@@ -151,6 +151,49 @@ static int resident(int fd, uint64_t first, uint32_t pages, uint64_t *bits,
 				   .flags = flags };
 
 	return ioctl(fd, PONE_IOC_RESIDENT, &q);
+}
+
+/* The pages of the region written since last asked. */
+static uint64_t written(int fd)
+{
+	uint64_t bits, w = ~0ull;
+	struct pone_resident q = { .bitmap = (uintptr_t)&bits,
+				   .written = (uintptr_t)&w, .pages = PAGES };
+
+	CHECK(ioctl(fd, PONE_IOC_RESIDENT, &q) == 0);
+	CHECK((w & ~bits) == 0);
+	return w;
+}
+
+/*
+ * RESIDENT's written pages: every way a page gets written is seen once, a
+ * write through a mapping that was writable when last asked too, and
+ * reads, merges and discards are no writes.
+ */
+static void test_written(void)
+{
+	struct region r = region_new(PAGES);
+
+	CHECK(written(r.fd) == 0);
+	vm_fill(pg(r, 1), 1);				/* a hole */
+	vm_fill(pg(r, 2), 1);
+	CHECK(written(r.fd) == (1ull << 1 | 1ull << 2));
+	CHECK(written(r.fd) == 0);
+	vm_fill(pg(r, 2), 2);		/* its pte was writable when asked */
+	CHECK(vm_page_is(pg(r, 1), 1) && vm_page_is(pg(r, 3), 0));
+	CHECK(written(r.fd) == 1ull << 2);
+	vm_fill(pg(r, 2), 1);
+	CHECK(written(r.fd) == 1ull << 2);
+	CHECK(vm_merge1(r.fd, 2, r.fd, 1) == PONE_DONE);
+	CHECK(written(r.fd) == 0);
+	vm_fill(pg(r, 1), 3);				/* a COW break */
+	CHECK(written(r.fd) == 1ull << 1);
+	memset(pg(r, 2), 0, PAGE);
+	CHECK(written(r.fd) == 1ull << 2);
+	CHECK(vm_discard1(r.fd, 2) == PONE_DONE);
+	CHECK(written(r.fd) == 0);
+	CHECK(vm_page_is(pg(r, 1), 3) && vm_page_is(pg(r, 2), 0));
+	region_free(r, PAGES);
 }
 
 /* RESIDENT: the pages with a frame, not those that read as zeros; every
@@ -598,6 +641,7 @@ int main(void)
 	RUN(test_zero_reads);
 	RUN(test_read);
 	RUN(test_resident);
+	RUN(test_written);
 	RUN(test_write_allocates);
 	RUN(test_merge_and_cow);
 	RUN(test_merge_many);

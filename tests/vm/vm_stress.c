@@ -2,7 +2,8 @@
 /*
  * Writers keep rewriting pages of two regions with stamped content while
  * two mergers (each merging either region into the other, so their offset
- * locks cross) and a discarder work on the same pages. Each page has one
+ * locks cross) and a discarder work on the same pages, and a tracker asks
+ * which pages were written and checks that the others did not change. Each page has one
  * writer, which knows what it last wrote there and checks it before every
  * write; a reader checks that every word it sees is some stamp; at the end
  * every page must hold its last stamp, whole: a lost write, or content
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +48,7 @@ static size_t pages;		/* a region's, this round; a power of two */
 static size_t batch;		/* entries a MERGE or DISCARD, <= pages / 2 */
 static atomic_bool stop;
 static atomic_ulong writes, reads, merged, discarded, refused;
+static atomic_ulong unwritten_seen, written_seen;
 
 static uint64_t next_rand(uint64_t *s)
 {
@@ -102,6 +105,58 @@ static void *reader(void *arg)
 		n++;
 	}
 	atomic_fetch_add(&reads, n);
+	return NULL;
+}
+
+/*
+ * Asks pone.ko which pages have a frame and which were written since it
+ * last asked, and reads them all. A write lands in the answer of the next
+ * question at the latest (it may come between a question and the read
+ * after it), so a page that two questions in a row say has a frame and
+ * was not written must have read the same after the first as after the one
+ * before. (A page discarded in between loses its mark with its frame:
+ * poned forgets a page without one and reads it afresh.) A write the
+ * module did not see, through a pte it left writable, fails.
+ */
+static void *tracker(void *arg)
+{
+	static uint8_t before[REGIONS][MAX_PAGES][PAGE];
+	static uint8_t last[REGIONS][MAX_PAGES][PAGE];
+	static bool last_quiet[REGIONS][MAX_PAGES];
+	uint64_t mask[MAX_PAGES / 64], written[MAX_PAGES / 64];
+	unsigned long same = 0, changed = 0;
+	bool first = true;
+	size_t i, p;
+
+	(void)arg;
+	for (; !atomic_load_explicit(&stop, memory_order_relaxed);
+	     first = false) {
+		for (i = 0; i < REGIONS; i++) {
+			struct pone_resident q = {
+				.bitmap = (uintptr_t)mask,
+				.written = (uintptr_t)written, .pages = pages,
+			};
+
+			CHECK(ioctl(regions[i].fd, PONE_IOC_RESIDENT, &q) == 0);
+			for (p = 0; p < pages; p++) {
+				bool quiet = (mask[p / 64] & ~written[p / 64]) >>
+					     (p % 64) & 1;
+
+				if (quiet && last_quiet[i][p]) {
+					CHECK(!memcmp(last[i][p], before[i][p],
+						      PAGE));
+					same++;
+				}
+				changed += !quiet;
+				memcpy(before[i][p], last[i][p], PAGE);
+				CHECK(pread(regions[i].fd, last[i][p], PAGE,
+					    (off_t)(p * PAGE)) == PAGE);
+				last_quiet[i][p] = quiet && !first;
+			}
+		}
+	}
+	atomic_fetch_add(&unwritten_seen, same);
+	atomic_fetch_add(&written_seen, changed);
 	return NULL;
 }
 
@@ -191,7 +246,7 @@ static void verify(void)
 }
 
 static void *(*const workers[])(void *) = {
-	writer, writer, reader, merger, merger, discarder,
+	writer, writer, reader, merger, merger, discarder, tracker,
 };
 
 static bool enough(int probe, const struct pone_info *base,
@@ -220,6 +275,8 @@ static void round_run(size_t round_pages, int seconds)
 	atomic_store(&merged, 0);
 	atomic_store(&discarded, 0);
 	atomic_store(&refused, 0);
+	atomic_store(&unwritten_seen, 0);
+	atomic_store(&written_seen, 0);
 	for (i = 0; i < REGIONS; i++) {
 		regions[i].fd = vm_open();
 		regions[i].map[0] = vm_map(regions[i].fd, pages);
@@ -243,15 +300,18 @@ static void round_run(size_t round_pages, int seconds)
 	verify();
 
 	end = vm_info(probe);
-	printf("stress: %zu pages x %d regions, %d s: %lu writes, %lu reads, %lu merged, %lu discarded, %lu refused (changed or busy), %llu COW breaks\n",
+	printf("stress: %zu pages x %d regions, %d s: %lu writes, %lu reads, %lu merged, %lu discarded, %lu refused (changed or busy), %llu COW breaks; tracked: %lu pages written or without a frame, %lu seen unchanged\n",
 	       pages, REGIONS, seconds, atomic_load(&writes),
 	       atomic_load(&reads), atomic_load(&merged),
 	       atomic_load(&discarded), atomic_load(&refused),
 	       (unsigned long long)(end.total.cow_breaks -
-				    base.total.cow_breaks));
+				    base.total.cow_breaks),
+	       atomic_load(&written_seen), atomic_load(&unwritten_seen));
 	fflush(stdout);
 	CHECK(enough(probe, &base, AT_LEAST));
 	CHECK(atomic_load(&refused) > 0 && atomic_load(&reads) > 1000);
+	CHECK(atomic_load(&written_seen) > 1000 &&
+	      atomic_load(&unwritten_seen) > 1000);
 	for (i = 0; i < REGIONS; i++) {
 		struct pone_info info = vm_info(regions[i].fd);
 
