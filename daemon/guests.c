@@ -13,9 +13,11 @@
 #include "ponedev.h"
 #include "procfs.h"
 
-void guests_init(struct guests *gs, struct pone_engine *e, bool track_writes)
+void guests_init(struct guests *gs, struct pone_engine *e, bool track_writes,
+		 bool track_pone)
 {
-	*gs = (struct guests){ .engine = e, .track_writes = track_writes };
+	*gs = (struct guests){ .engine = e, .track_writes = track_writes,
+			       .track_pone = track_pone };
 	pthread_mutex_init(&gs->lock, NULL);
 }
 
@@ -127,7 +129,7 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 	if (g->ram.kind == GUEST_PONE) {
 		d.resident = ponedev_resident;
 		d.resident_ctx = g;
-		g->pone_track_writes = gs->track_writes;
+		g->pone_track_writes = gs->track_pone;
 	} else if (gs->track_writes) {
 		ret = pagemap_track_open(&g->pagemap, g->pid);
 		if (ret)

@@ -54,9 +54,11 @@ struct guests {
 	struct pone_engine *engine;
 	unsigned int count;
 	bool track_writes;	/* of memfd and anonymous guests (pagemap.h) */
+	bool track_pone;	/* of /dev/pone guests (pone.ko) */
 };
 
-void guests_init(struct guests *gs, struct pone_engine *e, bool track_writes);
+void guests_init(struct guests *gs, struct pone_engine *e, bool track_writes,
+		 bool track_pone);
 
 /* Before a pass: take and clear the guests' soft-dirty bits. */
 void guests_track_writes(struct guests *gs);

@@ -213,7 +213,9 @@ static bool start_write_tracking(struct daemon *d)
 		d->write_tracking = "unavailable";
 		log_info("write tracking (write_tracking = auto): this kernel "
 			 "keeps no soft-dirty bits (CONFIG_MEM_SOFT_DIRTY); "
-			 "every reclaim pass reads every resident page");
+			 "every reclaim pass reads every resident page of "
+			 "memfd and anonymous guests (pone.ko still tracks "
+			 "/dev/pone guests)");
 		return false;
 	}
 	d->write_tracking = "soft-dirty";
@@ -347,7 +349,8 @@ static int setup(struct daemon *d, const struct args *a)
 		log_err("cannot start the engine: %s", strerror(-ret));
 		return ret;
 	}
-	guests_init(&d->guests, d->engine, start_write_tracking(d));
+	guests_init(&d->guests, d->engine, start_write_tracking(d),
+		    d->cfg.write_tracking);
 	daemon_periods_settings(&d->cfg, &ps);
 	return periods_start(&d->periods, d->engine, &d->guests, &ps);
 }

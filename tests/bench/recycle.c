@@ -294,7 +294,7 @@ static int run_once(enum layout l, uint64_t pages, unsigned int threads,
 		child_stop(&ch);
 		return ret;
 	}
-	guests_init(&gs, e, tracking);
+	guests_init(&gs, e, tracking, tracking);
 	ram.addr = ch.addr;
 	ret = guests_attach_ram(&gs, ch.pid, "bench", &ram, &g, why,
 				sizeof(why));
