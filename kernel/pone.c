@@ -56,9 +56,10 @@
  *   before a pte of the offset becomes writable: by page_mkwrite, and by a
  *   write that gives the offset a frame, together with the slot's entry
  *   under the xarray's lock, so RESIDENT's snapshot never sees the one
- *   without the other. RESIDENT clears a mark under the offset and page
- *   locks and zaps the offset with it, so the next write faults and marks
- *   again. A discard drops the mark with the frame.
+ *   without the other. RESIDENT zaps the marked offsets of its snapshot,
+ *   a run at a time, then clears each mark under the offset and page locks
+ *   and zaps the offset again if a fault mapped it since, so the next write
+ *   faults and marks again. A discard drops the mark with the frame.
  * - Order: mmap_lock -> offset lock -> page lock -> i_mmap_rwsem -> pte
  *   lock; the xarray's lock is taken alone. MERGE and DISCARD copy their
  *   batch in and out with no lock held.
@@ -877,7 +878,8 @@ static void pone_slot_bits(struct pone_region *r, pgoff_t first, u32 pages,
  * Clears the written mark of @index and zaps it, so that the next write
  * faults and marks it again. Under the offset lock, which writes mark
  * under, and the page lock, which they map the frame under: no write goes
- * unseen. A frame pinned for DMA can be written without a fault: it stays
+ * unseen. The caller zapped the offset before, with its neighbours: it is
+ * zapped again only if a fault mapped it since (page_mapped). A frame pinned for DMA can be written without a fault: it stays
  * marked. A frame gone since it was seen marked has nothing to zap.
  */
 static void pone_take_written(struct pone_region *r, pgoff_t index)
@@ -891,11 +893,24 @@ static void pone_take_written(struct pone_region *r, pgoff_t index)
 		lock_page(f->page);
 		if (!page_maybe_dma_pinned(f->page)) {
 			xa_clear_mark(&r->frames, index, PONE_WRITTEN);
-			pone_zap(r, index);
+			if (page_mapped(f->page))
+				pone_zap(r, index);
 		}
 		unlock_page(f->page);
 	}
 	mutex_unlock(lock);
+}
+
+/* One zap a run of consecutive pages set in @bits: a TLB flush a run. */
+static void pone_zap_marked(struct pone_region *r, pgoff_t first,
+			    const u64 *bits, u32 pages)
+{
+	const unsigned long *b = (const unsigned long *)bits;
+	unsigned long start, end;
+
+	for_each_set_bitrange(start, end, b, pages)
+		unmap_mapping_pages(&r->mapping, first + start, end - start,
+				    false);
 }
 
 static int pone_bits_out(u64 user, const u64 *bits, u32 pages)
@@ -933,9 +948,11 @@ static long pone_resident(struct pone_region *r, void __user *arg)
 	if (err)
 		return err;
 	pone_slot_bits(r, first, q.pages, bits, written);
-	if (q.written)
+	if (q.written) {
+		pone_zap_marked(r, first, written, q.pages);
 		for_each_set_bit(i, (unsigned long *)written, q.pages)
 			pone_take_written(r, first + i);
+	}
 	err = pone_bits_out(q.bitmap, bits, q.pages);
 	if (!err && q.written)
 		err = pone_bits_out(q.written, written, q.pages);
