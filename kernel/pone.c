@@ -879,8 +879,9 @@ static void pone_slot_bits(struct pone_region *r, pgoff_t first, u32 pages,
  * faults and marks it again. Under the offset lock, which writes mark
  * under, and the page lock, which they map the frame under: no write goes
  * unseen. The caller zapped the offset before, with its neighbours: it is
- * zapped again only if a fault mapped it since (page_mapped). A frame pinned for DMA can be written without a fault: it stays
- * marked. A frame gone since it was seen marked has nothing to zap.
+ * zapped again only if a fault mapped it since (page_mapped). A frame
+ * pinned for DMA can be written without a fault: it stays marked. A frame
+ * gone since it was seen marked has nothing to zap.
  */
 static void pone_take_written(struct pone_region *r, pgoff_t index)
 {
@@ -942,11 +943,12 @@ static long pone_resident(struct pone_region *r, void __user *arg)
 	if (q.pages > READ_ONCE(r->pages) - first)
 		return -ERANGE;
 	/* Bitmaps that can be written, before any mark is taken. */
-	err = pone_bits_out(q.bitmap, bits, q.pages);
-	if (!err && q.written)
-		err = pone_bits_out(q.written, written, q.pages);
-	if (err)
-		return err;
+	if (q.written) {
+		err = pone_bits_out(q.bitmap, bits, q.pages) ?:
+		      pone_bits_out(q.written, written, q.pages);
+		if (err)
+			return err;
+	}
 	pone_slot_bits(r, first, q.pages, bits, written);
 	if (q.written) {
 		pone_zap_marked(r, first, written, q.pages);
