@@ -129,6 +129,7 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 	if (g->ram.kind == GUEST_PONE) {
 		d.resident = ponedev_resident;
 		d.resident_ctx = g;
+		d.unwritten_exact = gs->track_pone;
 		g->pone_track_writes = gs->track_pone;
 	} else if (gs->track_writes) {
 		ret = pagemap_track_open(&g->pagemap, g->pid);

@@ -64,6 +64,14 @@ unsigned int pagestate_update(struct pagestate *ps, uint64_t i, uint32_t hash,
 	return verdict;
 }
 
+bool ps_enters_tree(uint32_t word)
+{
+	unsigned int verdict;
+
+	next_word(word, ps_hash(word), word & PS_ZERO, true, &verdict);
+	return verdict & PV_MERGE_CANDIDATE;
+}
+
 bool pagestate_set_role(struct pagestate *ps, uint64_t i, unsigned int from,
 			unsigned int to)
 {

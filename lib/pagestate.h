@@ -104,6 +104,10 @@ static inline bool ps_changed(uint32_t word, uint32_t hash)
 unsigned int pagestate_update(struct pagestate *ps, uint64_t i, uint32_t hash,
 			      bool zero, bool merge_pass);
 
+/* Whether a merge pass that finds a page with word unchanged makes it a
+ * merge candidate. */
+bool ps_enters_tree(uint32_t word);
+
 /* Move page i to role to if its role is one of the mask (bits 1 << role). */
 bool pagestate_set_role(struct pagestate *ps, uint64_t i, unsigned int from,
 			unsigned int to);

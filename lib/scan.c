@@ -276,8 +276,8 @@ static void forget_run(struct pass *p, struct worker *w, struct region *r,
 	w->stats.absent += n;
 }
 
-/* Pages of a reclaim pass the caller knows unwritten since they were last
- * read: their hash and zero test stand as they were, unread. */
+/* Pages the caller knows unwritten since they were last read: their hash
+ * and zero test stand as they were, unread. None enters the tree here. */
 static void keep_run(struct pass *p, struct worker *w, struct region *r,
 		     uint64_t first, unsigned int n)
 {
@@ -306,10 +306,13 @@ static enum page_action action_of(const struct pass *p, const struct region *r,
 				  uint64_t first, const uint64_t *resident,
 				  const uint64_t *unwritten, unsigned int i)
 {
+	uint32_t word = pagestate_word(&r->ps, first + i);
+
 	if (!bit(resident, i))
 		return PAGE_FORGET;
-	if (p->merge || !bit(unwritten, i) ||
-	    ps_role(pagestate_word(&r->ps, first + i)) == PS_UNSEEN)
+	if (!bit(unwritten, i) || ps_role(word) == PS_UNSEEN)
+		return PAGE_READ;
+	if (p->merge && (!r->desc.unwritten_exact || ps_enters_tree(word)))
 		return PAGE_READ;
 	return PAGE_KEEP;
 }

@@ -419,14 +419,15 @@ static int image_resident(void *ctx, uint64_t first, unsigned int n,
 }
 
 /* The image as a region, all resident and nothing known unwritten until
- * the test says otherwise in res. */
+ * the test says otherwise in res; exact: res misses no write. */
 static void add_with_residency(struct pone_engine *e, struct image *img,
-			       struct residency *res)
+			       struct residency *res, bool exact)
 {
 	struct pone_region_desc d = { .name = "resident", .pages = img->pages,
 				      .mode = PONE_READ_MAP, .map = img->mem,
 				      .fd = -1, .resident = image_resident,
-				      .resident_ctx = res };
+				      .resident_ctx = res,
+				      .unwritten_exact = exact };
 	uint32_t id;
 
 	memset(res, 0, sizeof(*res));
@@ -448,7 +449,7 @@ static void absent_pages_are_skipped(void **state)
 	uint64_t i, gone = 0, gone_zero = 0, gone_dup = 0;
 
 	(void)state;
-	add_with_residency(e, &img, &res);
+	add_with_residency(e, &img, &res, false);
 	scan(e, PONE_PASS_MERGE, &s);
 	scan(e, PONE_PASS_MERGE, &s);
 	st = scan(e, PONE_PASS_MERGE, &s);
@@ -505,7 +506,7 @@ static void unwritten_pages_are_not_read(void **state)
 	uint64_t i, zero_page = PAGES, data_page = PAGES;
 
 	(void)state;
-	add_with_residency(e, &img, &res);
+	add_with_residency(e, &img, &res, false);
 	memset(res.unwritten, 0xff, sizeof(res.unwritten));
 	/* Never read yet: every page is read, whatever the caller says. */
 	st = scan(e, PONE_PASS_RECLAIM, &s);
@@ -541,6 +542,54 @@ static void unwritten_pages_are_not_read(void **state)
 	assert_int_equal(st.changed, 2);
 	assert_int_equal(st.zero, ZERO);
 	assert_false(reported_zero(&s, zero_page));
+	pone_engine_free(e);
+	image_free(&img);
+	seen_reset(&s);
+}
+
+/*
+ * Where the caller misses no write, merge passes take unwritten pages as
+ * they were too, but read those about to enter the tree: the tree is
+ * keyed by what they hold then. The test changes a page of a group
+ * behind the caller's back just before: it is read, seen changed, and not
+ * reported; the rest of the groups are.
+ */
+static void exact_unwritten_pages_are_read_to_enter_the_tree(void **state)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct image img = build();
+	struct pone_engine *e = engine(2);
+	struct residency res;
+	struct pone_pass_stats st;
+	uint64_t i, moved = PAGES;
+
+	(void)state;
+	add_with_residency(e, &img, &res, true);
+	memset(res.unwritten, 0xff, sizeof(res.unwritten));
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.scanned, PAGES);
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.scanned, 0);
+	assert_int_equal(st.unwritten, PAGES);
+	for (i = 0; i < img.pages && moved == PAGES; i++)
+		if (img.content[i] && img.content[i] <= GROUPS)
+			moved = i;
+	image_rewrite(&img, moved, 7777);
+	/* Every non-zero page enters the tree: read; zero pages are not. */
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.scanned, PAGES - ZERO);
+	assert_int_equal(st.unwritten, ZERO);
+	assert_int_equal(st.changed, 1);
+	assert_int_equal(st.zero_stable, ZERO);
+	assert_int_equal(s.ndup, GROUPS * (GROUP_SIZE - 1) - 1);
+	assert_false(reported(&s, moved));
+	/* In the tree, unwritten: not read again. A written page is. */
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.scanned, 0);
+	res.unwritten[moved / 64] &= ~(1ull << (moved % 64));
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.scanned, 1);
+	assert_int_equal(st.changed, 0);
 	pone_engine_free(e);
 	image_free(&img);
 	seen_reset(&s);
@@ -880,6 +929,7 @@ int main(void)
 		cmocka_unit_test(unreadable_pages),
 		cmocka_unit_test(absent_pages_are_skipped),
 		cmocka_unit_test(unwritten_pages_are_not_read),
+		cmocka_unit_test(exact_unwritten_pages_are_read_to_enter_the_tree),
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(remove_during_pass),
 		cmocka_unit_test(retried_pages_come_back),

@@ -49,6 +49,13 @@ struct pone_region_desc {
 	int (*resident)(void *ctx, uint64_t first, unsigned int n,
 			uint64_t *mask, uint64_t *unwritten);
 	void *resident_ctx;
+	/*
+	 * unwritten misses no write: one that lands after resident() returned
+	 * is reported by its next call. Merge passes then also take
+	 * unwritten pages as they were, and read only those about to enter
+	 * the SD tree, whose content the tree needs.
+	 */
+	bool unwritten_exact;
 };
 
 enum pone_pass {
