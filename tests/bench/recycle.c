@@ -511,7 +511,17 @@ static double cpu_hz(void)
 static void group_header(uint64_t pages, unsigned int nt, double hz,
 			 const char *tracking)
 {
-	char explain[1100];
+	const char *dev = swap_device();
+	char explain[1400], swap[300];
+
+	if (!dev)
+		snprintf(swap, sizeof(swap), "the machine's own");
+	else if (strcmp(dev, SWAP_PATH))
+		snprintf(swap, sizeof(swap), "%s, a loop device over a file of "
+			 "its own: a block device takes a huge page whole", dev);
+	else
+		snprintf(swap, sizeof(swap), "a file of its own (no loop device "
+			 "here): the kernel splits each huge page first");
 
 	snprintf(explain, sizeof(explain),
 		 "poned's path on a child process of %llu pages (%.2f GiB), %d %% of them zero:\n"
@@ -522,10 +532,11 @@ static void group_header(uint64_t pages, unsigned int nt, double hz,
 		 "   cpu_s: CPU of all threads in the pass; cycles: that CPU x %.0f MHz (cpu MHz of\n"
 		 "   /proc/cpuinfo; perf has no cycle counter here) / recycled pages; pageout:\n"
 		 "   the share spent in recycle_found() (pagemap query + process_madvise).\n"
-		 "   Write tracking (soft-dirty): %s",
+		 "   Write tracking (soft-dirty): %s\n"
+		 "   Swap: %s",
 		 (unsigned long long)pages, pages / 262144.0, ZERO_PERCENT,
 		 ROUNDS, nt > 1 ? " and 2" : "", hz / 1e6,
-		 tracking);
+		 tracking, swap);
 	out_group("Recycling zero pages (PPR): poned's path, MADV_PAGEOUT", explain);
 }
 
