@@ -10,8 +10,9 @@
  *
  * Stability: a page is a merge candidate once its hash was unchanged over
  * two consecutive merge periods (the same at three merge passes in a row,
- * with no change at any pass between), and a zero page is a recycle
- * candidate once it was zero at two passes in a row (one reclaim period).
+ * with no change seen by any pass between that hashed it), and a zero page
+ * is a recycle candidate once it was zero at two passes in a row (one
+ * reclaim period).
  */
 #ifndef PONE_PAGESTATE_H
 #define PONE_PAGESTATE_H

@@ -2,10 +2,10 @@
 /*
  * One pass over every region. The regions are cut into batches of e->batch
  * pages, handed out by one atomic counter; a worker reads a batch, hashes
- * it, zero-tests the pages whose hash is the zero page's, updates their
- * state and, in a merge pass, looks the stable ones up in the SD tree, then
- * hands its findings for the batch to the actuator. Workers share nothing
- * else but the trees; counters are per worker and summed at the end.
+ * and zero-tests it, updates the pages' state and, in a merge pass, looks
+ * the stable ones up in the SD tree, then hands its findings for the batch
+ * to the actuator. Workers share nothing else but the trees; counters are
+ * per worker and summed at the end.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -187,17 +187,22 @@ static void update_states(struct pass *p, struct worker *w, struct region *r,
 	}
 }
 
-static void classify(struct pass *p, struct worker *w, struct region *r,
-		     uint64_t first, unsigned int n, const void **pages)
+/* The hash a page's word keeps (its high bits), as the backend gives it. */
+static uint64_t kept_hash(uint32_t word)
+{
+	return (uint64_t)ps_hash(word) << 32;
+}
+
+/* Every page hashed; a zero page is known by its hash, then verified. */
+static void hash_then_test(const struct pass *p, struct worker *w,
+			   unsigned int n, const void **pages, uint64_t *hash,
+			   bool *zero)
 {
 	const struct pone_backend *be = p->e->be;
 	const void *zp[ENGINE_BATCH_MAX];
-	uint64_t hash[ENGINE_BATCH_MAX];
-	bool zero[ENGINE_BATCH_MAX], zres[ENGINE_BATCH_MAX];
+	bool zres[ENGINE_BATCH_MAX];
 	unsigned int zi[ENGINE_BATCH_MAX], nz = 0, i;
-	struct findings *f = &w->found;
 
-	/* A zero page is known by its hash, then verified. */
 	be->hash(be, pages, n, hash);
 	for (i = 0; i < n; i++) {
 		zero[i] = false;
@@ -210,7 +215,59 @@ static void classify(struct pass *p, struct worker *w, struct region *r,
 		be->is_zero(be, zp, nz, zres);
 	for (i = 0; i < nz; i++)
 		zero[zi[i]] = zres[i];
+	w->stats.hashed += n;
+}
 
+/*
+ * A reclaim pass of a region whose merge passes read every page needs to
+ * know only which pages are zero: a page non-zero before and now keeps
+ * its hash (the next merge pass sees whether it changed), and only pages
+ * new or no longer zero are hashed. The zero test of a non-zero page
+ * stops at its first non-zero bytes.
+ */
+static void test_then_hash(const struct pass *p, struct worker *w,
+			   const struct region *r, uint64_t first,
+			   unsigned int n, const void **pages, uint64_t *hash,
+			   bool *zero)
+{
+	const struct pone_backend *be = p->e->be;
+	const void *hp[ENGINE_BATCH_MAX];
+	uint64_t hv[ENGINE_BATCH_MAX];
+	unsigned int hi[ENGINE_BATCH_MAX], nh = 0, i;
+
+	be->is_zero(be, pages, n, zero);
+	for (i = 0; i < n; i++) {
+		uint32_t word = pagestate_word(&r->ps, first + i);
+
+		if (zero[i]) {
+			hash[i] = p->e->zero_hash;
+		} else if (ps_role(word) != PS_UNSEEN && !(word & PS_ZERO)) {
+			hash[i] = kept_hash(word);
+		} else {
+			hp[nh] = pages[i];
+			hi[nh++] = i;
+		}
+	}
+	if (nh)
+		be->hash(be, hp, nh, hv);
+	for (i = 0; i < nh; i++)
+		hash[hi[i]] = hv[i];
+	w->stats.hashed += nh;
+}
+
+static void classify(struct pass *p, struct worker *w, struct region *r,
+		     uint64_t first, unsigned int n, const void **pages)
+{
+	uint64_t hash[ENGINE_BATCH_MAX];
+	bool zero[ENGINE_BATCH_MAX];
+	struct findings *f = &w->found;
+
+	/* A page of an exactly tracked region is not read again until it is
+	 * written: its hash must be of what it holds now. */
+	if (p->merge || r->desc.unwritten_exact)
+		hash_then_test(p, w, n, pages, hash, zero);
+	else
+		test_then_hash(p, w, r, first, n, pages, hash, zero);
 	update_states(p, w, r, first, n, pages, hash, zero, f);
 	w->stats.scanned += n;
 	/* Candidates are looked up while their pages are at hand. */
@@ -288,7 +345,7 @@ static void keep_run(struct pass *p, struct worker *w, struct region *r,
 	for (i = 0; i < n; i++) {
 		uint32_t word = pagestate_word(&r->ps, first + i);
 
-		hash[i] = (uint64_t)ps_hash(word) << 32;
+		hash[i] = kept_hash(word);
 		zero[i] = word & PS_ZERO;
 	}
 	update_states(p, w, r, first, n, NULL, hash, zero, &w->found);

@@ -86,14 +86,21 @@ static uint64_t pages_of(const struct pone_engine *e)
 	return m.pages;
 }
 
-static struct pone_engine *engine(unsigned int threads)
+static struct pone_engine *engine_batched(unsigned int threads,
+					  unsigned int batch)
 {
-	struct pone_engine_config cfg = { .threads = threads };
+	struct pone_engine_config cfg = { .threads = threads,
+					  .batch_pages = batch };
 	struct pone_engine *e;
 
 	assert_int_equal(pone_engine_new(&cfg, &e), 0);
 	assert_int_equal(pone_engine_threads(e), threads);
 	return e;
+}
+
+static struct pone_engine *engine(unsigned int threads)
+{
+	return engine_batched(threads, 0);
 }
 
 static struct image build(void)
@@ -161,11 +168,11 @@ static void check_zero(const struct seen *s, const struct image *img)
 }
 
 /* Three merge passes: observe, observe, then report. */
-static void layout_is_found(unsigned int threads)
+static void layout_is_found(unsigned int threads, unsigned int batch)
 {
 	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct image img = build();
-	struct pone_engine *e = engine(threads);
+	struct pone_engine *e = engine_batched(threads, batch);
 	uint32_t id = add_map(e, &img);
 	struct pone_pass_stats st;
 
@@ -215,19 +222,19 @@ static void layout_is_found(unsigned int threads)
 static void one_thread(void **state)
 {
 	(void)state;
-	layout_is_found(1);
+	layout_is_found(1, 0);
 }
 
 static void two_threads(void **state)
 {
 	(void)state;
-	layout_is_found(2);
+	layout_is_found(2, 0);
 }
 
 static void eight_threads(void **state)
 {
 	(void)state;
-	layout_is_found(8);
+	layout_is_found(8, 0);
 }
 
 static bool reported_zero(const struct seen *s, uint64_t page)
@@ -262,7 +269,7 @@ static void changed_pages_are_not_stable(void **state)
 	struct image img = build();
 	struct pone_engine *e = engine(2);
 	struct pone_pass_stats st;
-	uint64_t victim[8], i, twin;
+	uint64_t victim[8], i, twin, was_zero = 0;
 	int pass;
 
 	(void)state;
@@ -273,13 +280,24 @@ static void changed_pages_are_not_stable(void **state)
 			victim[twin++] = i;
 	scan(e, PONE_PASS_MERGE, &s);
 	scan(e, PONE_PASS_MERGE, &s);
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < 8; i++) {
+		was_zero += img.content[victim[i]] == 0;
 		image_rewrite(&img, victim[i], i);
+	}
+	assert_true(was_zero > 0 && was_zero < 8);
+	/* A reclaim pass zero-tests every page, and hashes only those no
+	 * longer zero: the others keep their hashes until the merge pass. */
 	st = scan(e, PONE_PASS_RECLAIM, &s);
-	assert_int_equal(st.changed, 8);
+	assert_int_equal(st.scanned, PAGES);
+	assert_int_equal(st.hashed, was_zero);
+	assert_int_equal(st.changed, was_zero);
 	for (i = 0; i < 8; i++)
 		assert_false(reported(&s, victim[i]));
-	/* Written back to their old content in a reclaim period: still a change. */
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.hashed, PAGES);
+	assert_int_equal(st.changed, 8 - was_zero);
+	for (i = 0; i < 8; i++)
+		assert_false(reported(&s, victim[i]));
 	for (pass = 0; pass < 2; pass++) {
 		st = scan(e, PONE_PASS_MERGE, &s);
 		assert_int_equal(st.changed, 0);
@@ -590,6 +608,13 @@ static void exact_unwritten_pages_are_read_to_enter_the_tree(void **state)
 	st = scan(e, PONE_PASS_MERGE, &s);
 	assert_int_equal(st.scanned, 1);
 	assert_int_equal(st.changed, 0);
+	/* Nor will merge passes read it once it is unwritten: a reclaim pass
+	 * that reads it hashes it too. */
+	image_rewrite(&img, moved, 8888);
+	st = scan(e, PONE_PASS_RECLAIM, &s);
+	assert_int_equal(st.scanned, 1);
+	assert_int_equal(st.hashed, 1);
+	assert_int_equal(st.changed, 1);
 	pone_engine_free(e);
 	image_free(&img);
 	seen_reset(&s);

@@ -90,7 +90,11 @@ struct pone_actuator {
  * found, dup_pages all pages known to have an equal page.
  */
 struct pone_pass_stats {
-	uint64_t scanned;	/* pages read and hashed */
+	uint64_t scanned;	/* pages read */
+	/* Pages hashed: all that were read, but in a reclaim pass of a
+	 * region without exact write tracking, whose merge passes read
+	 * every page, only those new or no longer zero. */
+	uint64_t hashed;
 	uint64_t unreadable;	/* pages the read failed on */
 	uint64_t absent;	/* pages not resident, not read */
 	uint64_t unwritten;	/* pages unwritten since read, not read */
