@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * One pass over every region. The regions are cut into batches of e->batch
- * pages, handed out by one atomic counter; a worker reads a batch, hashes
- * and zero-tests it, updates the pages' state and, in a merge pass, looks
- * the stable ones up in the SD tree, then hands its findings for the batch
- * to the actuator. Workers share nothing else but the trees; counters are
- * per worker and summed at the end.
+ * One pass over every region. The regions are cut into stripes of
+ * STRIPE_PAGES, handed out by one atomic counter, and those into batches of
+ * e->batch pages; a worker reads a batch, hashes and zero-tests it,
+ * updates the pages' state and, in a merge pass, looks the stable ones up
+ * in the SD tree, then hands its findings for the batch to the actuator.
+ * Workers share nothing else but the trees; counters are per worker and
+ * summed at the end.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,9 +18,17 @@
  * head (inserted first, as passes go up the pages) mostly has. */
 #define GROUP_LOOK 16
 
+/*
+ * Workers take a region's pages a stripe at a time, a page table's worth
+ * (2 MiB of 4 KiB pages): two workers in one page table contend on its
+ * lock in every read (process_vm_readv pins each page under it) and every
+ * pageout.
+ */
+#define STRIPE_PAGES 512
+
 struct plan_item {
 	struct region *r;
-	uint64_t first_batch;
+	uint64_t first_stripe;
 };
 
 struct pass {
@@ -28,7 +37,7 @@ struct pass {
 	const struct pone_actuator *act;
 	struct plan_item *items;
 	size_t nitems;
-	uint64_t batches;
+	uint64_t stripes;
 	uint64_t cursor;
 };
 
@@ -407,14 +416,14 @@ static void scan_batch(struct pass *p, struct worker *w, struct region *r,
 	}
 }
 
-static const struct plan_item *item_of(const struct pass *p, uint64_t batch)
+static const struct plan_item *item_of(const struct pass *p, uint64_t stripe)
 {
 	size_t lo = 0, hi = p->nitems;
 
 	while (hi - lo > 1) {
 		size_t mid = (lo + hi) / 2;
 
-		if (p->items[mid].first_batch <= batch)
+		if (p->items[mid].first_stripe <= stripe)
 			lo = mid;
 		else
 			hi = mid;
@@ -426,20 +435,24 @@ static void worker_run(void *arg, unsigned int id)
 {
 	struct pass *p = arg;
 	struct worker *w = &p->e->workers[id];
-	uint64_t b;
+	uint64_t s, first, end;
 
-	while ((b = __atomic_fetch_add(&p->cursor, 1, __ATOMIC_RELAXED)) <
-	       p->batches) {
-		const struct plan_item *it = item_of(p, b);
-		uint64_t first = (b - it->first_batch) * p->e->batch;
-		uint64_t left = it->r->desc.pages - first;
+	while ((s = __atomic_fetch_add(&p->cursor, 1, __ATOMIC_RELAXED)) <
+	       p->stripes) {
+		const struct plan_item *it = item_of(p, s);
 
-		if (!region_get(it->r))
-			continue;
-		scan_batch(p, w, it->r, first,
-			   left < p->e->batch ? (unsigned int)left : p->e->batch);
-		region_put(it->r);
-		deliver(p, w);
+		first = (s - it->first_stripe) * STRIPE_PAGES;
+		end = first + STRIPE_PAGES < it->r->desc.pages ?
+		      first + STRIPE_PAGES : it->r->desc.pages;
+		for (; first < end; first += p->e->batch) {
+			if (!region_get(it->r))
+				break;
+			scan_batch(p, w, it->r, first,
+				   end - first < p->e->batch ?
+				   (unsigned int)(end - first) : p->e->batch);
+			region_put(it->r);
+			deliver(p, w);
+		}
 	}
 }
 
@@ -474,9 +487,9 @@ static int plan(struct pass *p)
 		p->items[p->nitems++].r = r;
 	qsort(p->items, p->nitems, sizeof(*p->items), by_region_id);
 	for (i = 0; i < p->nitems; i++) {
-		p->items[i].first_batch = p->batches;
-		p->batches += (p->items[i].r->desc.pages + e->batch - 1) /
-			      e->batch;
+		p->items[i].first_stripe = p->stripes;
+		p->stripes += (p->items[i].r->desc.pages + STRIPE_PAGES - 1) /
+			      STRIPE_PAGES;
 	}
 	e->in_pass = true;
 	pthread_mutex_unlock(&e->lock);

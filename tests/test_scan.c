@@ -237,6 +237,14 @@ static void eight_threads(void **state)
 	layout_is_found(8, 0);
 }
 
+/* Batches that do not divide a worker's stripe of pages. */
+static void odd_batches(void **state)
+{
+	(void)state;
+	layout_is_found(2, 100);
+	layout_is_found(3, 7);
+}
+
 static bool reported_zero(const struct seen *s, uint64_t page)
 {
 	for (size_t i = 0; i < s->nzero; i++)
@@ -948,6 +956,7 @@ int main(void)
 		cmocka_unit_test(one_thread),
 		cmocka_unit_test(two_threads),
 		cmocka_unit_test(eight_threads),
+		cmocka_unit_test(odd_batches),
 		cmocka_unit_test(changed_pages_are_not_stable),
 		cmocka_unit_test(pread_region),
 		cmocka_unit_test(vm_region),
