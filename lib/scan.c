@@ -264,8 +264,25 @@ static void test_then_hash(const struct pass *p, struct worker *w,
 	w->stats.hashed += nh;
 }
 
+/* Pages unwritten since they were last read: their hash and zero test
+ * stand as they were. */
+static void kept_states(const struct region *r, uint64_t first,
+			unsigned int n, uint64_t *hash, bool *zero)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t word = pagestate_word(&r->ps, first + i);
+
+		hash[i] = kept_hash(word);
+		zero[i] = word & PS_ZERO;
+	}
+}
+
+/* kept: the pages are unwritten since they were last read. */
 static void classify(struct pass *p, struct worker *w, struct region *r,
-		     uint64_t first, unsigned int n, const void **pages)
+		     uint64_t first, unsigned int n, const void **pages,
+		     bool kept)
 {
 	uint64_t hash[ENGINE_BATCH_MAX];
 	bool zero[ENGINE_BATCH_MAX];
@@ -273,7 +290,9 @@ static void classify(struct pass *p, struct worker *w, struct region *r,
 
 	/* A page of an exactly tracked region is not read again until it is
 	 * written: its hash must be of what it holds now. */
-	if (p->merge || r->desc.unwritten_exact)
+	if (kept)
+		kept_states(r, first, n, hash, zero);
+	else if (p->merge || r->desc.unwritten_exact)
 		hash_then_test(p, w, n, pages, hash, zero);
 	else
 		test_then_hash(p, w, r, first, n, pages, hash, zero);
@@ -300,8 +319,8 @@ static void deliver(struct pass *p, struct worker *w)
 }
 
 /* A page that cannot be read is counted and skipped, never guessed at. */
-static void scan_run(struct pass *p, struct worker *w, struct region *r,
-		     uint64_t first, unsigned int n)
+static void read_run(struct pass *p, struct worker *w, struct region *r,
+		     uint64_t first, unsigned int n, bool kept)
 {
 	const void *pages[ENGINE_BATCH_MAX];
 
@@ -320,10 +339,24 @@ static void scan_run(struct pass *p, struct worker *w, struct region *r,
 			n--;
 			continue;
 		}
-		classify(p, w, r, first, (unsigned int)got, pages);
+		classify(p, w, r, first, (unsigned int)got, pages, kept);
 		first += (uint64_t)got;
 		n -= (unsigned int)got;
 	}
+}
+
+static void scan_run(struct pass *p, struct worker *w, struct region *r,
+		     uint64_t first, unsigned int n)
+{
+	read_run(p, w, r, first, n, false);
+}
+
+/* Unwritten pages entering the tree: read for the tree, which is keyed by
+ * their content, but not hashed again. */
+static void enter_run(struct pass *p, struct worker *w, struct region *r,
+		      uint64_t first, unsigned int n)
+{
+	read_run(p, w, r, first, n, true);
 }
 
 /* Pages that are not resident: whatever they held is gone or out of reach,
@@ -349,14 +382,8 @@ static void keep_run(struct pass *p, struct worker *w, struct region *r,
 {
 	uint64_t hash[ENGINE_BATCH_MAX];
 	bool zero[ENGINE_BATCH_MAX];
-	unsigned int i;
 
-	for (i = 0; i < n; i++) {
-		uint32_t word = pagestate_word(&r->ps, first + i);
-
-		hash[i] = kept_hash(word);
-		zero[i] = word & PS_ZERO;
-	}
+	kept_states(r, first, n, hash, zero);
 	update_states(p, w, r, first, n, NULL, hash, zero, &w->found);
 	w->stats.unwritten += n;
 }
@@ -366,7 +393,7 @@ static bool bit(const uint64_t *mask, unsigned int i)
 	return mask[i / 64] >> (i % 64) & 1;
 }
 
-enum page_action { PAGE_FORGET, PAGE_READ, PAGE_KEEP };
+enum page_action { PAGE_FORGET, PAGE_READ, PAGE_KEEP, PAGE_ENTER };
 
 static enum page_action action_of(const struct pass *p, const struct region *r,
 				  uint64_t first, const uint64_t *resident,
@@ -378,9 +405,9 @@ static enum page_action action_of(const struct pass *p, const struct region *r,
 		return PAGE_FORGET;
 	if (!bit(unwritten, i) || ps_role(word) == PS_UNSEEN)
 		return PAGE_READ;
-	if (p->merge && (!r->desc.unwritten_exact || ps_enters_tree(word)))
+	if (p->merge && !r->desc.unwritten_exact)
 		return PAGE_READ;
-	return PAGE_KEEP;
+	return p->merge && ps_enters_tree(word) ? PAGE_ENTER : PAGE_KEEP;
 }
 
 static void scan_batch(struct pass *p, struct worker *w, struct region *r,
@@ -391,6 +418,7 @@ static void scan_batch(struct pass *p, struct worker *w, struct region *r,
 		[PAGE_FORGET] = forget_run,
 		[PAGE_READ] = scan_run,
 		[PAGE_KEEP] = keep_run,
+		[PAGE_ENTER] = enter_run,
 	};
 	uint64_t resident[ENGINE_BATCH_MAX / 64] = { 0 };
 	uint64_t unwritten[ENGINE_BATCH_MAX / 64] = { 0 };
