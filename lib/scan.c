@@ -288,8 +288,8 @@ static void classify(struct pass *p, struct worker *w, struct region *r,
 	bool zero[ENGINE_BATCH_MAX];
 	struct findings *f = &w->found;
 
-	/* A page of an exactly tracked region is not read again until it is
-	 * written: its hash must be of what it holds now. */
+	/* A page of an exactly tracked region is read again only once it is
+	 * written: a reclaim pass that reads it hashes it too. */
 	if (kept)
 		kept_states(r, first, n, hash, zero);
 	else if (p->merge || r->desc.unwritten_exact)
