@@ -208,6 +208,7 @@ struct run {
 	uint64_t advised;		/* pages the kernel took the advice for */
 	uint64_t fell;			/* pages the mapping's RSS fell by */
 	uint64_t huge_whole, huge_split;
+	uint64_t kernel_split;		/* huge pages the swap-out split */
 	uint64_t unwritten;		/* pages taken as they were, unread */
 	int64_t bad;			/* pages not as written, -1: unknown */
 };
@@ -234,13 +235,27 @@ static void on_zero(void *ctx, const struct pone_page_ref *pages, size_t n)
 	__atomic_add_fetch(&a->cpu_ns, thread_cpu_ns() - t0, __ATOMIC_RELAXED);
 }
 
+/* A counter of /proc/vmstat, 0 if there is none. */
+static uint64_t vmstat(const char *name)
+{
+	FILE *f = fopen("/proc/vmstat", "re");
+	unsigned long long v = 0;
+	char key[64];
+
+	while (f && fscanf(f, "%63s %llu", key, &v) == 2 && strcmp(key, name))
+		v = 0;
+	if (f)
+		fclose(f);
+	return v;
+}
+
 static int passes(struct pone_engine *e, struct actuation *a,
 		  const struct child *ch, uint64_t bytes, struct run *r)
 {
 	struct pone_actuator act = { a, on_zero, NULL };
 	struct proc_usage before, after;
 	struct pone_pass_stats st;
-	uint64_t track_ns;
+	uint64_t track_ns, fallback;
 	int ret;
 
 	/* The first pass only sees the zero pages: recyclable a period on. */
@@ -257,7 +272,10 @@ static int passes(struct pone_engine *e, struct actuation *a,
 	track_ns = thread_cpu_ns();
 	guests_track_writes(a->rp.guests);
 	track_ns = thread_cpu_ns() - track_ns;
+	/* A huge page the swap cannot take whole is split, and counted. */
+	fallback = vmstat("thp_swpout_fallback");
 	ret = pone_engine_scan(e, PONE_PASS_RECLAIM, &act, &st);
+	r->kernel_split = vmstat("thp_swpout_fallback") - fallback;
 	if (!ret)
 		ret = proc_usage(ch->pid, ch->addr, ch->addr + bytes, &after);
 	if (ret)
@@ -344,11 +362,14 @@ static struct expect expected(enum layout l, uint64_t pages)
 	return x;
 }
 
+/* block: the swap was a block device of the bench's own, sure to take
+ * huge pages whole. */
 static void check_cell(enum layout l, unsigned int t, const struct cell *c,
-		       const struct expect *x)
+		       const struct expect *x, bool block)
 {
 	uint64_t found_ok = 0, advised_ok = 0, rss_ok = 0, intact = 0;
 	uint64_t fell_min = UINT64_MAX, fell_max = 0, whole_min = UINT64_MAX;
+	uint64_t kernel_split = 0;
 	int k;
 
 	for (k = 0; k < ROUNDS; k++) {
@@ -362,6 +383,8 @@ static void check_cell(enum layout l, unsigned int t, const struct cell *c,
 		fell_max = r->fell > fell_max ? r->fell : fell_max;
 		whole_min = r->huge_whole < whole_min ? r->huge_whole :
 							 whole_min;
+		kernel_split = r->kernel_split > kernel_split ?
+			       r->kernel_split : kernel_split;
 	}
 	out_check(found_ok == ROUNDS && advised_ok == ROUNDS,
 		  "%s, %u thread%s: the pass found and paged out all %llu zero pages, %d of %d runs",
@@ -378,12 +401,15 @@ static void check_cell(enum layout l, unsigned int t, const struct cell *c,
 		  layouts[l].name, t, t > 1 ? "s" : "", (int)intact, ROUNDS);
 	if (layouts[l].huge)
 		out_check(whole_min == x->zero_runs &&
-			  c->runs[0].huge_split == 0,
-			  "%s, %u thread%s: %llu of %llu zero huge pages went out whole, %llu split",
+			  c->runs[0].huge_split == 0 &&
+			  (!block || kernel_split == 0),
+			  "%s, %u thread%s: %llu of %llu zero huge pages paged out whole, %llu split; split by the swap-out: %llu%s",
 			  layouts[l].name, t, t > 1 ? "s" : "",
 			  (unsigned long long)whole_min,
 			  (unsigned long long)x->zero_runs,
-			  (unsigned long long)c->runs[0].huge_split);
+			  (unsigned long long)c->runs[0].huge_split,
+			  (unsigned long long)kernel_split,
+			  block ? "" : " (swap not on a block device of the bench's)");
 }
 
 /* What a run's figure is, from its pass and the clock. */
@@ -585,7 +611,7 @@ int bench_recycle(const struct bench_opts *o)
 	struct load_mark mark;
 	double hz = cpu_hz(), children;
 	unsigned int swap_mib;
-	bool tracking = !o->no_tracking && pagemap_soft_dirty();
+	bool tracking = !o->no_tracking && pagemap_soft_dirty(), block;
 	char why[300];
 	enum layout l;
 	int k, ret = 0;
@@ -632,12 +658,13 @@ int bench_recycle(const struct bench_opts *o)
 	}
 	/* The children filling and checking their RAM are part of it. */
 	out_load(&mark, children_cpu_s() - children, "the recycle runs");
+	block = swap_device() && strcmp(swap_device(), SWAP_PATH);
 	swap_release();
 	if (ret)
 		return ret;
 	for (l = SCATTERED; l < LAYOUTS; l++) {
 		for (t = 1; t <= nt; t++)
-			check_cell(l, t, &cells[l][t - 1], &x[l]);
+			check_cell(l, t, &cells[l][t - 1], &x[l], block);
 		figures(l, cells[l], nt, hz);
 	}
 	summary(cells, nt, hz);
