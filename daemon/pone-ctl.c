@@ -209,9 +209,11 @@ static void print_status(json_t *s)
 	} else {
 		printf("last period: none yet\n");
 	}
-	printf("swap: %.0f MiB, %.0f MiB free%s%s\n\n", mib(swap, "total_bytes"),
-	       mib(swap, "free_bytes"), problem ? ": " : "",
-	       problem ? problem : "");
+	printf("swap: %.0f MiB, %.0f MiB free", mib(swap, "total_bytes"),
+	       mib(swap, "free_bytes"));
+	if (num(swap, "file_bytes"))
+		printf(", %.0f MiB of it in files", mib(swap, "file_bytes"));
+	printf("%s%s\n\n", problem ? ": " : "", problem ? problem : "");
 	print_guests(json_object_get(s, "guests"), json_object_get(s, "totals"));
 }
 

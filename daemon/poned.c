@@ -382,6 +382,8 @@ int main(int argc, char **argv)
 		swap = swap_problem();
 		if (swap)
 			log_warn("%s", swap);
+		else if ((swap = swap_note()))
+			log_info("%s", swap);
 		log_info("poned %s ready: %u threads, backend %s, socket %s",
 			 PONE_VERSION, pone_engine_threads(d.engine), d.backend,
 			 d.cfg.socket);

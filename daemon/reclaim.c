@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 
@@ -48,6 +49,22 @@ long reclaim_pageout(int pidfd, uint64_t addr,
 	return k < 0 ? k : total + k;
 }
 
+/* /proc/swaps: a header, then "name type size(KiB) used priority". */
+static uint64_t swap_in_files(void)
+{
+	FILE *f = fopen("/proc/swaps", "re");
+	char line[512], type[16];
+	uint64_t kib, bytes = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %15s %" SCNu64, type, &kib) == 2 &&
+		    !strcmp(type, "file"))
+			bytes += kib << 10;
+	if (f)
+		fclose(f);
+	return bytes;
+}
+
 int swap_space(struct swap_space *s)
 {
 	FILE *f = fopen("/proc/meminfo", "re");
@@ -64,5 +81,6 @@ int swap_space(struct swap_space *s)
 			s->free = kib << 10;
 	}
 	fclose(f);
+	s->in_files = swap_in_files();
 	return 0;
 }

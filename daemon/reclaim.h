@@ -26,6 +26,9 @@ long reclaim_pageout(int pidfd, uint64_t addr,
 
 struct swap_space {
 	uint64_t total, free;	/* bytes */
+	/* Of total, in swap files: the kernel splits a huge page before it
+	 * pages it out to one, where a block device takes it whole. */
+	uint64_t in_files;
 };
 
 int swap_space(struct swap_space *s);

@@ -147,6 +147,18 @@ const char *swap_problem(void)
 	return NULL;
 }
 
+const char *swap_note(void)
+{
+	struct swap_space s;
+
+	if (swap_space(&s) || !s.total || s.in_files < s.total)
+		return NULL;
+	return "swap is in files only: the kernel splits a zero huge page "
+	       "before it pages it out to a file, at 2.6 times the CPU a page; "
+	       "swap on a partition, or on a loop device over the file, takes "
+	       "it whole (see README, 'Swap')";
+}
+
 static double cpu_seconds(void)
 {
 	struct rusage ru;
@@ -190,7 +202,7 @@ json_t *status_json(struct daemon *d)
 	swap_space(&sw);
 	return json_pack(
 		"{s:s, s:s, s:i, s:i, s:i, s:f, s:s, s:s, s:I, s:f, s:I, s:I, s:o,"
-		" s:{s:I, s:I, s:s?}, s:I, s:o,"
+		" s:{s:I, s:I, s:I, s:s?}, s:I, s:o,"
 		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"version", PONE_VERSION, "backend", d->backend,
 		"threads", (int)pone_engine_threads(d->engine),
@@ -205,7 +217,8 @@ json_t *status_json(struct daemon *d)
 		"merge_passes", (json_int_t)f.merge_passes,
 		"last_pass", last_pass_json(&f),
 		"swap", "total_bytes", (json_int_t)sw.total,
-		"free_bytes", (json_int_t)sw.free, "problem", problem,
+		"free_bytes", (json_int_t)sw.free,
+		"file_bytes", (json_int_t)sw.in_files, "problem", problem,
 		"engine_bytes", (json_int_t)(mem.page_bytes + mem.fixed_bytes),
 		"guests", w.list,
 		"totals", "guests", (json_int_t)json_array_size(w.list),
