@@ -21,18 +21,41 @@ figure() {
 	echo "BENCH: {\"name\":\"$1\",\"value\":$2,\"unit\":\"$3\"}"
 }
 
-# Seconds since boot, to 10 ms: date has whole seconds only.
-now() {
-	cut -d' ' -f1 /proc/uptime
-}
-
-# CPU seconds of a process, all its threads (utime + stime, USER_HZ 100).
-cpu() {
-	awk '{ printf "%.2f\n", ($14 + $15) / 100 }' "/proc/$1/stat"
-}
-
 calc() {
 	awk "BEGIN { printf \"%.3f\n\", $* }"
+}
+
+# Times in centiseconds, into $cs, read with shell builtins only: a run may
+# end within a second, so the polls that see it end must be frequent and
+# start no process (each costs milliseconds under TCG, while ksmd goes on
+# burning CPU). Since boot: date has whole seconds only.
+cs_now() {
+	read -r up _ </proc/uptime
+	cs=$((${up%.*} * 100 + 1${up#*.} - 100))
+}
+
+# CPU of the thread or process whose stat file is $1 (utime + stime,
+# USER_HZ 100).
+cs_cpu() {
+	read -r stat <"$1"
+	set -- ${stat##*") "}
+	cs=$((${12} + ${13}))
+}
+
+ksm_cpu() {
+	cs_cpu "/proc/$ksmd/stat"
+}
+
+# poned's threads but its first: the passes, not the control thread that
+# answers the polls of this bench (a status reads every guest's smaps).
+poned_cpu() {
+	sum=0
+	for task in /proc/"$poned"/task/*; do
+		[ "${task##*/}" = "$poned" ] && continue
+		cs_cpu "$task/stat"
+		sum=$((sum + cs))
+	done
+	cs=$sum
 }
 
 # Guest I on fd I+2; a reply is a line, waited for.
@@ -92,27 +115,27 @@ stop_guests() {
 	done
 }
 
-# True while fewer than N seconds have gone by since t0. The polls are
-# few processes and far apart: under TCG each one costs the runs measured.
-within() {
-	awk -v t0="$t0" -v n="$1" '{ exit !($1 - t0 < n) }' /proc/uptime
-}
-
-# wait_saved RUN CPU-PID SAVED-COMMAND POSSIBLE: from t0 and cpu0, polls
-# SAVED-COMMAND until it says 95 % of POSSIBLE pages, and prints RUN's
-# figures then; returns non-zero if it never does.
+# wait_saved RUN CPU-COMMAND SAVED-COMMAND POSSIBLE EVERY: from t0 and
+# cpu0, runs SAVED-COMMAND (which sets $saved) every EVERY seconds until it
+# says 95 % of POSSIBLE pages, and prints RUN's figures then, the time it
+# saw it in $at; returns non-zero if it never does. CPU-COMMAND sets $cs.
 wait_saved() {
 	target=$(($4 * 95 / 100 + ($4 * 95 % 100 > 0)))
 	figure "${1}_possible_pages" "$4" pages
 	saved=0 t95=
-	while within "$limit"; do
-		saved=$($3)
+	cs_now
+	end=$((cs + limit * 100))
+	while [ "$cs" -lt "$end" ]; do
+		$3
+		cs_now
 		if [ "$saved" -ge "$target" ]; then
-			t95=$(calc "$(now) - $t0")
-			cpu95=$(calc "$(cpu "$2") - $cpu0")
+			at=$cs
+			$2
+			t95=$(calc "($at - $t0) / 100")
+			cpu95=$(calc "($cs - $cpu0) / 100")
 			break
 		fi
-		sleep 0.5
+		sleep "$5"
 	done
 	if [ -z "$t95" ]; then
 		error "$1: $saved of $4 pages saved after ${limit}s"
@@ -127,7 +150,7 @@ wait_saved() {
 }
 
 ksm_saved() {
-	cat /sys/kernel/mm/ksm/pages_sharing
+	read -r saved </sys/kernel/mm/ksm/pages_sharing
 }
 
 # Run 1: KSM, at its fastest (as the seeds measured it): no sleep between
@@ -141,9 +164,12 @@ ksm_run() {
 	echo 0 >$ksm/sleep_millisecs
 	echo "$pages" >$ksm/max_page_sharing
 	ksmd=$(grep -lx ksmd /proc/[0-9]*/comm | cut -d/ -f3)
-	cpu0=$(cpu "$ksmd") t0=$(now)
+	ksm_cpu
+	cpu0=$cs
+	cs_now
+	t0=$cs
 	echo 1 >$ksm/run
-	wait_saved ksm "$ksmd" ksm_saved $((possible - (zero_pages > 0)))
+	wait_saved ksm ksm_cpu ksm_saved $((possible - (zero_pages > 0))) 0.02
 	echo "vm: ksm: $(grep . $ksm/pages_* $ksm/full_scans | tr '\n' ' ')"
 	stop_guests
 	echo 2 >$ksm/run
@@ -155,10 +181,10 @@ sum_of() {
 		awk -F: '{ n += $2 } END { print n + 0 }'
 }
 
-# Frames pone.ko freed: merged away, and zero pages discarded.
+# Frames pone.ko freed, merged away and zero pages discarded, into $saved.
 pone_saved() {
 	ctl status --json >/tmp/status.json || error "pone-ctl status"
-	sum_of 'pone_frames_saved|discards'
+	saved=$(sum_of 'pone_frames_saved|discards')
 }
 
 # Run 2: poned with THREADS threads on /dev/pone memory.
@@ -174,21 +200,29 @@ poned_run() {
 		ctl attach --pid "$pid" --name "guest$g" >/dev/null ||
 			error "$run: attach guest $g"
 	done
-	cpu0=$(cpu "$poned") t0=$(now)
+	poned_cpu
+	cpu0=$cs
+	cs_now
+	t0=$cs
 	ctl set reclaim_period=1 merge_period=1 >/dev/null ||
 		error "$run: set the periods"
-	if wait_saved "$run" "$poned" pone_saved "$possible"; then
+	# Polled less often: a status reads every guest's smaps and pone.ko
+	# counts, CPU that poned's workers would not have had on the VM's two
+	# CPUs; poned is idle between its passes anyway.
+	if wait_saved "$run" poned_cpu pone_saved "$possible" 0.5; then
 		# The rest of the way (a few pages may stay busy), for the
 		# frames freed a CPU-second: the CPU until the last was freed,
 		# not that of the passes that find nothing more to do.
 		spent=$cpu95
-		while [ "$saved" -lt "$possible" ] &&
-		      within "$(calc "$t95 + 20")"; do
+		end=$((at + 2000))
+		while [ "$saved" -lt "$possible" ] && cs_now &&
+		      [ "$cs" -lt "$end" ]; do
 			sleep 0.5
-			now_saved=$(pone_saved)
-			[ "$now_saved" -gt "$saved" ] &&
-				spent=$(calc "$(cpu "$poned") - $cpu0")
-			saved=$now_saved
+			before=$saved
+			pone_saved
+			poned_cpu
+			[ "$saved" -gt "$before" ] &&
+				spent=$(calc "($cs - $cpu0) / 100")
 		done
 		figure "${run}_frames_freed" "$saved" frames
 		figure "${run}_freed_per_cpu" "$(calc "$saved / $spent")" \
