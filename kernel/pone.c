@@ -75,6 +75,7 @@
  *   size is written once (cmpxchg) and read with READ_ONCE. frame structs
  *   are SLAB_TYPESAFE_BY_RCU so PONE_IOC_INFO can walk a region under RCU.
  */
+#include <linux/device.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/hash.h>
@@ -88,6 +89,7 @@
 #include <linux/pfn_t.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/sysfs.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
@@ -820,12 +822,19 @@ static u64 pone_count_shared(struct pone_region *r)
 	return n;
 }
 
+/* Offsets of all regions that read as zeros, without a frame. */
+static u64 pone_total_zero(void)
+{
+	u64 pages = atomic_long_read(&pone_total.pages);
+	u64 slots = atomic_long_read(&pone_total.slots);
+
+	return pages > slots ? pages - slots : 0;
+}
+
 static long pone_info(struct pone_region *r, void __user *arg)
 {
 	u64 pages = READ_ONCE(r->pages);
 	u64 frames = atomic_long_read(&r->nframes);
-	u64 tpages = atomic_long_read(&pone_total.pages);
-	u64 tslots = atomic_long_read(&pone_total.slots);
 	struct pone_info info = {
 		.abi_version = PONE_ABI_VERSION,
 		.page_size = PAGE_SIZE,
@@ -842,7 +851,7 @@ static long pone_info(struct pone_region *r, void __user *arg)
 		.total = {
 			.frames = atomic_long_read(&pone_total.frames),
 			.shared = atomic_long_read(&pone_total.shared),
-			.zero = tpages > tslots ? tpages - tslots : 0,
+			.zero = pone_total_zero(),
 			.merges = atomic_long_read(&pone_total.merges),
 			.cow_breaks = atomic_long_read(&pone_total.cow_breaks),
 			.discards = atomic_long_read(&pone_total.discards),
@@ -991,10 +1000,62 @@ static const struct file_operations pone_fops = {
 	.llseek = noop_llseek,
 };
 
+/* The totals of PONE_IOC_INFO, one file each in /sys/class/misc/pone/. */
+#define PONE_TOTAL_ATTR(name)						\
+static ssize_t name##_show(struct device *dev,				\
+			   struct device_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%ld\n",					\
+			  atomic_long_read(&pone_total.name));		\
+}									\
+static DEVICE_ATTR_RO(name)
+
+PONE_TOTAL_ATTR(regions);
+PONE_TOTAL_ATTR(frames);
+PONE_TOTAL_ATTR(shared);
+PONE_TOTAL_ATTR(merges);
+PONE_TOTAL_ATTR(cow_breaks);
+PONE_TOTAL_ATTR(discards);
+
+static ssize_t zero_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", pone_total_zero());
+}
+static DEVICE_ATTR_RO(zero);
+
+/*
+ * Offsets whose frame another offset holds too, beyond the first of each
+ * frame: the frames merging saves, as KSM's pages_sharing.
+ */
+static ssize_t sharing_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	long slots = atomic_long_read(&pone_total.slots);
+	long frames = atomic_long_read(&pone_total.frames);
+
+	return sysfs_emit(buf, "%ld\n", slots > frames ? slots - frames : 0);
+}
+static DEVICE_ATTR_RO(sharing);
+
+static struct attribute *pone_attrs[] = {
+	&dev_attr_regions.attr,
+	&dev_attr_frames.attr,
+	&dev_attr_shared.attr,
+	&dev_attr_zero.attr,
+	&dev_attr_sharing.attr,
+	&dev_attr_merges.attr,
+	&dev_attr_cow_breaks.attr,
+	&dev_attr_discards.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(pone);
+
 static struct miscdevice pone_dev = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "pone",
 	.fops = &pone_fops,
+	.groups = pone_groups,
 	.mode = 0600,
 };
 

@@ -7,6 +7,7 @@
  */
 #include "vmtest.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #define PAGES 16384		/* 64 MiB */
+#define TOTALS "/sys/class/misc/pone/"
 #define DISTINCT 1024
 #define MIB_KIB 1024L
 
@@ -174,10 +176,48 @@ static void test_shared_frame_outlives_source(void)
 	CHECK(close(probe) == 0);
 }
 
+/* PONE_IOC_INFO's totals, in sysfs too: the same, and read-only; and
+ * what merging saves (sharing), which INFO leaves to the caller. */
+static void test_sysfs_totals(void)
+{
+	int probe = vm_open(), fd = vm_open();
+	uint8_t *mem = vm_map(fd, 8);
+	static const uint64_t stamp[8] = { 1, 2, 1, 2, 1, 0, 3, 4 };
+	long sharing = read_long(TOTALS "sharing");
+	struct pone_info info;
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		vm_fill(mem + i * PAGE, stamp[i]);
+	CHECK(vm_merge1(fd, 2, fd, 0) == PONE_DONE);
+	CHECK(vm_merge1(fd, 4, fd, 0) == PONE_DONE);
+	CHECK(vm_merge1(fd, 3, fd, 1) == PONE_DONE);
+	/* Three offsets point at a frame another holds too. */
+	CHECK(read_long(TOTALS "sharing") == sharing + 3);
+	CHECK(vm_discard1(fd, 5) == PONE_DONE);
+	vm_fill(mem + 4 * PAGE, 5);
+	CHECK(read_long(TOTALS "sharing") == sharing + 2);
+	info = vm_info(probe);
+	CHECK(info.total.shared > 0 && info.total.zero > 0);
+	CHECK(info.total.merges > 0 && info.total.cow_breaks > 0);
+	CHECK(info.total.discards > 0);
+	CHECK(read_long(TOTALS "regions") == (long)info.regions);
+	CHECK(read_long(TOTALS "frames") == (long)info.total.frames);
+	CHECK(read_long(TOTALS "shared") == (long)info.total.shared);
+	CHECK(read_long(TOTALS "zero") == (long)info.total.zero);
+	CHECK(read_long(TOTALS "merges") == (long)info.total.merges);
+	CHECK(read_long(TOTALS "cow_breaks") == (long)info.total.cow_breaks);
+	CHECK(read_long(TOTALS "discards") == (long)info.total.discards);
+	CHECK_ERRNO(open(TOTALS "merges", O_WRONLY), EACCES);
+	CHECK(munmap(mem, 8 * PAGE) == 0);
+	CHECK(close(fd) == 0 && close(probe) == 0);
+}
+
 int main(void)
 {
 	RUN(test_exit_frees_everything);
 	RUN(test_mapping_outlives_fd);
 	RUN(test_shared_frame_outlives_source);
+	RUN(test_sysfs_totals);
 	return 0;
 }
