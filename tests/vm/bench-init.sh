@@ -34,28 +34,27 @@ cs_now() {
 	cs=$((${up%.*} * 100 + 1${up#*.} - 100))
 }
 
-# CPU of the thread or process whose stat file is $1 (utime + stime,
-# USER_HZ 100).
+# CPU of process $1, all its threads (utime + stime, USER_HZ 100).
 cs_cpu() {
-	read -r stat <"$1"
+	read -r stat <"/proc/$1/stat"
 	set -- ${stat##*") "}
 	cs=$((${12} + ${13}))
 }
 
 ksm_cpu() {
-	cs_cpu "/proc/$ksmd/stat"
+	cs_cpu "$ksmd"
 }
 
-# poned's threads but its first: the passes, not the control thread that
-# answers the polls of this bench (a status reads every guest's smaps).
 poned_cpu() {
-	sum=0
-	for task in /proc/"$poned"/task/*; do
-		[ "${task##*/}" = "$poned" ] && continue
-		cs_cpu "$task/stat"
-		sum=$((sum + cs))
-	done
-	cs=$sum
+	cs_cpu "$poned"
+}
+
+# A sleep of $1 seconds with builtins only (busybox's sleep is a process):
+# a read that times out on a fifo no one writes.
+nap_fifo=/tmp/nap
+mkfifo "$nap_fifo"
+nap() {
+	read -r -t "$1" _ <>"$nap_fifo" || :
 }
 
 # Guest I on fd I+2; a reply is a line, waited for.
@@ -135,7 +134,7 @@ wait_saved() {
 			cpu95=$(calc "($cs - $cpu0) / 100")
 			break
 		fi
-		sleep "$5"
+		nap "$5"
 	done
 	if [ -z "$t95" ]; then
 		error "$1: $saved of $4 pages saved after ${limit}s"
@@ -181,10 +180,13 @@ sum_of() {
 		awk -F: '{ n += $2 } END { print n + 0 }'
 }
 
-# Frames pone.ko freed, merged away and zero pages discarded, into $saved.
+# Frames pone.ko freed, merged away and zero pages discarded since
+# discards0, into $saved: its own counters, read without asking poned.
+pone_totals=/sys/class/misc/pone
 pone_saved() {
-	ctl status --json >/tmp/status.json || error "pone-ctl status"
-	saved=$(sum_of 'pone_frames_saved|discards')
+	read -r sharing <$pone_totals/sharing
+	read -r discards <$pone_totals/discards
+	saved=$((sharing + discards - discards0))
 }
 
 # Run 2: poned with THREADS threads on /dev/pone memory.
@@ -200,16 +202,14 @@ poned_run() {
 		ctl attach --pid "$pid" --name "guest$g" >/dev/null ||
 			error "$run: attach guest $g"
 	done
+	read -r discards0 <$pone_totals/discards
 	poned_cpu
 	cpu0=$cs
 	cs_now
 	t0=$cs
 	ctl set reclaim_period=1 merge_period=1 >/dev/null ||
 		error "$run: set the periods"
-	# Polled less often: a status reads every guest's smaps and pone.ko
-	# counts, CPU that poned's workers would not have had on the VM's two
-	# CPUs; poned is idle between its passes anyway.
-	if wait_saved "$run" poned_cpu pone_saved "$possible" 0.5; then
+	if wait_saved "$run" poned_cpu pone_saved "$possible" 0.02; then
 		# The rest of the way (a few pages may stay busy), for the
 		# frames freed a CPU-second: the CPU until the last was freed,
 		# not that of the passes that find nothing more to do.
@@ -217,13 +217,14 @@ poned_run() {
 		end=$((at + 2000))
 		while [ "$saved" -lt "$possible" ] && cs_now &&
 		      [ "$cs" -lt "$end" ]; do
-			sleep 0.5
+			nap 0.1
 			before=$saved
 			pone_saved
 			poned_cpu
 			[ "$saved" -gt "$before" ] &&
 				spent=$(calc "($cs - $cpu0) / 100")
 		done
+		ctl status --json >/tmp/status.json || error "pone-ctl status"
 		figure "${run}_frames_freed" "$saved" frames
 		figure "${run}_freed_per_cpu" "$(calc "$saved / $spent")" \
 			frames/CPU-s
@@ -239,7 +240,7 @@ poned_run() {
 			END { printf "%.1f\n", s ? n / s : 0 }' /tmp/poned.log)" \
 			merges/s
 	fi
-	cat /tmp/status.json
+	ctl status --json
 	echo
 	grep -v ': 0 pages read' /tmp/poned.log | grep 'pages read'
 	stop_guests
