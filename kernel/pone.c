@@ -74,6 +74,10 @@
  * - The region lives as long as its file, which every mapping holds; its
  *   size is written once (cmpxchg) and read with READ_ONCE. frame structs
  *   are SLAB_TYPESAFE_BY_RCU so PONE_IOC_INFO can walk a region under RCU.
+ * - PONE_IOC_INFO counts a region's shared offsets by that walk, under the
+ *   region's count_lock, and keeps the count while share_gen stays the
+ *   same: every change of a frame's sharers bumps it, after the change
+ *   (fully ordered atomics), wherever the region of the other sharers is.
  */
 #include <linux/device.h>
 #include <linux/file.h>
@@ -117,6 +121,10 @@ struct pone_region {
 	atomic_long_t merges;
 	atomic_long_t cow_breaks;
 	atomic_long_t discards;
+	/* shared offsets as counted at share_gen counted_gen */
+	struct mutex count_lock;
+	long counted_gen;
+	u64 counted_shared;
 	/* offset locks, hashed by page index: see the locking rules */
 	struct mutex locks[PONE_LOCKS];
 };
@@ -130,6 +138,7 @@ static struct {
 	atomic_long_t merges;
 	atomic_long_t cow_breaks;
 	atomic_long_t discards;
+	atomic_long_t share_gen;
 } pone_total;
 
 static struct kmem_cache *pone_frame_cache;
@@ -175,6 +184,7 @@ static void pone_frame_share(struct pone_frame *f)
 {
 	if (atomic_inc_return(&f->shares) == 2)
 		atomic_long_inc(&pone_total.shared);
+	atomic_long_inc(&pone_total.share_gen);
 }
 
 static void pone_frame_put(struct pone_frame *f)
@@ -183,8 +193,10 @@ static void pone_frame_put(struct pone_frame *f)
 
 	if (left == 1)
 		atomic_long_dec(&pone_total.shared);
-	if (left)
+	if (left) {
+		atomic_long_inc(&pone_total.share_gen);
 		return;
+	}
 	put_page(f->page);
 	kmem_cache_free(pone_frame_cache, f);
 	atomic_long_dec(&pone_total.frames);
@@ -376,6 +388,8 @@ static int pone_open(struct inode *inode, struct file *file)
 	r->mapping.host = inode;
 	r->mapping.a_ops = &pone_aops;
 	xa_init(&r->frames);
+	mutex_init(&r->count_lock);
+	r->counted_gen = -1;
 	for (i = 0; i < PONE_LOCKS; i++)
 		mutex_init(&r->locks[i]);
 	file->private_data = r;
@@ -800,7 +814,7 @@ out:
 }
 
 /* Offsets whose frame is shared: an O(region) walk, for statistics only. */
-static u64 pone_count_shared(struct pone_region *r)
+static u64 pone_walk_shared(struct pone_region *r)
 {
 	XA_STATE(xas, &r->frames, 0);
 	struct pone_frame *f;
@@ -819,6 +833,23 @@ static u64 pone_count_shared(struct pone_region *r)
 		}
 	}
 	rcu_read_unlock();
+	return n;
+}
+
+/* The walk's count, again only if some frame's sharers changed since. */
+static u64 pone_count_shared(struct pone_region *r)
+{
+	long gen;
+	u64 n;
+
+	mutex_lock(&r->count_lock);
+	gen = atomic_long_read_acquire(&pone_total.share_gen);
+	if (gen != r->counted_gen) {
+		r->counted_shared = pone_walk_shared(r);
+		r->counted_gen = gen;
+	}
+	n = r->counted_shared;
+	mutex_unlock(&r->count_lock);
 	return n;
 }
 

@@ -460,12 +460,17 @@ static void test_cross_region(void)
 	CHECK(vm_info(a.fd).region.shared == 1);
 	CHECK(info.region.merges == 2 && vm_info(a.fd).region.merges == 0);
 
-	/* Writes on either side copy; the others keep the old content. */
+	/* Writes on either side copy; the others keep the old content. The
+	 * counts of shared offsets, which INFO keeps while no frame changes
+	 * sharers, follow changes made through either region. */
 	vm_fill(pg(a, 5), 78);
 	CHECK(vm_page_is(pg(b, 9), 77) && vm_page_is(pg(b, 10), 77));
+	CHECK(vm_info(a.fd).region.shared == 0);
+	CHECK(vm_info(b.fd).region.shared == 2);
 	vm_fill(pg(b, 9), 79);
 	CHECK(vm_page_is(pg(a, 5), 78) && vm_page_is(pg(b, 10), 77));
 	CHECK(vm_info(a.fd).total.frames == base.total.frames);
+	CHECK(vm_info(b.fd).region.shared == 0);
 
 	/* The source region goes; what b shares with it stays. */
 	CHECK(vm_merge1(b.fd, 9, a.fd, 5) == PONE_CHANGED);
