@@ -154,9 +154,10 @@ const char *swap_note(void)
 	if (swap_space(&s) || !s.total || s.in_files < s.total)
 		return NULL;
 	return "swap is in files only: the kernel splits a zero huge page "
-	       "before it pages it out to a file, at 2.6 times the CPU a page; "
-	       "swap on a partition, or on a loop device over the file, takes "
-	       "it whole (see README, 'Swap')";
+	       "before it pages it out to a file, which costs 2.6 times the "
+	       "CPU a page but holds no swap slot; a partition or a loop "
+	       "device over the file would take it whole, holding 512 slots "
+	       "(see README, 'Swap')";
 }
 
 static double cpu_seconds(void)

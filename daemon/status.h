@@ -16,7 +16,7 @@ json_t *guest_json(struct daemon *d, struct guest *g);
 
 /* Why zero pages cannot be recycled now, or NULL. */
 const char *swap_problem(void);
-/* Advice on a swap that works, but costs more than it could; or NULL. */
+/* What the swap's kind costs recycling, where it matters; or NULL. */
 const char *swap_note(void);
 
 #endif
