@@ -45,11 +45,16 @@ static int loop_attach(const char *path, char *dev, size_t len)
 	return ok ? 0 : -1;
 }
 
+bool swap_on_loop(void)
+{
+	return swap_path[0] && strcmp(swap_dev, swap_path);
+}
+
 static void loop_detach(void)
 {
 	char cmd[300];
 
-	if (strcmp(swap_dev, swap_path)) {
+	if (swap_on_loop()) {
 		snprintf(cmd, sizeof(cmd), "losetup -d %s", swap_dev);
 		if (system(cmd))
 			fprintf(stderr, "cannot detach %s\n", swap_dev);

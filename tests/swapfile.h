@@ -11,6 +11,7 @@
 #ifndef PONE_TEST_SWAPFILE_H
 #define PONE_TEST_SWAPFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -23,6 +24,9 @@ int swap_ensure(const char *path, unsigned int mib, char *why, size_t len);
 int swap_add(const char *path, unsigned int mib, char *why, size_t len);
 /* The loop device or file swap_add() swaps on, or NULL. */
 const char *swap_device(void);
+/* Whether that is a loop device: a block device, which takes huge pages
+ * whole. */
+bool swap_on_loop(void);
 void swap_release(void);
 
 #endif

@@ -542,7 +542,7 @@ static void group_header(uint64_t pages, unsigned int nt, double hz,
 
 	if (!dev)
 		snprintf(swap, sizeof(swap), "the machine's own");
-	else if (strcmp(dev, SWAP_PATH))
+	else if (swap_on_loop())
 		snprintf(swap, sizeof(swap), "%s, a loop device over a file of "
 			 "its own: a block device takes a huge page whole", dev);
 	else
@@ -658,7 +658,7 @@ int bench_recycle(const struct bench_opts *o)
 	}
 	/* The children filling and checking their RAM are part of it. */
 	out_load(&mark, children_cpu_s() - children, "the recycle runs");
-	block = swap_device() && strcmp(swap_device(), SWAP_PATH);
+	block = swap_on_loop();
 	swap_release();
 	if (ret)
 		return ret;
