@@ -131,20 +131,27 @@ static void add_guest(void *ctx, struct guest *g)
 	json_array_append_new(w->list, o);
 }
 
-const char *swap_problem(void)
+/* err: what swap_space() returned for s. */
+static const char *problem_of(int err, const struct swap_space *s)
 {
-	struct swap_space s;
-
-	if (swap_space(&s))
+	if (err)
 		return "cannot read /proc/meminfo";
-	if (!s.total)
+	if (!s->total)
 		return "no swap configured: zero pages can be recycled only "
 		       "from anonymous huge pages, none from memfd guests (add "
 		       "a swap file: see README, 'Swap')";
-	if (s.free < s.total / 100)
+	if (s->free < s->total / 100)
 		return "swap is full: zero pages cannot be recycled until "
 		       "slots are free (add swap)";
 	return NULL;
+}
+
+const char *swap_problem(void)
+{
+	struct swap_space s;
+	int err = swap_space(&s);
+
+	return problem_of(err, &s);
 }
 
 const char *swap_note(void)
@@ -195,12 +202,11 @@ json_t *status_json(struct daemon *d)
 	struct pone_engine_memory mem;
 	struct periods_figures f;
 	struct swap_space sw = { 0 };
-	const char *problem = swap_problem();
+	const char *problem = problem_of(swap_space(&sw), &sw);
 
 	guests_each(&d->guests, add_guest, &w);
 	periods_figures(&d->periods, &f);
 	pone_engine_memory(d->engine, &mem);
-	swap_space(&sw);
 	return json_pack(
 		"{s:s, s:s, s:i, s:i, s:i, s:f, s:s, s:s, s:I, s:f, s:I, s:I, s:o,"
 		" s:{s:I, s:I, s:I, s:s?}, s:I, s:o,"
