@@ -623,18 +623,26 @@ static void pone_job_free(struct pone_job *job)
 	kvfree(job->entries);
 }
 
+/* The flags and count of a request that takes up to @max items. */
+static int pone_check_count(u32 flags, u32 count, u32 max)
+{
+	if (flags || !count)
+		return -EINVAL;
+	return count > max ? -E2BIG : 0;
+}
+
 static int pone_job_copy_in(struct pone_job *job, void __user *arg,
 			    size_t entry_size, bool merge)
 {
 	struct pone_batch b;
 	void *entries;
+	int err;
 
 	if (copy_from_user(&b, arg, sizeof(b)))
 		return -EFAULT;
-	if (b.flags || !b.count)
-		return -EINVAL;
-	if (b.count > PONE_BATCH_MAX)
-		return -E2BIG;
+	err = pone_check_count(b.flags, b.count, PONE_BATCH_MAX);
+	if (err)
+		return err;
 	job->uentries = u64_to_user_ptr(b.entries);
 	entries = vmemdup_user(job->uentries, (size_t)b.count * entry_size);
 	if (IS_ERR(entries))
@@ -973,11 +981,8 @@ static long pone_resident(struct pone_region *r, void __user *arg)
 
 	if (copy_from_user(&q, arg, sizeof(q)))
 		return -EFAULT;
-	if (q.flags || !q.pages)
-		return -EINVAL;
-	if (q.pages > PONE_RESIDENT_MAX)
-		return -E2BIG;
-	err = pone_index(r, q.offset, &first);
+	err = pone_check_count(q.flags, q.pages, PONE_RESIDENT_MAX) ?:
+	      pone_index(r, q.offset, &first);
 	if (err)
 		return err;
 	if (q.pages > READ_ONCE(r->pages) - first)
