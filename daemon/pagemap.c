@@ -37,6 +37,7 @@ struct pm_scan_arg {
 #endif
 
 #define PM_PRESENT (1ull << 63)
+#define PM_EXCLUSIVE (1ull << 56)	/* a frame mapped only here */
 #define PM_SOFT_DIRTY (1ull << 55)
 #define PM_PFN ((1ull << 55) - 1)	/* 0 without CAP_SYS_ADMIN */
 #define KPF_THP 22			/* in /proc/kpageflags */
@@ -241,6 +242,15 @@ static uint64_t self_entry(bool write)
 	return e;
 }
 
+/* Some kernels map the shared zero page, which no process maps
+ * exclusively; others give the page a frame of its own. */
+bool pagemap_read_maps_zero_page(void)
+{
+	uint64_t e = self_entry(false);
+
+	return (e & PM_PRESENT) && !(e & PM_EXCLUSIVE);
+}
+
 /* A mapping is soft-dirty when new wherever the kernel keeps the bit; a
  * kernel without it reports the bit clear always. */
 bool pagemap_soft_dirty(void)
@@ -252,7 +262,7 @@ int pagemap_open(struct pagemap *pm, pid_t pid, uint64_t addr,
 		 uint64_t pages)
 {
 	char path[64];
-	uint64_t probe = 0;
+	uint64_t probe = 0, entry;
 
 	*pm = (struct pagemap){ .clear_refs = -1, .kpageflags = -1 };
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
@@ -264,12 +274,14 @@ int pagemap_open(struct pagemap *pm, pid_t pid, uint64_t addr,
 	pm->scan = true;
 	if (query_scan(pm, 0, 1, &probe, NULL) != -ENOTTY)
 		return 0;
-	/* Frame numbers, if we may see them: the zero page's (a read of a
-	 * new page maps it) and the frames' flags. */
+	/* Frame numbers, if we may see them: the frames' flags, and the
+	 * zero page's frame where a read of a new page maps it. */
 	pm->scan = false;
-	pm->zero_pfn = self_entry(false) & PM_PFN;
-	if (pm->zero_pfn)
+	entry = self_entry(false);
+	if (entry & PM_PFN)
 		pm->kpageflags = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	if (!(entry & PM_EXCLUSIVE))
+		pm->zero_pfn = entry & PM_PFN;
 	return 0;
 }
 

@@ -7,8 +7,9 @@
  * transparent huge page. The PAGEMAP_SCAN ioctl (Linux 6.7) answers a
  * range in one call. Older kernels get each page's entry; where we may see
  * frame numbers (CAP_SYS_ADMIN), the shared zero page is told by its frame
- * and huge pages by their frames' flags in /proc/kpageflags, else the zero
- * page counts as resident and no huge page is told apart.
+ * (where reads map it at all) and huge pages by their frames' flags in
+ * /proc/kpageflags, else the zero page counts as resident and no huge page
+ * is told apart.
  *
  * Write tracking: pagemap_track_writes(), at the start of a pass, takes the
  * soft-dirty bit of every page (set by the kernel on any write through the
@@ -45,6 +46,11 @@ void pagemap_close(struct pagemap *pm);
 
 /* Whether pagemap_query() can tell pages of huge pages apart. */
 bool pagemap_knows_huge(const struct pagemap *pm);
+
+/* Whether a read fault of untouched anonymous memory maps the shared zero
+ * page here (kernels differ: some give the page a frame of its own, which
+ * is then resident, and zero, like any other). */
+bool pagemap_read_maps_zero_page(void);
 
 /* Whether this kernel keeps soft-dirty bits (CONFIG_MEM_SOFT_DIRTY). */
 bool pagemap_soft_dirty(void);

@@ -384,6 +384,12 @@ int main(int argc, char **argv)
 			log_warn("%s", swap);
 		else if ((swap = swap_note()))
 			log_info("%s", swap);
+		log_info("guest RAM only read, never written: %s",
+			 pagemap_read_maps_zero_page() ?
+			 "the kernel maps it to the shared zero page (no "
+			 "memory; poned skips it)" :
+			 "the kernel gives each page a frame of its own; "
+			 "poned recycles it as any zero page");
 		log_info("poned %s ready: %u threads, backend %s, socket %s",
 			 PONE_VERSION, pone_engine_threads(d.engine), d.backend,
 			 d.cfg.socket);

@@ -137,20 +137,33 @@ echo
 echo "== pone-ctl status, ${i} s later =="
 ctl status
 after=$(ram_field Rss) swapped=$(ram_field Swap) writes=$(($(pswpout) - writes))
+# Saved is what is on swap plus what the page tables map to the shared zero
+# page (PAGEMAP_SCAN): some kernels map zero parts of split huge pages
+# there, others send every part to swap.
+zero_mapped=$(ctl status --json | python3 -c '
+import json, sys
+g = json.load(sys.stdin)["guests"][0]
+print((g["saved_bytes"] - g["swap_bytes"]) >> 20)')
+if [ "$zero_mapped" -gt 0 ]; then
+	zero_why="splitting QEMU's huge pages for the page-out, this kernel
+maps their zero-filled parts to it"
+else
+	zero_why="this kernel mapped none of the recycled pages there, so
+they are all on swap"
+fi
 cat <<EOF
 
 Where the figures come from: they are the kernel's. RES MiB is the Rss of
 QEMU's guest RAM mapping ($ram_range
 in /proc/$qemu_pid/smaps), SAVED MiB its Swap and its pages the kernel maps
-to the shared zero page (its page tables); RECYCLED counts the pages poned had the kernel
-page out (process_madvise MADV_PAGEOUT) once they were zero for a period.
+to the shared zero page (its page tables); RECYCLED counts the pages poned
+had the kernel page out (process_madvise MADV_PAGEOUT) once they were zero
+for a period.
 QEMU's guest RAM resident: $before MiB before, $after MiB after:
 $((before - after)) MiB freed (the guest freed $freed).
 On swap: $swapped MiB (zero pages there take a swap slot each and no write:
-pswpout, the count of pages written to swap, rose by $writes). The other
-$((before - after - swapped)) MiB are neither resident nor on swap: splitting QEMU's huge pages
-for the page-out, the kernel (6.12+) maps their zero-filled parts to its
-shared zero page.
+pswpout, the count of pages written to swap, rose by $writes).
+On the shared zero page: $zero_mapped MiB ($zero_why).
 EOF
 
 echo verify >&3

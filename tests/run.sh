@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds PageONE three ways and runs every test suite but 'bench':
 #   build-release  all suites
-#   build-asan     the unit, dsa and e2e suites under AddressSanitizer +
-#                  UBSan (e2e: poned itself, fed bad requests, must stop
-#                  clean)
+#   build-asan     the unit, dsa, e2e and host suites under
+#                  AddressSanitizer + UBSan (e2e: poned itself, fed bad
+#                  requests, must stop clean)
 #   build-tsan     the concurrency tests ('stress') under ThreadSanitizer
 # Ends with one line, "tests: N passed, M failed", and fails if any did.
 # A test that cannot run here (exit 77: no DSA device) is skipped: counted
@@ -52,7 +52,7 @@ setup build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined \
 	-Dc_args=-fno-sanitize-recover=all
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	run build-asan --suite unit --suite dsa --suite e2e
+	run build-asan --suite unit --suite dsa --suite e2e --suite host
 
 setup build-tsan --buildtype=debugoptimized -Db_sanitize=thread
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
