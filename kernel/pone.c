@@ -7,7 +7,8 @@
  * Every open of /dev/pone is one region. Its first shared mapping sets its
  * size; private mappings are refused. The region keeps its frames in an
  * xarray indexed by page offset. A slot is empty (a hole: it reads as the
- * zero page, mapped read-only, and has no frame) or points to a pone_frame,
+ * region's zero frame, mapped read-only, and has no frame of its own) or
+ * points to a pone_frame,
  * which owns one page reference and counts the slots that point to it
  * (shares). One frame may back offsets of several regions.
  *
@@ -21,16 +22,19 @@
  * neither on the LRU nor movable (GFP_HIGHUSER, not _MOVABLE: there is no
  * migration, so compaction works around them). Frames are charged to the
  * faulting task's memory cgroup (__GFP_ACCOUNT) and placed by its NUMA
- * policy. The zero page is mapped as a special pte (vmf_insert_mixed),
- * which no rmap counts.
+ * policy. Holes map one zeroed page of the region's, its zero frame, with
+ * vm_insert_page, which needs VM_MIXEDMAP set at mmap: the kernel's shared
+ * zero page cannot serve, as since 6.11 it refuses it (vmf_insert_mixed)
+ * in writable shared mappings. One frame a region bounds its references
+ * (one a pte) to the region's size.
  *
- * Copy-on-write: the mapping has page_mkwrite and pfn_mkwrite, so the core
- * maps every page read-only until one of them allows the write. A shared
- * frame is never mapped writable: a write to it, or to the zero page, gives
- * the offset a frame of its own, zaps the offset's mappings and retries the
- * fault; a write to a frame that no other slot shares maps it writable.
- * VM_DONTEXPAND keeps mremap from growing a mapping past the region, and,
- * being VM_SPECIAL, keeps mlock from putting the frames on LRU lists.
+ * Copy-on-write: the mapping has page_mkwrite, so the core maps every page
+ * read-only until it allows the write. A shared frame or the zero frame is
+ * never mapped writable: a write to it gives the offset a frame of its
+ * own, zaps the offset's mappings and retries the fault; a write to a frame
+ * that no other slot shares maps it writable. VM_DONTEXPAND keeps mremap
+ * from growing a mapping past the region, and, being VM_SPECIAL, keeps
+ * mlock from putting the frames on LRU lists.
  *
  * Locking rules:
  *
@@ -90,12 +94,12 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pagemap.h>
-#include <linux/pfn_t.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/sysfs.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
+#include <linux/version.h>
 #include <linux/xarray.h>
 
 #include <pone/uapi.h>
@@ -116,6 +120,7 @@ struct pone_frame {
 struct pone_region {
 	struct address_space mapping;
 	struct xarray frames;
+	struct page *zero;	/* what holes map */
 	unsigned long pages;
 	atomic_long_t nframes;
 	atomic_long_t merges;
@@ -248,7 +253,7 @@ static int pone_slot_set(struct pone_region *r, pgoff_t index,
 /*
  * Gives the offset of a write fault a frame no other slot shares: a copy
  * of a shared frame, or zeros for a hole. Mappings of the old frame or of
- * the zero page are zapped. The caller holds the offset lock.
+ * the zero frame are zapped. The caller holds the offset lock.
  */
 static vm_fault_t pone_make_private(struct pone_region *r,
 				    struct vm_fault *vmf,
@@ -305,9 +310,12 @@ static vm_fault_t pone_fault(struct vm_fault *vmf)
 	if (ret)
 		goto out;
 	if (!f) {
-		/* Under the offset lock, so a write's zap cannot miss it. */
-		ret = vmf_insert_mixed(vmf->vma, vmf->address,
-				       pfn_to_pfn_t(my_zero_pfn(vmf->address)));
+		/* Under the offset lock, so a write's zap cannot miss it. A
+		 * racing fault may have mapped it already (-EBUSY).
+		 */
+		int err = vm_insert_page(vmf->vma, vmf->address, r->zero);
+
+		ret = err && err != -EBUSY ? vmf_error(err) : VM_FAULT_NOPAGE;
 		goto out;
 	}
 	get_page(f->page);
@@ -319,7 +327,7 @@ out:
 	return ret;
 }
 
-/* A write to the zero page or to a shared frame: copy, then refault. */
+/* A write to the zero frame or to a shared frame: copy, then refault. */
 static vm_fault_t pone_break_cow(struct vm_fault *vmf)
 {
 	struct pone_region *r = vmf->vma->vm_file->private_data;
@@ -354,7 +362,6 @@ static vm_fault_t pone_page_mkwrite(struct vm_fault *vmf)
 static const struct vm_operations_struct pone_vm_ops = {
 	.fault = pone_fault,
 	.page_mkwrite = pone_page_mkwrite,
-	.pfn_mkwrite = pone_break_cow,
 };
 
 static int pone_mmap(struct file *file, struct vm_area_struct *vma)
@@ -372,7 +379,11 @@ static int pone_mmap(struct file *file, struct vm_area_struct *vma)
 		atomic_long_add(end, &pone_total.pages);
 	else if (end > size)
 		return -EINVAL;
-	vma->vm_flags |= VM_DONTEXPAND;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, VM_DONTEXPAND | VM_MIXEDMAP);
+#else
+	vma->vm_flags |= VM_DONTEXPAND | VM_MIXEDMAP;
+#endif
 	vma->vm_ops = &pone_vm_ops;
 	return 0;
 }
@@ -384,6 +395,11 @@ static int pone_open(struct inode *inode, struct file *file)
 
 	if (!r)
 		return -ENOMEM;
+	r->zero = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT);
+	if (!r->zero) {
+		kvfree(r);
+		return -ENOMEM;
+	}
 	address_space_init_once(&r->mapping);
 	r->mapping.host = inode;
 	r->mapping.a_ops = &pone_aops;
@@ -411,6 +427,7 @@ static int pone_release(struct inode *inode, struct file *file)
 		cond_resched();
 	}
 	xa_destroy(&r->frames);
+	put_page(r->zero);
 	atomic_long_sub(atomic_long_read(&r->nframes), &pone_total.slots);
 	atomic_long_sub(r->pages, &pone_total.pages);
 	atomic_long_dec(&pone_total.regions);
@@ -485,7 +502,7 @@ static int pone_index(struct pone_region *r, u64 offset, pgoff_t *index)
 static bool pone_frame_quiet(struct pone_frame *f)
 {
 	if (atomic_read(&f->shares) > 1)
-		return !page_maybe_dma_pinned(f->page);
+		return !folio_maybe_dma_pinned(page_folio(f->page));
 	return page_count(f->page) == 1;
 }
 
@@ -940,7 +957,7 @@ static void pone_take_written(struct pone_region *r, pgoff_t index)
 	f = xa_load(&r->frames, index);
 	if (f && xa_get_mark(&r->frames, index, PONE_WRITTEN)) {
 		lock_page(f->page);
-		if (!page_maybe_dma_pinned(f->page)) {
+		if (!folio_maybe_dma_pinned(page_folio(f->page))) {
 			xa_clear_mark(&r->frames, index, PONE_WRITTEN);
 			if (page_mapped(f->page))
 				pone_zap(r, index);

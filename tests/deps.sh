@@ -10,6 +10,8 @@ packages=(
 	# Debian's kernel booted in QEMU: the vm suite (with pone.ko built
 	# against its headers), the e2e qemu test and the demo
 	linux-headers-amd64 make qemu-system-x86 busybox-static cpio
+	# pahole: BTF of modules for kernels built with it (the 6.12 VM kernel)
+	dwarves xz-utils
 )
 
 missing=()

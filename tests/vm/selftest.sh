@@ -5,6 +5,7 @@
 set -euo pipefail
 here=$(dirname "$(realpath "$0")")
 work=$1
+mkdir -p "$work"
 cache=${PONE_VM_CACHE:-$work/cache}
 kernel=$(bash "$here/kernel.sh" "$cache")
 bash "$here/initramfs.sh" "$work/selftest.cpio.gz" "$here/selftest-init.sh"

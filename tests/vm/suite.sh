@@ -7,9 +7,10 @@ set -euo pipefail
 here=$(dirname "$(realpath "$0")")
 src=$1 work=$2
 shift 2
+mkdir -p "$work"
 cache=${PONE_VM_CACHE:-$work/cache}
 kernel=$(bash "$here/kernel.sh" "$cache")
-ko=$(bash "$here/module.sh" "$src" "$work/kmod")
+ko=$(bash "$here/module.sh" "$src" "$work/kmod" "$cache")
 bash "$here/initramfs.sh" "$work/pone-vm.cpio.gz" "$here/pone-init.sh" \
 	"$ko=/lib/pone.ko" "$here/vm-lib.sh=/lib/vm-lib.sh" "$@"
 exec bash "$here/boot.sh" -t 840 -l "$work/console.log" \

@@ -53,8 +53,12 @@ CONF
 }
 
 # swap_on MiB: a zram swap device of that size (zero pages cost it nothing).
+# The modules it needs first are listed before it in /lib/zram.modules.
 swap_on() {
-	insmod /lib/zsmalloc.ko && insmod /lib/zram.ko num_devices=1 &&
+	for mod in $(grep -vx zram /lib/zram.modules); do
+		insmod "/lib/$mod.ko" || return 1
+	done
+	insmod /lib/zram.ko num_devices=1 &&
 		echo "$1M" >/sys/block/zram0/disksize &&
 		mkswap /dev/zram0 >/dev/null && swapon /dev/zram0
 }
