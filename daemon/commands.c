@@ -157,6 +157,7 @@ static json_t *cmd_set(struct daemon *d, json_t *req, int fd)
 		return fail(why);
 	}
 	pone_engine_set_threads(d->engine, threads);
+	pone_engine_set_stable_periods(d->engine, next.stable_periods);
 	d->cfg = next;
 	daemon_periods_settings(&d->cfg, &ps);
 	periods_configure(&d->periods, &ps);

@@ -19,6 +19,7 @@ void config_defaults(struct config *c)
 		.threads = 0,
 		.reclaim_period = 10,
 		.merge_period = 600,
+		.stable_periods = 2,
 		.cpu_limit = 1.0,
 		.nice = 10,
 		.thp_split = THP_IDLE,
@@ -109,6 +110,11 @@ static int set_merge(struct config *c, const char *v)
 	return parse_uint(v, 1, 7 * 86400, &c->merge_period);
 }
 
+static int set_stable_periods(struct config *c, const char *v)
+{
+	return parse_uint(v, 1, 2, &c->stable_periods);
+}
+
 static int set_log_level(struct config *c, const char *v)
 {
 	return log_level_parse(v, &c->log_level);
@@ -152,6 +158,7 @@ static const struct setting {
 	{ "threads", set_threads, true, "0 (one per CPU) up to 1024" },
 	{ "reclaim_period", set_reclaim, true, "seconds, 1 to 86400" },
 	{ "merge_period", set_merge, true, "seconds, 1 to 604800" },
+	{ "stable_periods", set_stable_periods, true, "1 or 2" },
 	{ "cpu_limit", set_cpu_limit, true, "cores, 0.05 to 1024" },
 	{ "thp_split", set_thp, true, "never, idle or always" },
 	{ "nice", set_nice, false, "-20 to 19" },

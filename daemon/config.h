@@ -19,6 +19,8 @@ struct config {
 	unsigned int threads;		/* scan workers; 0: one per CPU */
 	unsigned int reclaim_period;	/* seconds between reclaim passes */
 	unsigned int merge_period;	/* seconds between merge passes */
+	unsigned int stable_periods;	/* of guests whose writes pone.ko
+					 * tracks: 1 or 2 */
 	double cpu_limit;		/* cores the daemon may use */
 	int nice;			/* of the scan workers */
 	enum thp_split thp_split;

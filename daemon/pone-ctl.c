@@ -373,7 +373,8 @@ static void usage(FILE *f)
 		   "  attach --pid PID [--name NAME] [--fd PATH]\n"
 		   "  detach --pid PID | --name NAME\n"
 		   "  set KEY=VALUE ...           reclaim_period, merge_period,\n"
-		   "                              threads, cpu_limit, thp_split\n"
+		   "                              threads, cpu_limit, thp_split,\n"
+		   "                              stable_periods\n"
 		   "  watch [SECONDS]             status, refreshed\n"
 		   "  version\n");
 }

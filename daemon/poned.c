@@ -245,6 +245,9 @@ static int make_engine(struct daemon *d)
 	ret = pone_engine_new(&ec, &d->engine);
 	if (!ret)
 		ret = pone_engine_set_threads(d->engine, active);
+	if (!ret)
+		ret = pone_engine_set_stable_periods(d->engine,
+						     d->cfg.stable_periods);
 	return ret;
 }
 

@@ -208,13 +208,15 @@ json_t *status_json(struct daemon *d)
 	periods_figures(&d->periods, &f);
 	pone_engine_memory(d->engine, &mem);
 	return json_pack(
-		"{s:s, s:s, s:i, s:i, s:i, s:f, s:s, s:s, s:I, s:f, s:I, s:I, s:o,"
+		"{s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:s, s:s, s:I, s:f, s:I, s:I,"
+		" s:o,"
 		" s:{s:I, s:I, s:I, s:s?}, s:I, s:o,"
 		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"version", PONE_VERSION, "backend", d->backend,
 		"threads", (int)pone_engine_threads(d->engine),
 		"reclaim_period", (int)d->cfg.reclaim_period,
 		"merge_period", (int)d->cfg.merge_period,
+		"stable_periods", (int)d->cfg.stable_periods,
 		"cpu_limit", d->cfg.cpu_limit,
 		"thp_split", thp_split_name(d->cfg.thp_split),
 		"write_tracking", d->write_tracking,

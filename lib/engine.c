@@ -108,6 +108,7 @@ int pone_engine_new(const struct pone_engine_config *cfg,
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->pass_lock, NULL);
 	e->batch = cfg->batch_pages ? cfg->batch_pages : DEFAULT_BATCH;
+	e->stable_periods = PS_STABLE_PERIODS;
 	e->be = cfg->backend;
 	if (!e->be) {
 		e->be = pone_backend_cpu_new();
@@ -502,6 +503,19 @@ int pone_engine_set_threads(struct pone_engine *e, unsigned int n)
 	if (!n || n > e->nworkers)
 		return -EINVAL;
 	__atomic_store_n(&e->active, n, __ATOMIC_RELAXED);
+	return 0;
+}
+
+unsigned int pone_engine_stable_periods(const struct pone_engine *e)
+{
+	return __atomic_load_n(&e->stable_periods, __ATOMIC_RELAXED);
+}
+
+int pone_engine_set_stable_periods(struct pone_engine *e, unsigned int n)
+{
+	if (n < 1 || n > 2)
+		return -EINVAL;
+	__atomic_store_n(&e->stable_periods, n, __ATOMIC_RELAXED);
 	return 0;
 }
 

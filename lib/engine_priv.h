@@ -48,6 +48,7 @@ struct pone_engine {
 	struct worker *workers;
 	unsigned int nworkers;
 	unsigned int active;	/* workers a pass runs on, <= nworkers */
+	unsigned int stable_periods;	/* of exactly tracked regions */
 	struct sdtree *stat;	/* canonical (merged) pages */
 	struct sdtree *dyn;	/* candidates: stable, not merged */
 

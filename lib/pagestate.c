@@ -19,13 +19,15 @@ void pagestate_fini(struct pagestate *ps)
 	ps->word = NULL;
 }
 
-static unsigned int merge_tick(unsigned int role)
+static unsigned int merge_tick(unsigned int role, unsigned int stable_periods)
 {
+	if (role == PS_CLEAN0 && stable_periods < 2)
+		return PS_CLEAN2;
 	return role == PS_DIRTY ? PS_CLEAN0 : role < PS_CLEAN2 ? role + 1 : role;
 }
 
 static uint32_t next_word(uint32_t w, uint32_t hash, bool zero, bool merge,
-			  unsigned int *verdict)
+			  unsigned int stable_periods, unsigned int *verdict)
 {
 	*verdict = 0;
 	if (ps_role(w) == PS_UNSEEN || ps_changed(w, hash)) {
@@ -38,7 +40,8 @@ static uint32_t next_word(uint32_t w, uint32_t hash, bool zero, bool merge,
 		*verdict |= PV_ZERO_STABLE;
 	}
 	if (merge) {
-		w = (w & ~(uint32_t)PS_ROLE) | merge_tick(ps_role(w));
+		w = (w & ~(uint32_t)PS_ROLE) |
+		    merge_tick(ps_role(w), stable_periods);
 		if (!zero && ps_role(w) == PS_CLEAN2 &&
 		    !(w & (PS_MERGED | PS_CANONICAL)))
 			*verdict |= PV_MERGE_CANDIDATE;
@@ -51,24 +54,27 @@ static uint32_t next_word(uint32_t w, uint32_t hash, bool zero, bool merge,
 }
 
 unsigned int pagestate_update(struct pagestate *ps, uint64_t i, uint32_t hash,
-			      bool zero, bool merge_pass)
+			      bool zero, bool merge_pass,
+			      unsigned int stable_periods)
 {
 	uint32_t old = pagestate_word(ps, i), new;
 	unsigned int verdict;
 
 	do {
-		new = next_word(old, hash, zero, merge_pass, &verdict);
+		new = next_word(old, hash, zero, merge_pass, stable_periods,
+				&verdict);
 	} while (!__atomic_compare_exchange_n(&ps->word[i], &old, new, false,
 					      __ATOMIC_ACQ_REL,
 					      __ATOMIC_ACQUIRE));
 	return verdict;
 }
 
-bool ps_enters_tree(uint32_t word)
+bool ps_enters_tree(uint32_t word, unsigned int stable_periods)
 {
 	unsigned int verdict;
 
-	next_word(word, ps_hash(word), word & PS_ZERO, true, &verdict);
+	next_word(word, ps_hash(word), word & PS_ZERO, true, stable_periods,
+		  &verdict);
 	return verdict & PV_MERGE_CANDIDATE;
 }
 

@@ -9,10 +9,11 @@
  * the word, so neither is lost.
  *
  * Stability: a page is a merge candidate once its hash was unchanged over
- * two consecutive merge periods (the same at three merge passes in a row,
- * with no change seen by any pass between that hashed it), and a zero page
- * is a recycle candidate once it was zero at two passes in a row (one
- * reclaim period).
+ * stable_periods consecutive merge periods, 2 (the same at three merge
+ * passes in a row, with no change seen by any pass between that hashed it)
+ * or 1 (at two), and a zero page is a recycle candidate once it was zero
+ * at two passes in a row (one reclaim period). After one period, a page
+ * that must wait two is CLEAN1, and one that need not is CLEAN2 at once.
  */
 #ifndef PONE_PAGESTATE_H
 #define PONE_PAGESTATE_H
@@ -101,13 +102,16 @@ static inline bool ps_changed(uint32_t word, uint32_t hash)
 	return ps_role(word) != PS_UNSEEN && ps_hash(word) != (hash & PS_HASH_MASK);
 }
 
+#define PS_STABLE_PERIODS 2	/* the default of stable_periods */
+
 /* Record the hash of page i at a pass; returns PV_* bits. */
 unsigned int pagestate_update(struct pagestate *ps, uint64_t i, uint32_t hash,
-			      bool zero, bool merge_pass);
+			      bool zero, bool merge_pass,
+			      unsigned int stable_periods);
 
 /* Whether a merge pass that finds a page with word unchanged makes it a
  * merge candidate. */
-bool ps_enters_tree(uint32_t word);
+bool ps_enters_tree(uint32_t word, unsigned int stable_periods);
 
 /* Move page i to role to if its role is one of the mask (bits 1 << role). */
 bool pagestate_set_role(struct pagestate *ps, uint64_t i, unsigned int from,

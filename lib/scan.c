@@ -34,6 +34,7 @@ struct plan_item {
 struct pass {
 	struct pone_engine *e;
 	bool merge;
+	unsigned int exact_stable_periods;	/* of exactly tracked regions */
 	const struct pone_actuator *act;
 	struct plan_item *items;
 	size_t nitems;
@@ -167,6 +168,13 @@ static void find_duplicates(struct pone_engine *e, struct worker *w,
 	}
 }
 
+static unsigned int stable_periods(const struct pass *p,
+				   const struct region *r)
+{
+	return r->desc.unwritten_exact ? p->exact_stable_periods :
+					 PS_STABLE_PERIODS;
+}
+
 static void update_states(struct pass *p, struct worker *w, struct region *r,
 			  uint64_t first, unsigned int n, const void **pages,
 			  const uint64_t *hash, const bool *zero,
@@ -183,7 +191,8 @@ static void update_states(struct pass *p, struct worker *w, struct region *r,
 		/* Out of the trees under its old key, before the key changes. */
 		if (ps_changed(word, h))
 			engine_leave_trees(p->e, r, idx);
-		v = pagestate_update(&r->ps, idx, h, zero[i], p->merge);
+		v = pagestate_update(&r->ps, idx, h, zero[i], p->merge,
+				     stable_periods(p, r));
 		w->stats.zero += zero[i];
 		w->stats.changed += !!(v & PV_CHANGED);
 		w->stats.stable += !!(v & PV_STABLE);
@@ -407,7 +416,8 @@ static enum page_action action_of(const struct pass *p, const struct region *r,
 		return PAGE_READ;
 	if (p->merge && !r->desc.unwritten_exact)
 		return PAGE_READ;
-	return p->merge && ps_enters_tree(word) ? PAGE_ENTER : PAGE_KEEP;
+	return p->merge && ps_enters_tree(word, stable_periods(p, r)) ?
+	       PAGE_ENTER : PAGE_KEEP;
 }
 
 static void scan_batch(struct pass *p, struct worker *w, struct region *r,
@@ -570,7 +580,11 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
 		     const struct pone_actuator *act,
 		     struct pone_pass_stats *stats)
 {
-	struct pass p = { .e = e, .merge = kind == PONE_PASS_MERGE, .act = act };
+	struct pass p = {
+		.e = e, .merge = kind == PONE_PASS_MERGE, .act = act,
+		.exact_stable_periods = __atomic_load_n(&e->stable_periods,
+							__ATOMIC_RELAXED),
+	};
 	struct pone_pass_stats s = { 0 };
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 	/* The caller's own share (planning, merges, counting) is CPU too. */

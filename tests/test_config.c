@@ -43,7 +43,8 @@ static void good_file(void **state)
 		"merge_period = 300 ; inline comment\ncpu_limit = 0.5\n"
 		"nice = -5\nthp_split = never\nlog_level = debug\n"
 		"socket = /run/x.sock\nstate_dir = /var/lib/x\n"
-		"dsa = wq0.1\nwrite_tracking = off\n"), &c, err,
+		"dsa = wq0.1\nwrite_tracking = off\nstable_periods = 1\n"),
+		&c, err,
 		sizeof(err)), 0);
 	assert_int_equal(c.threads, 3);
 	assert_int_equal(c.reclaim_period, 5);
@@ -56,6 +57,7 @@ static void good_file(void **state)
 	assert_string_equal(c.state_dir, "/var/lib/x");
 	assert_string_equal(c.dsa, "wq0.1");
 	assert_false(c.write_tracking);
+	assert_int_equal(c.stable_periods, 1);
 	unlink(path);
 }
 
@@ -90,6 +92,8 @@ static void bad_files(void **state)
 	refused("[poned]\nsocket = relative.sock\n", "absolute path");
 	refused("[poned]\nnice = 20\n", "nice: '20'");
 	refused("[poned]\ndsa = /dev/dsa/wq0.1\n", "a work queue (wq0.1)");
+	refused("[poned]\nstable_periods = 3\n",
+		"stable_periods: '3' is not valid: expected 1 or 2");
 	refused("[poned]\nwrite_tracking = on\n",
 		"write_tracking: 'on' is not valid: expected auto or off");
 	refused("[engine]\nthreads = 2\n", "[engine]: unknown section");

@@ -28,12 +28,12 @@ static int teardown(void **state)
 
 static unsigned int merge(uint32_t hash, bool zero)
 {
-	return pagestate_update(&ps, 0, hash, zero, true);
+	return pagestate_update(&ps, 0, hash, zero, true, PS_STABLE_PERIODS);
 }
 
 static unsigned int reclaim(uint32_t hash, bool zero)
 {
-	return pagestate_update(&ps, 0, hash, zero, false);
+	return pagestate_update(&ps, 0, hash, zero, false, PS_STABLE_PERIODS);
 }
 
 /* Seen at three merge passes in a row unchanged: a candidate, once. */
@@ -123,6 +123,29 @@ static void flags_and_roles(void **state)
 	assert_int_equal(pagestate_bytes(&ps), 4 * sizeof(uint32_t));
 }
 
+/* With one stable period: a candidate at the second merge pass unchanged,
+ * after reclaim passes too, and a change restarts the count. */
+static void candidate_after_one_period(void **state)
+{
+	int i;
+
+	(void)state;
+	assert_int_equal(pagestate_update(&ps, 0, H1, false, true, 1), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(pagestate_update(&ps, 0, H1, false, false, 1),
+				 0);
+	assert_false(ps_enters_tree(pagestate_word(&ps, 0), 2));
+	assert_true(ps_enters_tree(pagestate_word(&ps, 0), 1));
+	assert_int_equal(pagestate_update(&ps, 0, H1, false, true, 1),
+			 PV_MERGE_CANDIDATE | PV_STABLE);
+	assert_int_equal(ps_role(pagestate_word(&ps, 0)), PS_CLEAN2);
+	assert_int_equal(pagestate_update(&ps, 0, H2, false, false, 1),
+			 PV_CHANGED);
+	assert_int_equal(pagestate_update(&ps, 0, H2, false, true, 1), 0);
+	assert_int_equal(pagestate_update(&ps, 0, H2, false, true, 1),
+			 PV_MERGE_CANDIDATE | PV_STABLE);
+}
+
 /* Only pages still alone count as unique; the mark is cleared. */
 static void new_alone(void **state)
 {
@@ -130,7 +153,7 @@ static void new_alone(void **state)
 
 	(void)state;
 	for (i = 0; i < 4; i++) {
-		pagestate_update(&ps, i, H1, false, true);
+		pagestate_update(&ps, i, H1, false, true, PS_STABLE_PERIODS);
 		assert_true(pagestate_set_role(&ps, i, PS_ROLE_BIT(PS_CLEAN0),
 					       PS_IN_TREE));
 		pagestate_set_flag(&ps, i, PS_NEW);
@@ -148,6 +171,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(change_restarts, setup, teardown),
 		cmocka_unit_test_setup_teardown(zero_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(flags_and_roles, setup, teardown),
+		cmocka_unit_test_setup_teardown(candidate_after_one_period, setup, teardown),
 		cmocka_unit_test_setup_teardown(new_alone, setup, teardown),
 	};
 

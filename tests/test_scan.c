@@ -446,8 +446,8 @@ static int image_resident(void *ctx, uint64_t first, unsigned int n,
 
 /* The image as a region, all resident and nothing known unwritten until
  * the test says otherwise in res; exact: res misses no write. */
-static void add_with_residency(struct pone_engine *e, struct image *img,
-			       struct residency *res, bool exact)
+static uint32_t add_with_residency(struct pone_engine *e, struct image *img,
+				   struct residency *res, bool exact)
 {
 	struct pone_region_desc d = { .name = "resident", .pages = img->pages,
 				      .mode = PONE_READ_MAP, .map = img->mem,
@@ -459,6 +459,7 @@ static void add_with_residency(struct pone_engine *e, struct image *img,
 	memset(res, 0, sizeof(*res));
 	memset(res->bits, 0xff, sizeof(res->bits));
 	assert_int_equal(pone_engine_add_region(e, &d, &id), 0);
+	return id;
 }
 
 /*
@@ -626,6 +627,47 @@ static void exact_unwritten_pages_are_read_to_enter_the_tree(void **state)
 	pone_engine_free(e);
 	image_free(&img);
 	seen_reset(&s);
+}
+
+/*
+ * With one stable period, pages of an exactly tracked region are found at
+ * the second merge pass; those of a region whose writes may be missed
+ * still wait two periods, whatever the setting.
+ */
+static void one_stable_period_where_writes_are_exact(void **state)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct image img = build();
+	struct pone_engine *e;
+	struct residency res;
+	struct pone_pass_stats st;
+	uint32_t id;
+	int exact;
+
+	(void)state;
+	for (exact = 0; exact < 2; exact++) {
+		e = engine(2);
+		assert_int_equal(pone_engine_stable_periods(e), 2);
+		assert_int_equal(pone_engine_set_stable_periods(e, 0), -EINVAL);
+		assert_int_equal(pone_engine_set_stable_periods(e, 3), -EINVAL);
+		assert_int_equal(pone_engine_set_stable_periods(e, 1), 0);
+		assert_int_equal(pone_engine_stable_periods(e), 1);
+		id = add_with_residency(e, &img, &res, exact);
+		memset(res.unwritten, 0xff, sizeof(res.unwritten));
+		scan(e, PONE_PASS_MERGE, &s);
+		scan(e, PONE_PASS_RECLAIM, &s);
+		st = scan(e, PONE_PASS_MERGE, &s);
+		assert_int_equal(st.stable, exact ? PAGES - ZERO : 0);
+		if (!exact) {
+			assert_int_equal(s.ndup, 0);
+			st = scan(e, PONE_PASS_MERGE, &s);
+		}
+		assert_int_equal(st.dup_members, GROUPS * (GROUP_SIZE - 1));
+		check_dups(&s, &img, id, GROUPS * (GROUP_SIZE - 1));
+		pone_engine_free(e);
+		seen_reset(&s);
+	}
+	image_free(&img);
 }
 
 static void bad_input(void **state)
@@ -964,6 +1006,7 @@ int main(void)
 		cmocka_unit_test(absent_pages_are_skipped),
 		cmocka_unit_test(unwritten_pages_are_not_read),
 		cmocka_unit_test(exact_unwritten_pages_are_read_to_enter_the_tree),
+		cmocka_unit_test(one_stable_period_where_writes_are_exact),
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(remove_during_pass),
 		cmocka_unit_test(retried_pages_come_back),

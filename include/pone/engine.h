@@ -182,6 +182,16 @@ unsigned int pone_engine_threads(const struct pone_engine *e);
 int pone_engine_set_threads(struct pone_engine *e, unsigned int n);
 
 /*
+ * Merge periods a page of a region whose writes are tracked exactly
+ * (unwritten_exact) must stay unwritten to become a merge candidate: 2 (the
+ * default, as for every other region) or 1, since a write tracked with no
+ * window is surer evidence than an unchanged hash. Any thread, effective
+ * from the next pass.
+ */
+unsigned int pone_engine_stable_periods(const struct pone_engine *e);
+int pone_engine_set_stable_periods(struct pone_engine *e, unsigned int n);
+
+/*
  * What the engine's memory is: state that grows with the pages it covers
  * (a word a page, a tree node a stable page), and a fixed part (buffers
  * and arena room of each worker, tables) that does not.

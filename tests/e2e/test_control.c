@@ -87,6 +87,8 @@ static void malformed_requests(void **state)
 		     "threads: 'x' is not valid");
 	expect_error("{\"cmd\": \"set\", \"values\": {\"socket\": \"/x\"}}\n",
 		     "only be set in the config file");
+	expect_error("{\"cmd\": \"set\", \"values\": {\"stable_periods\": 0}}\n",
+		     "stable_periods: '0' is not valid: expected 1 or 2");
 	expect_error("{\"cmd\": \"set\", \"values\": {\"reclaim_period\": 5, "
 		     "\"merge_period\": 1}}\n", "shorter than reclaim_period");
 	expect_error("{\"cmd\": \"attach\", \"pid\": \"12\"}\n",
@@ -184,6 +186,23 @@ static void periods_apply_at_once(void **state)
 	assert_int_equal(ctl(&d, NULL, 0, back), 0);
 }
 
+/* stable_periods changes at run time, and status says what is in force. */
+static void stable_periods_set(void **state)
+{
+	const char *status[] = { "status", "--json", NULL };
+	const char *one[] = { "set", "stable_periods=1", NULL };
+	const char *two[] = { "set", "stable_periods=2", NULL };
+	uint64_t n;
+
+	(void)state;
+	assert_int_equal(ctl_number(&d, status, "stable_periods", &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(ctl(&d, NULL, 0, one), 0);
+	assert_int_equal(ctl_number(&d, status, "stable_periods", &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ctl(&d, NULL, 0, two), 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -212,6 +231,7 @@ int main(void)
 		cmocka_unit_test(bad_attach),
 		cmocka_unit_test(pone_ctl_errors),
 		cmocka_unit_test(periods_apply_at_once),
+		cmocka_unit_test(stable_periods_set),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
