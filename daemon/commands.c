@@ -158,6 +158,7 @@ static json_t *cmd_set(struct daemon *d, json_t *req, int fd)
 	}
 	pone_engine_set_threads(d->engine, threads);
 	pone_engine_set_stable_periods(d->engine, next.stable_periods);
+	pone_engine_set_cpu_limit(d->engine, next.cpu_limit);
 	d->cfg = next;
 	daemon_periods_settings(&d->cfg, &ps);
 	periods_configure(&d->periods, &ps);

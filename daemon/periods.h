@@ -4,9 +4,10 @@
  * merge period (it also does the reclaim pass's work), and the actuator
  * that acts on what a pass finds.
  *
- * The daemon's CPU use is held to cpu_limit cores on average: a pass that
- * used C CPU-seconds is followed by a pause of at least C / cpu_limit
- * seconds from its start. Settings and figures are read and changed under
+ * The daemon's CPU use is held to cpu_limit cores on average: within a pass
+ * by the engine (its workers sleep as they go), and a pass that used C
+ * CPU-seconds is followed by a pause of at least C / cpu_limit seconds
+ * from its start. Settings and figures are read and changed under
  * the lock, from any thread.
  *
  * Zero pages go to recycle.h, which pages them out; duplicates are counted

@@ -248,6 +248,8 @@ static int make_engine(struct daemon *d)
 	if (!ret)
 		ret = pone_engine_set_stable_periods(d->engine,
 						     d->cfg.stable_periods);
+	if (!ret)
+		ret = pone_engine_set_cpu_limit(d->engine, d->cfg.cpu_limit);
 	return ret;
 }
 

@@ -519,6 +519,15 @@ int pone_engine_set_stable_periods(struct pone_engine *e, unsigned int n)
 	return 0;
 }
 
+int pone_engine_set_cpu_limit(struct pone_engine *e, double cores)
+{
+	if (!(cores >= 0.001 || cores == 0) || cores > 1024)
+		return -EINVAL;
+	__atomic_store_n(&e->cpu_millicores, (unsigned int)(cores * 1000 + 0.5),
+			 __ATOMIC_RELAXED);
+	return 0;
+}
+
 void pone_engine_memory(const struct pone_engine *e,
 			struct pone_engine_memory *m)
 {

@@ -49,6 +49,7 @@ struct pone_engine {
 	unsigned int nworkers;
 	unsigned int active;	/* workers a pass runs on, <= nworkers */
 	unsigned int stable_periods;	/* of exactly tracked regions */
+	unsigned int cpu_millicores;	/* a pass's CPU limit; 0: none */
 	struct sdtree *stat;	/* canonical (merged) pages */
 	struct sdtree *dyn;	/* candidates: stable, not merged */
 

@@ -35,6 +35,9 @@ struct pass {
 	struct pone_engine *e;
 	bool merge;
 	unsigned int exact_stable_periods;	/* of exactly tracked regions */
+	unsigned int cpu_millicores;	/* 0: no limit */
+	uint64_t start_ns;		/* CLOCK_MONOTONIC */
+	uint64_t cpu_ns;		/* of the workers so far, atomic */
 	const struct pone_actuator *act;
 	struct plan_item *items;
 	size_t nitems;
@@ -469,11 +472,36 @@ static const struct plan_item *item_of(const struct pass *p, uint64_t stripe)
 	return &p->items[lo];
 }
 
+/*
+ * Held to the pass's CPU limit as it goes, as ksmd is by its sleeps: a
+ * worker that finds the workers' CPU so far ahead of what the limit allows
+ * since the pass started sleeps the difference. cpu0 is its thread's CPU
+ * when it last accounted.
+ */
+static void throttle(struct pass *p, uint64_t *cpu0)
+{
+	uint64_t cpu = now_ns(CLOCK_THREAD_CPUTIME_ID), all, allowed, spent;
+
+	if (!p->cpu_millicores)
+		return;
+	all = __atomic_add_fetch(&p->cpu_ns, cpu - *cpu0, __ATOMIC_RELAXED);
+	*cpu0 = cpu;
+	allowed = all / p->cpu_millicores * 1000;
+	spent = now_ns(CLOCK_MONOTONIC) - p->start_ns;
+	if (allowed > spent) {
+		uint64_t ns = allowed - spent;
+		struct timespec ts = { (time_t)(ns / 1000000000u),
+				       (long)(ns % 1000000000u) };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 static void worker_run(void *arg, unsigned int id)
 {
 	struct pass *p = arg;
 	struct worker *w = &p->e->workers[id];
-	uint64_t s, first, end;
+	uint64_t s, first, end, cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
 
 	while ((s = __atomic_fetch_add(&p->cursor, 1, __ATOMIC_RELAXED)) <
 	       p->stripes) {
@@ -491,6 +519,7 @@ static void worker_run(void *arg, unsigned int id)
 			region_put(it->r);
 			deliver(p, w);
 		}
+		throttle(p, &cpu0);
 	}
 }
 
@@ -584,6 +613,8 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
 		.e = e, .merge = kind == PONE_PASS_MERGE, .act = act,
 		.exact_stable_periods = __atomic_load_n(&e->stable_periods,
 							__ATOMIC_RELAXED),
+		.cpu_millicores = __atomic_load_n(&e->cpu_millicores,
+						  __ATOMIC_RELAXED),
 	};
 	struct pone_pass_stats s = { 0 };
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
@@ -596,6 +627,7 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
 	pthread_mutex_lock(&e->pass_lock);
 	engine_apply_merged(e);
 	ret = plan(&p);
+	p.start_ns = now_ns(CLOCK_MONOTONIC);
 	if (!ret) {
 		s.cpu_ns = pool_run(e->pool, pone_engine_threads(e),
 				    worker_run, &p);

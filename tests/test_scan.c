@@ -670,6 +670,42 @@ static void one_stable_period_where_writes_are_exact(void **state)
 	image_free(&img);
 }
 
+/*
+ * A CPU limit holds within a pass: its workers, two here, sleep so that
+ * their CPU stays within the limit times the pass's wall time. Without the
+ * limit they use what they get (up to two cores).
+ */
+static void cpu_limit_holds_within_a_pass(void **state)
+{
+	/* Enough pages that the workers' share dwarfs the caller's. */
+	struct image_layout l = { .zero = ZERO, .groups = GROUPS,
+				  .group_size = GROUP_SIZE, .unique = 16384,
+				  .seed = 7 };
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct pone_engine *e = engine(2);
+	struct pone_pass_stats st;
+	struct image img;
+	int i;
+
+	(void)state;
+	assert_int_equal(image_build(&img, &l), 0);
+	assert_int_equal(pone_engine_set_cpu_limit(e, -1), -EINVAL);
+	assert_int_equal(pone_engine_set_cpu_limit(e, 2000), -EINVAL);
+	assert_int_equal(pone_engine_set_cpu_limit(e, 0.25), 0);
+	add_map(e, &img);
+	for (i = 0; i < 3; i++) {
+		st = scan(e, PONE_PASS_MERGE, &s);
+		/* The caller's own share (planning, counting) is outside
+		 * the workers' accounting: a tenth to spare. */
+		if ((double)st.wall_ns * 0.25 < (double)st.cpu_ns * 0.9)
+			fail_msg("pass %d: %.4f CPU-s in %.4f s, over 0.25 "
+				 "cores", i, st.cpu_ns / 1e9, st.wall_ns / 1e9);
+	}
+	pone_engine_free(e);
+	image_free(&img);
+	seen_reset(&s);
+}
+
 static void bad_input(void **state)
 {
 	struct pone_engine *e = engine(1);
@@ -1007,6 +1043,7 @@ int main(void)
 		cmocka_unit_test(unwritten_pages_are_not_read),
 		cmocka_unit_test(exact_unwritten_pages_are_read_to_enter_the_tree),
 		cmocka_unit_test(one_stable_period_where_writes_are_exact),
+		cmocka_unit_test(cpu_limit_holds_within_a_pass),
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(remove_during_pass),
 		cmocka_unit_test(retried_pages_come_back),

@@ -192,6 +192,14 @@ unsigned int pone_engine_stable_periods(const struct pone_engine *e);
 int pone_engine_set_stable_periods(struct pone_engine *e, unsigned int n);
 
 /*
+ * CPU a pass may use, in cores (0: no limit, the default): its workers
+ * sleep as they go so that their CPU stays within cores times the time
+ * since the pass started, however many threads it runs on. Any thread,
+ * effective from the next pass; -EINVAL outside 0.001 to 1024 (or 0).
+ */
+int pone_engine_set_cpu_limit(struct pone_engine *e, double cores);
+
+/*
  * What the engine's memory is: state that grows with the pages it covers
  * (a word a page, a tree node a stable page), and a fixed part (buffers
  * and arena room of each worker, tables) that does not.
