@@ -194,7 +194,8 @@ int pone_engine_set_stable_periods(struct pone_engine *e, unsigned int n);
 /*
  * CPU a pass may use, in cores (0: no limit, the default): its workers
  * sleep as they go so that their CPU stays within cores times the time
- * since the pass started, however many threads it runs on. Any thread,
+ * since the pass started, however many threads it runs on, give or take
+ * a sleep of 200 ms (they sleep no less at a time). Any thread,
  * effective from the next pass; -EINVAL outside 0.001 to 1024 (or 0).
  */
 int pone_engine_set_cpu_limit(struct pone_engine *e, double cores);
