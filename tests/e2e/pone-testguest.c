@@ -21,6 +21,10 @@
  *                  zero that share of the RAM in one piece, from FROM %
  *   write PERMILLE start a writer rewriting that share of pages, zero
  *                  pages too, over and over, racing with the recycling
+ *   churn PERMILLE start a writer rewriting that share of all pages each
+ *                  second, at random, paced every 10 ms: half with new
+ *                  unique content, half with a shared content (one every
+ *                  process holds), as a guest's steady state
  *   stop           stop the writer
  *   verify         check every page: "ok PAGES" or "bad PAGE"
  *   distinct       "distinct N ZERO SHARED": how many different non-zero
@@ -37,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../rand.h"
@@ -54,6 +59,7 @@ struct guest {
 	pthread_t writer;
 	bool writing, stop;
 	unsigned int permille;
+	uint64_t churned;	/* pages the churn writer rewrote */
 };
 
 /* The content of a version: equal versions, equal pages. */
@@ -102,6 +108,31 @@ static void *writer_main(void *arg)
 		 * zero may be written just before it is recycled. */
 		set_page(g, i, g->version[i] ? 0 : ++g->next_stamp);
 		pthread_mutex_unlock(&g->lock);
+	}
+	return NULL;
+}
+
+static void *churn_main(void *arg)
+{
+	struct guest *g = arg;
+	uint64_t s = g->seed ^ 0xc4c4c4, owed = 0;
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
+		/* permille of the pages a second, in thousandths of a page
+		 * every 10 ms, so that small guests churn too. */
+		owed += g->pages * g->permille / 100;
+		pthread_mutex_lock(&g->lock);
+		for (; owed >= 1000; owed -= 1000) {
+			uint64_t i = splitmix64(&s) % g->pages;
+			uint64_t r = splitmix64(&s);
+
+			set_page(g, i, r & 1 ? ++g->next_stamp :
+				 1 + (r >> 1) % DUP_CONTENTS);
+			g->churned++;
+		}
+		pthread_mutex_unlock(&g->lock);
+		nanosleep(&tick, NULL);
 	}
 	return NULL;
 }
@@ -265,9 +296,14 @@ static void serve(struct guest *g)
 			g->writing = !pthread_create(&g->writer, NULL,
 						     writer_main, g);
 			printf("writing\n");
+		} else if (sscanf(line, "churn %u", &n) == 1 && !g->writing) {
+			g->permille = n;
+			g->writing = !pthread_create(&g->writer, NULL,
+						     churn_main, g);
+			printf("churning\n");
 		} else if (!strcmp(line, "stop\n")) {
 			stop_writer(g);
-			printf("stopped\n");
+			printf("stopped %llu\n", (unsigned long long)g->churned);
 		} else if (!strcmp(line, "verify\n")) {
 			verify(g);
 		} else if (!strcmp(line, "distinct\n")) {

@@ -1,15 +1,21 @@
 #!/bin/sh
 # /init of the benchmark VM: the same guest-like processes (most pages
-# duplicated across them, some zero, some unique) deduplicated once by the
-# kernel's own KSM in anonymous memory, then by poned with 1 and with 2
-# threads in /dev/pone memory. Each figure is a line
+# duplicated across them, some zero, some unique) deduplicated by the
+# kernel's own KSM in anonymous memory, at its fastest, held to half a CPU
+# and at its defaults, then by poned in /dev/pone memory: with 1 and with 2
+# threads and the seeds' stability rule (two merge periods), with 2
+# threads and KSM's rule (one: a page unchanged since the last look), and
+# with that held to half a CPU. The runs at half a CPU time a co-running
+# process while they converge; they and KSM's defaults then go on for a
+# steady state: every guest rewrites 1 % of its pages a second, half with
+# new content and half with content the others hold. Each figure is a line
 # BENCH: {"name":...,"value":...,"unit":...} for bench.sh to read; the
 # targets are judged there. Says VM-RESULT: FAIL only on errors: a run
 # that never gets to 95 % of the memory it could save, a page that lost
 # its content, a command that failed.
 . /lib/vm-lib.sh
 
-guests=4 size=32M zero=10 dup=80
+guests=4 size=128M zero=10 dup=80
 limit=240	# seconds a run may take to get to 95 %
 
 error() {
@@ -152,24 +158,103 @@ ksm_saved() {
 	read -r saved </sys/kernel/mm/ksm/pages_sharing
 }
 
-# Run 1: KSM, at its fastest (as the seeds measured it): no sleep between
-# scans, a big batch each, and as many sharers a page as there are pages,
-# so it can save as much as poned. Without use_zero_pages (6.1 does not
-# count those) zero pages are merged as one more content.
+# The co-runner: fixed work (checksums of a 16 MiB file in RAM) beside the
+# run, timed; corun_wait RUN waits for it and prints its time.
+dd if=/dev/urandom of=/tmp/corun bs=1M count=16 2>/dev/null
+corun_work() {
+	cs_now
+	c0=$cs
+	for i in 1 2 3 4 5 6; do
+		md5sum /tmp/corun >/dev/null
+	done
+	cs_now
+	echo $((cs - c0)) >/tmp/corun.cs
+}
+
+corun_start() {
+	[ -n "$corun" ] || return 0
+	corun_work &
+	corun_pid=$!
+}
+
+corun_wait() {
+	[ -n "$corun" ] || return 0
+	wait "$corun_pid"
+	figure "${1}_corunner_s" "$(calc "$(cat /tmp/corun.cs) / 100")" s
+}
+
+# steady RUN CPU-COMMAND SAVED-COMMAND: with the run converged, 60 s of
+# the guests rewriting their pages; the CPU over the window, the pages
+# saved at its end and on average (sampled every second).
+steady() {
+	[ -n "$steady" ] || return 0
+	window=$1
+	for g in $(seq "$guests"); do
+		say "$g" "churn 10" >/dev/null
+	done
+	$2
+	c0=$cs
+	cs_now
+	end=$((cs + 6000))
+	sum=0 n=0
+	while [ "$cs" -lt "$end" ]; do
+		nap 1
+		$3
+		sum=$((sum + saved)) n=$((n + 1))
+		cs_now
+	done
+	$2
+	figure "${window}_steady_cpu" "$(calc "($cs - $c0) / 100")" CPU-s
+	figure "${window}_steady_saved_avg" $((sum / n)) pages
+	figure "${window}_steady_saved_end" "$saved" pages
+	churned=0
+	for g in $(seq "$guests"); do
+		set -- $(say "$g" stop)
+		churned=$((churned + $2))
+	done
+	figure "${window}_steady_rewritten" "$churned" pages
+}
+
+# Pages ksmd visited since boot, into $visited (6.1 has no count of them:
+# whole scans of the guests' pages there).
+ksm_visited() {
+	if [ -r $ksm/pages_scanned ]; then
+		read -r visited <$ksm/pages_scanned
+	else
+		read -r visited <$ksm/full_scans
+		visited=$((visited * pages))
+	fi
+}
+
+# ksm_run RUN PAGES-TO-SCAN SLEEP-MS: KSM on fresh guests, with as many
+# sharers a page as there are pages, so it can save as much as poned, and
+# smart_scan where the kernel has it. Without use_zero_pages (6.1 does not
+# count those) zero pages are merged as one more content. Sets ksm_rate,
+# the pages ksmd visited a CPU-second.
+ksm=/sys/kernel/mm/ksm
 ksm_run() {
-	ksm=/sys/kernel/mm/ksm
 	start_guests --ksm
-	echo 10000 >$ksm/pages_to_scan
-	echo 0 >$ksm/sleep_millisecs
+	echo "$2" >$ksm/pages_to_scan
+	echo "$3" >$ksm/sleep_millisecs
 	echo "$pages" >$ksm/max_page_sharing
+	[ -w $ksm/smart_scan ] && echo 1 >$ksm/smart_scan
+	ksm_visited
+	visited0=$visited
 	ksmd=$(grep -lx ksmd /proc/[0-9]*/comm | cut -d/ -f3)
 	ksm_cpu
 	cpu0=$cs
 	cs_now
 	t0=$cs
+	corun_start
 	echo 1 >$ksm/run
-	wait_saved ksm ksm_cpu ksm_saved $((possible - (zero_pages > 0))) 0.02
-	echo "vm: ksm: $(grep . $ksm/pages_* $ksm/full_scans | tr '\n' ' ')"
+	wait_saved "$1" ksm_cpu ksm_saved $((possible - (zero_pages > 0))) 0.02
+	figure "${1}_cpu_share" "$(calc "$cpu95 / ($t95 > 0 ? $t95 : 1)")" \
+		CPUs
+	ksm_visited
+	ksm_rate=$(calc "($visited - $visited0) / ($cpu95 > 0.01 ? $cpu95 : 0.01)")
+	corun_wait "$1"
+	echo "vm: $1: $(grep . $ksm/pages_* $ksm/full_scans | tr '\n' ' ')"
+	steady "$1" ksm_cpu ksm_saved
 	stop_guests
 	echo 2 >$ksm/run
 }
@@ -180,21 +265,24 @@ sum_of() {
 		awk -F: '{ n += $2 } END { print n + 0 }'
 }
 
-# Frames pone.ko freed, merged away and zero pages discarded since
-# discards0, into $saved: its own counters, read without asking poned.
+# The guests' pages less the frames pone.ko holds for them (merged away,
+# or zero pages discarded), into $saved: its own counter, read without
+# asking poned.
 pone_totals=/sys/class/misc/pone
 pone_saved() {
-	read -r sharing <$pone_totals/sharing
-	read -r discards <$pone_totals/discards
-	saved=$((sharing + discards - discards0))
+	read -r frames <$pone_totals/frames
+	saved=$((pages - frames))
 }
 
-# Run 2: poned with THREADS threads on /dev/pone memory.
+# poned_run RUN THREADS [KEY=VALUE...]: poned on /dev/pone memory, with
+# those settings besides periods of 1 s.
 poned_run() {
-	run=poned_t$1
+	run=$1
+	shift
 	# Every guest attached before the first pass that counts, as every
 	# guest is there when KSM starts: periods of 1 s from then on.
 	start_poned "$1" info 600
+	shift
 	start_guests --pone
 	g=0
 	for pid in $pids; do
@@ -202,14 +290,15 @@ poned_run() {
 		ctl attach --pid "$pid" --name "guest$g" >/dev/null ||
 			error "$run: attach guest $g"
 	done
-	read -r discards0 <$pone_totals/discards
 	poned_cpu
 	cpu0=$cs
 	cs_now
 	t0=$cs
-	ctl set reclaim_period=1 merge_period=1 >/dev/null ||
-		error "$run: set the periods"
+	corun_start
+	ctl set reclaim_period=1 merge_period=1 "$@" >/dev/null ||
+		error "$run: set the periods and $*"
 	if wait_saved "$run" poned_cpu pone_saved "$possible" 0.02; then
+		corun_wait "$run"
 		# The rest of the way (a few pages may stay busy), for the
 		# frames freed a CPU-second: the CPU until the last was freed,
 		# not that of the passes that find nothing more to do.
@@ -243,6 +332,7 @@ poned_run() {
 	ctl status --json
 	echo
 	grep -v ': 0 pages read' /tmp/poned.log | grep 'pages read'
+	steady "$run" poned_cpu pone_saved
 	stop_guests
 	kill "$poned"
 	wait "$poned"
@@ -253,9 +343,26 @@ poned_run() {
 insmod /lib/pone.ko || error "insmod pone.ko"
 [ -w /sys/kernel/mm/transparent_hugepage/enabled ] &&
 	echo never >/sys/kernel/mm/transparent_hugepage/enabled
-ksm_run
-poned_run 1
-poned_run 2
+echo "vm: kernel $(uname -r)"
+# KSM at its fastest (as the seeds measured it): a big batch, no sleep.
+corun=1
+corun_work
+figure corunner_alone_s "$(calc "$(cat /tmp/corun.cs) / 100")" s
+corun=
+ksm_run ksm 10000 0
+# Half a CPU: a batch that takes as long as the sleep after it, at the
+# rate ksmd visited pages at its fastest.
+corun=1 steady=1
+ksm_run ksm_budget "$(calc "$ksm_rate * 0.02" | cut -d. -f1)" 20
+corun=
+ksm_run ksm_default 100 20
+steady=
+poned_run poned_t1 1
+poned_run poned_t2 2
+poned_run poned_t2s1 2 stable_periods=1
+corun=1 steady=1
+poned_run poned_budget 2 stable_periods=1 cpu_limit=0.5
+corun= steady=
 rmmod pone || error "rmmod pone"
 [ "$fail" = 0 ] && echo "VM-RESULT: PASS" || echo "VM-RESULT: FAIL"
 poweroff -f
