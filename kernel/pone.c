@@ -8,9 +8,9 @@
  * size; private mappings are refused. The region keeps its frames in an
  * xarray indexed by page offset. A slot is empty (a hole: it reads as the
  * region's zero frame, mapped read-only, and has no frame of its own) or
- * points to a pone_frame,
- * which owns one page reference and counts the slots that point to it
- * (shares). One frame may back offsets of several regions.
+ * points to a pone_frame, which owns one page reference and counts the
+ * slots that point to it (shares). One frame may back offsets of several
+ * regions.
  *
  * Frames are ordinary order-0 pages, not in the page cache and not on the
  * LRU, mapped through vmf->page: every pte holds a page reference and a
@@ -25,8 +25,12 @@
  * policy. Holes map one zeroed page of the region's, its zero frame, with
  * vm_insert_page, which needs VM_MIXEDMAP set at mmap: the kernel's shared
  * zero page cannot serve, as since 6.11 it refuses it (vmf_insert_mixed)
- * in writable shared mappings. One frame a region bounds its references
- * (one a pte) to the region's size.
+ * in writable shared mappings. Each pte of a hole holds a reference and a
+ * mapcount of the zero frame and counts in its process's RSS (file pages),
+ * as the special pte of the kernel's zero page did not; one zero frame a
+ * region keeps the references of many guests off one page. VM_MIXEDMAP
+ * also makes fork copy the ptes rather than leave them to refault (QEMU
+ * keeps guest RAM out of its children with MADV_DONTFORK).
  *
  * Copy-on-write: the mapping has page_mkwrite, so the core maps every page
  * read-only until it allows the write. A shared frame or the zero frame is
@@ -99,7 +103,6 @@
 #include <linux/sysfs.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
-#include <linux/version.h>
 #include <linux/xarray.h>
 
 #include <pone/uapi.h>
@@ -310,7 +313,8 @@ static vm_fault_t pone_fault(struct vm_fault *vmf)
 	if (ret)
 		goto out;
 	if (!f) {
-		/* Under the offset lock, so a write's zap cannot miss it. A
+		/*
+		 * Under the offset lock, so a write's zap cannot miss it. A
 		 * racing fault may have mapped it already (-EBUSY).
 		 */
 		int err = vm_insert_page(vmf->vma, vmf->address, r->zero);
@@ -379,7 +383,7 @@ static int pone_mmap(struct file *file, struct vm_area_struct *vma)
 		atomic_long_add(end, &pone_total.pages);
 	else if (end > size)
 		return -EINVAL;
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#ifdef PONE_HAVE_VM_FLAGS_SET
 	vm_flags_set(vma, VM_DONTEXPAND | VM_MIXEDMAP);
 #else
 	vma->vm_flags |= VM_DONTEXPAND | VM_MIXEDMAP;
