@@ -114,7 +114,8 @@ awk -F'"' '{ v[$4] = substr($7, 2, index($7, ",") - 2) }
 		       v[p "poned_corunner_slowdown"]
 	}
 	END {
-		table("")
+		if (("ksm_cpu") in v)
+			table("")
 		if (("k61_ksm_cpu") in v)
 			table("k61_")
 	}' "$work/bench.json"
