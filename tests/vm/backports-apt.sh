@@ -8,9 +8,14 @@ backports=$(realpath -m "$1/apt")
 apt=(-o "Dir::Etc::sourcelist=$backports/sources.list"
 	-o "Dir::Etc::sourceparts=-" -o "Dir::State::Lists=$backports/lists"
 	-o "Dir::Cache=$backports/cache" -o "APT::Get::List-Cleanup=0")
+bookworm_mirror() {
+	apt-cache policy |
+		awk '$3 == "bookworm/main" && $2 ~ /^https?:/ { print $2; exit }'
+}
 if [ ! -f "$backports/lists/fetched" ]; then
-	mirror=$(apt-cache policy |
-		awk '$3 == "bookworm/main" && $2 ~ /^https?:/ { print $2; exit }')
+	# The machine's lists may not have been fetched yet.
+	mirror=$(bookworm_mirror)
+	[ -n "$mirror" ] || { apt-get update -q >&2 && mirror=$(bookworm_mirror); }
 	if [ -z "$mirror" ]; then
 		echo "backports: no apt source of Debian 12 (bookworm main) on" \
 			"this machine to take bookworm-backports from" >&2
