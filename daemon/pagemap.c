@@ -242,13 +242,17 @@ static uint64_t self_entry(bool write)
 	return e;
 }
 
-/* Some kernels map the shared zero page, which no process maps
- * exclusively; others give the page a frame of its own. */
+/* Whether the entry of a page only read is the shared zero page: some
+ * kernels map it, which no process maps exclusively; others give the page
+ * a frame of its own. */
+static bool is_zero_page_read(uint64_t entry)
+{
+	return (entry & PM_PRESENT) && !(entry & PM_EXCLUSIVE);
+}
+
 bool pagemap_read_maps_zero_page(void)
 {
-	uint64_t e = self_entry(false);
-
-	return (e & PM_PRESENT) && !(e & PM_EXCLUSIVE);
+	return is_zero_page_read(self_entry(false));
 }
 
 /* A mapping is soft-dirty when new wherever the kernel keeps the bit; a
@@ -280,7 +284,7 @@ int pagemap_open(struct pagemap *pm, pid_t pid, uint64_t addr,
 	entry = self_entry(false);
 	if (entry & PM_PFN)
 		pm->kpageflags = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
-	if (!(entry & PM_EXCLUSIVE))
+	if (is_zero_page_read(entry))
 		pm->zero_pfn = entry & PM_PFN;
 	return 0;
 }

@@ -486,10 +486,11 @@ static const struct plan_item *item_of(const struct pass *p, uint64_t stripe)
 
 static void throttle(struct pass *p, uint64_t *cpu0)
 {
-	uint64_t cpu = now_ns(CLOCK_THREAD_CPUTIME_ID), all, allowed, spent;
+	uint64_t cpu, all, allowed, spent;
 
 	if (!p->cpu_millicores)
 		return;
+	cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
 	all = __atomic_add_fetch(&p->cpu_ns, cpu - *cpu0, __ATOMIC_RELAXED);
 	*cpu0 = cpu;
 	allowed = all / p->cpu_millicores * 1000;
@@ -617,8 +618,7 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
 {
 	struct pass p = {
 		.e = e, .merge = kind == PONE_PASS_MERGE, .act = act,
-		.exact_stable_periods = __atomic_load_n(&e->stable_periods,
-							__ATOMIC_RELAXED),
+		.exact_stable_periods = pone_engine_stable_periods(e),
 		.cpu_millicores = __atomic_load_n(&e->cpu_millicores,
 						  __ATOMIC_RELAXED),
 	};

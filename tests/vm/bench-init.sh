@@ -177,10 +177,14 @@ corun_start() {
 	corun_pid=$!
 }
 
+corun_figure() {
+	figure "${1}_s" "$(calc "$(cat /tmp/corun.cs) / 100")" s
+}
+
 corun_wait() {
 	[ -n "$corun" ] || return 0
 	wait "$corun_pid"
-	figure "${1}_corunner_s" "$(calc "$(cat /tmp/corun.cs) / 100")" s
+	corun_figure "${1}_corunner"
 }
 
 # steady RUN CPU-COMMAND SAVED-COMMAND: with the run converged, 60 s of
@@ -226,9 +230,9 @@ ksm_visited() {
 	fi
 }
 
-# ksm_run RUN PAGES-TO-SCAN SLEEP-MS [SHARE]: KSM on fresh guests, with as many
-# sharers a page as there are pages, so it can save as much as poned, and
-# smart_scan where the kernel has it. Without use_zero_pages (6.1 does not
+# ksm_run RUN PAGES-TO-SCAN SLEEP-MS [SHARE]: KSM on fresh guests, with as
+# many sharers a page as there are pages, so it can save as much as poned,
+# and smart_scan where the kernel has it. Without use_zero_pages (6.1 does not
 # count those) zero pages are merged as one more content. Sets ksm_rate,
 # the pages ksmd visited a CPU-second. With SHARE (of a CPU), the batch is
 # sized again after a second, by the share it got then: merging, ksmd
@@ -356,11 +360,9 @@ insmod /lib/pone.ko || error "insmod pone.ko"
 [ -w /sys/kernel/mm/transparent_hugepage/enabled ] &&
 	echo never >/sys/kernel/mm/transparent_hugepage/enabled
 echo "vm: kernel $(uname -r)"
-# KSM at its fastest (as the seeds measured it): a big batch, no sleep.
-corun=1
 corun_work
-figure corunner_alone_s "$(calc "$(cat /tmp/corun.cs) / 100")" s
-corun=
+corun_figure corunner_alone
+# KSM at its fastest (as the seeds measured it): a big batch, no sleep.
 ksm_run ksm 10000 0
 # Half a CPU: a batch that takes as long as the sleep after it, at the
 # rate ksmd visited pages at its fastest.
