@@ -234,10 +234,9 @@ ksm_visited() {
 # many sharers a page as there are pages, so it can save as much as poned,
 # and smart_scan where the kernel has it. Without use_zero_pages (6.1 does not
 # count those) zero pages are merged as one more content. Sets ksm_rate,
-# the pages ksmd visited a CPU-second. With SHARE (of a CPU), the batch is
-# sized again after a second, by the share it got then: merging, ksmd
-# visits pages at another rate than its fastest run's average (and 6.1
-# counts no visits, only whole scans).
+# the pages ksmd visited a CPU-second. With SHARE (of a CPU), on a kernel
+# that counts no visits, only whole scans (6.1), whose ksm_rate is then a
+# guess, the batch is sized again after a second by the share it got.
 ksm=/sys/kernel/mm/ksm
 ksm_run() {
 	start_guests --ksm
@@ -254,7 +253,7 @@ ksm_run() {
 	t0=$cs
 	corun_start
 	echo 1 >$ksm/run
-	if [ -n "${4:-}" ]; then
+	if [ -n "${4:-}" ] && [ ! -r $ksm/pages_scanned ]; then
 		nap 1
 		ksm_cpu
 		got=$cs
