@@ -13,18 +13,22 @@
 
 #define DEFAULT_BATCH 64
 
-static uint32_t leaf_hash(void *ctx, uint32_t gpn)
+static uint64_t leaf_hash(void *ctx, uint32_t gpn)
 {
 	struct region *r = engine_region_of(ctx, gpn);
 
-	return r ? ps_hash(pagestate_word(&r->ps, gpn - region_gpn(r, 0))) : 0;
+	return r ? region_key_hash(r, gpn - region_gpn(r, 0)) : 0;
 }
 
 static void leaf_prefetch(void *ctx, uint32_t gpn)
 {
 	struct region *r = engine_region_of(ctx, gpn);
 
-	if (r)
+	if (!r)
+		return;
+	if (r->hash)
+		__builtin_prefetch(&r->hash[gpn - region_gpn(r, 0)]);
+	else
 		__builtin_prefetch(&r->ps.word[gpn - region_gpn(r, 0)]);
 }
 
@@ -49,13 +53,17 @@ static void leaf_put(void *ctx, uint32_t gpn)
 
 static void workers_fini(struct pone_engine *e)
 {
-	unsigned int i;
+	unsigned int i, k;
 
 	for (i = 0; e->workers && i < e->nworkers; i++) {
-		free(e->workers[i].buf);
-		free(e->workers[i].scratch);
-		sdtree_worker_fini(&e->workers[i].stat);
-		sdtree_worker_fini(&e->workers[i].dyn);
+		struct worker *w = &e->workers[i];
+
+		free(w->buf);
+		free(w->scratch);
+		for (k = 0; k < SDTREE_KEYINGS; k++) {
+			sdtree_worker_fini(&w->tw[k].stat);
+			sdtree_worker_fini(&w->tw[k].dyn);
+		}
 	}
 	free(e->workers);
 }
@@ -63,7 +71,7 @@ static void workers_fini(struct pone_engine *e)
 static int workers_init(struct pone_engine *e, unsigned int n)
 {
 	size_t room = (size_t)e->batch * PONE_PAGE_SIZE;
-	unsigned int i;
+	unsigned int i, k;
 
 	e->workers = aligned_alloc(64, n * sizeof(*e->workers));
 	if (!e->workers)
@@ -76,10 +84,12 @@ static int workers_init(struct pone_engine *e, unsigned int n)
 
 		w->buf = aligned_alloc(64, room);
 		w->scratch = aligned_alloc(64, room);
-		if (!w->buf || !w->scratch ||
-		    sdtree_worker_init(&w->stat, w->scratch) ||
-		    sdtree_worker_init(&w->dyn, w->scratch))
+		if (!w->buf || !w->scratch)
 			return -ENOMEM;
+		for (k = 0; k < SDTREE_KEYINGS; k++)
+			if (sdtree_worker_init(&w->tw[k].stat, w->scratch) ||
+			    sdtree_worker_init(&w->tw[k].dyn, w->scratch))
+				return -ENOMEM;
 	}
 	return 0;
 }
@@ -92,6 +102,7 @@ int pone_engine_new(const struct pone_engine_config *cfg,
 				     .leaf_get = leaf_get,
 				     .leaf_put = leaf_put };
 	unsigned int threads = cfg->threads;
+	enum sdtree_keying k;
 	struct pone_engine *e;
 	int ret;
 
@@ -116,10 +127,11 @@ int pone_engine_new(const struct pone_engine_config *cfg,
 	}
 	src.ctx = e;
 	ret = e->be ? 0 : -ENOMEM;
-	if (!ret)
-		ret = sdtree_new(&src, e->be, &e->stat);
-	if (!ret)
-		ret = sdtree_new(&src, e->be, &e->dyn);
+	for (k = 0; !ret && k < SDTREE_KEYINGS; k++) {
+		ret = sdtree_new(&src, e->be, k, &e->trees[k].stat);
+		if (!ret)
+			ret = sdtree_new(&src, e->be, k, &e->trees[k].dyn);
+	}
 	if (!ret)
 		ret = workers_init(e, threads);
 	if (!ret)
@@ -136,6 +148,7 @@ int pone_engine_new(const struct pone_engine_config *cfg,
 void pone_engine_free(struct pone_engine *e)
 {
 	struct region *r, *next;
+	unsigned int k;
 
 	if (!e)
 		return;
@@ -147,8 +160,10 @@ void pone_engine_free(struct pone_engine *e)
 	engine_reap(e);
 	workers_fini(e);
 	free(e->merged);
-	sdtree_free(e->stat);
-	sdtree_free(e->dyn);
+	for (k = 0; k < SDTREE_KEYINGS; k++) {
+		sdtree_free(e->trees[k].stat);
+		sdtree_free(e->trees[k].dyn);
+	}
 	if (e->own_be)
 		pone_backend_destroy(e->be);
 	pthread_mutex_destroy(&e->lock);
@@ -218,14 +233,15 @@ static struct region *unlink_region(struct pone_engine *e, uint32_t id)
 void engine_leave_trees(struct pone_engine *e, struct region *r, uint64_t i)
 {
 	uint32_t word = pagestate_word(&r->ps, i);
-	struct sdtree_key k = { ps_hash(word), region_gpn(r, i), NULL };
+	struct sdtree_key k = { region_key_hash(r, i), region_gpn(r, i), NULL };
+	struct trees *t = &e->trees[r->keying];
 
 	if (ps_in_tree(word)) {
-		sdtree_delete(e->dyn, &k);
+		sdtree_delete(t->dyn, &k);
 		pagestate_set_role(&r->ps, i, PS_IN_ANY_TREE, PS_CLEAN2);
 	}
 	if (word & PS_CANONICAL)
-		sdtree_delete(e->stat, &k);
+		sdtree_delete(t->stat, &k);
 }
 
 /* Its slots may soon name another region's pages: forget its leaves. */
@@ -369,7 +385,8 @@ int pone_engine_retry(struct pone_engine *e, const struct pone_page_ref *page)
 	return queue_reports(e, &self, 1);
 }
 
-/* Put a canonical page in the static tree, keyed by its current content. */
+/* Put a canonical page in the static tree, keyed by its current content
+ * (or, keyed by hash, by its hash as of its last read). */
 static void make_canonical(struct pone_engine *e, struct region *r,
 			   uint64_t idx)
 {
@@ -377,16 +394,17 @@ static void make_canonical(struct pone_engine *e, struct region *r,
 	struct sdtree_result res;
 	struct sdtree_key k;
 	uint32_t leaf = region_gpn(r, idx);
-	const void *page;
+	const void *page = NULL;
 
 	if (pagestate_word(&r->ps, idx) & PS_CANONICAL)
 		return;
-	if (region_read(r, idx, 1, w->buf, &page) != 1)
+	if (r->keying == SDTREE_BY_CONTENT &&
+	    region_read(r, idx, 1, w->buf, &page) != 1)
 		return;
 	engine_leave_trees(e, r, idx);
-	k = (struct sdtree_key){ ps_hash(pagestate_word(&r->ps, idx)), leaf,
-				 page };
-	sdtree_insert_batch(e->stat, &w->stat, 1, &k, &res);
+	k = (struct sdtree_key){ region_key_hash(r, idx), leaf, page };
+	sdtree_insert_batch(e->trees[r->keying].stat, &w->tw[r->keying].stat,
+			    1, &k, &res);
 	if (res.inserted)
 		pagestate_set_flag(&r->ps, idx, PS_CANONICAL);
 }
@@ -532,23 +550,29 @@ void pone_engine_memory(const struct pone_engine *e,
 			struct pone_engine_memory *m)
 {
 	struct pone_engine *me = (struct pone_engine *)e;
-	size_t nodes[2], arena[2];
 	const struct region *r;
+	unsigned int k;
 
-	sdtree_memory(e->stat, &nodes[0], &arena[0]);
-	sdtree_memory(e->dyn, &nodes[1], &arena[1]);
 	*m = (struct pone_engine_memory){
-		.page_bytes = nodes[0] + nodes[1],
-		.fixed_bytes = sizeof(*e) + arena[0] + arena[1] +
+		.fixed_bytes = sizeof(*e) +
 			       (uint64_t)e->nworkers *
 			       (sizeof(struct worker) +
 				2ull * e->batch * PONE_PAGE_SIZE +
-				2ull * sdtree_worker_bytes()),
+				2ull * SDTREE_KEYINGS * sdtree_worker_bytes()),
 	};
+	for (k = 0; k < SDTREE_KEYINGS; k++) {
+		size_t nodes[2], arena[2];
+
+		sdtree_memory(e->trees[k].stat, &nodes[0], &arena[0]);
+		sdtree_memory(e->trees[k].dyn, &nodes[1], &arena[1]);
+		m->page_bytes += nodes[0] + nodes[1];
+		m->fixed_bytes += arena[0] + arena[1];
+	}
 	pthread_mutex_lock(&me->lock);
 	for (r = e->regions; r; r = r->next) {
 		m->pages += r->desc.pages;
-		m->page_bytes += pagestate_bytes(&r->ps);
+		m->page_bytes += pagestate_bytes(&r->ps) +
+				 (r->hash ? r->desc.pages * sizeof(*r->hash) : 0);
 		m->fixed_bytes += sizeof(*r);
 	}
 	pthread_mutex_unlock(&me->lock);

@@ -28,11 +28,26 @@ struct findings {
 	struct pone_dup dup[ENGINE_BATCH_MAX];
 };
 
+/*
+ * The trees of one keying: canonical (merged) pages, and candidates. A
+ * region's pages meet only the pages of regions keyed as it is: a page
+ * whose merges the kernel verifies can only be merged with another such.
+ */
+struct trees {
+	struct sdtree *stat;
+	struct sdtree *dyn;
+};
+
+/* A worker's state in the trees of one keying. */
+struct tree_workers {
+	struct sdtree_worker stat, dyn;
+};
+
 /* A cache line of its own at each end: the counters one worker bumps for
  * every page would otherwise share a line with the next one's findings. */
 struct worker {
 	struct findings found;
-	struct sdtree_worker stat, dyn;
+	struct tree_workers tw[SDTREE_KEYINGS];
 	void *buf;		/* copies of the batch's pages */
 	void *scratch;		/* copies of leaf pages for the trees */
 	struct pone_pass_stats stats;
@@ -50,8 +65,7 @@ struct pone_engine {
 	unsigned int active;	/* workers a pass runs on, <= nworkers */
 	unsigned int stable_periods;	/* of exactly tracked regions */
 	unsigned int cpu_millicores;	/* a pass's CPU limit; 0: none */
-	struct sdtree *stat;	/* canonical (merged) pages */
-	struct sdtree *dyn;	/* candidates: stable, not merged */
+	struct trees trees[SDTREE_KEYINGS];
 
 	pthread_mutex_t pass_lock;
 	pthread_mutex_t lock;

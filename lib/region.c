@@ -41,6 +41,13 @@ int region_new(const struct pone_region_desc *desc,
 	r->nslots = (uint32_t)((desc->pages + REGION_SLOT_PAGES - 1) >>
 			       REGION_SLOT_SHIFT);
 	ret = r->name ? pagestate_init(&r->ps, desc->pages, checksum) : -ENOMEM;
+	/* CRC-32C hashes are 32 bits strong: at 2^28 pages (1 TiB) millions
+	 * of pairs would collide, each a page never merged. */
+	if (!ret && desc->merges_verified && checksum == PONE_CHECKSUM_XXH3) {
+		r->keying = SDTREE_BY_HASH;
+		r->hash = calloc(desc->pages, sizeof(*r->hash));
+		ret = r->hash ? 0 : -ENOMEM;
+	}
 	if (ret) {
 		region_free(r);
 		return ret;
@@ -54,6 +61,7 @@ void region_free(struct region *r)
 	if (!r)
 		return;
 	pagestate_fini(&r->ps);
+	free(r->hash);
 	free(r->name);
 	free(r);
 }

@@ -19,6 +19,7 @@
 #include <pone/engine.h>
 
 #include "pagestate.h"
+#include "sdtree.h"
 
 #define REGION_SLOT_SHIFT 18			/* 1 GiB of pages a slot */
 #define REGION_SLOT_PAGES (1ull << REGION_SLOT_SHIFT)
@@ -30,6 +31,12 @@ struct region {
 	struct pone_region_desc desc;
 	char *name;
 	struct pagestate ps;
+	/* How the trees know its pages: by their full hash where the kernel
+	 * verifies every merge and the hash is 64 bits strong, which hash[]
+	 * then keeps, a page's as of its last read (atomic: the trees read
+	 * leaves' hashes while their pages' workers write). */
+	enum sdtree_keying keying;
+	uint64_t *hash;
 	int readers;
 	bool dead;
 	struct region *next;	/* engine's list */
@@ -43,6 +50,31 @@ void region_free(struct region *r);
 static inline uint32_t region_gpn(const struct region *r, uint64_t index)
 {
 	return (uint32_t)(((uint64_t)r->id << REGION_SLOT_SHIFT) + index);
+}
+
+/* The hash the trees know page i by: all 64 bits where the region keeps
+ * them, else the high bits its state word keeps. */
+static inline uint64_t region_key_hash(const struct region *r, uint64_t i)
+{
+	if (r->hash)
+		return __atomic_load_n(&r->hash[i], __ATOMIC_RELAXED);
+	return (uint64_t)ps_hash(pagestate_word(&r->ps, i)) << 32;
+}
+
+/* Whether a page seen before is known by another hash now; where the
+ * region keeps full hashes, a change its state word's bits miss. */
+static inline bool region_key_changed(const struct region *r, uint64_t i,
+				      uint64_t hash)
+{
+	return r->hash && ps_role(pagestate_word(&r->ps, i)) != PS_UNSEEN &&
+	       region_key_hash(r, i) != hash;
+}
+
+static inline void region_set_key_hash(struct region *r, uint64_t i,
+				       uint64_t hash)
+{
+	if (r->hash && region_key_hash(r, i) != hash)
+		__atomic_store_n(&r->hash[i], hash, __ATOMIC_RELAXED);
 }
 
 bool region_get(struct region *r);

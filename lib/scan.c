@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "engine_priv.h"
@@ -101,11 +102,11 @@ static bool is_head(struct pone_engine *e, uint32_t gpn)
  * lookup and merge. Only a head found in the group equal belongs to will
  * do; else equal itself.
  */
-static uint32_t group_head(struct pone_engine *e, const struct sdtree_key *k,
-			   uint32_t equal)
+static uint32_t group_head(struct pone_engine *e, const struct sdtree *dyn,
+			   const struct sdtree_key *k, uint32_t equal)
 {
 	uint32_t leaves[GROUP_LOOK];
-	size_t n = sdtree_group(e->dyn, k, equal, leaves, GROUP_LOOK), i;
+	size_t n = sdtree_group(dyn, k, equal, leaves, GROUP_LOOK), i;
 
 	for (i = 0; i < n; i++)
 		if (leaves[i] != k->leaf && is_head(e, leaves[i]))
@@ -122,19 +123,21 @@ static void find_duplicates(struct pone_engine *e, struct worker *w,
 			    struct region *r, struct findings *f)
 {
 	struct sdtree_result res[ENGINE_BATCH_MAX];
+	const struct trees *t = &e->trees[r->keying];
+	struct tree_workers *tw = &w->tw[r->keying];
 	uint64_t base = region_gpn(r, 0);
 	unsigned int i;
 
 	for (i = 0; i < f->ncand; i++)
 		f->found[i] = SDTREE_NONE;
-	if (sdtree_count(e->stat))
-		sdtree_lookup_batch(e->stat, &w->stat, f->ncand, f->keys,
+	if (sdtree_count(t->stat))
+		sdtree_lookup_batch(t->stat, &tw->stat, f->ncand, f->keys,
 				    f->found);
 	/* In the tree before it is linked: whoever joins it sees the role. */
 	for (i = 0; i < f->ncand; i++)
 		pagestate_set_role(&r->ps, f->keys[i].leaf - base,
 				   PS_ROLE_BIT(PS_CLEAN2), PS_IN_TREE);
-	sdtree_insert_batch(e->dyn, &w->dyn, f->ncand, f->keys, res);
+	sdtree_insert_batch(t->dyn, &tw->dyn, f->ncand, f->keys, res);
 	/* Roles first, for the whole batch: a member inserted with this
 	 * batch must not pass for a head when its group's head is sought. */
 	for (i = 0; i < f->ncand; i++) {
@@ -166,8 +169,8 @@ static void find_duplicates(struct pone_engine *e, struct worker *w,
 			add_dup(e, f, leaf, f->found[i], true);
 		else if (res[i].equal != SDTREE_NONE)
 			add_dup(e, f, leaf,
-				group_head(e, &f->keys[i], res[i].equal),
-				false);
+				group_head(e, t->dyn, &f->keys[i],
+					   res[i].equal), false);
 	}
 }
 
@@ -192,8 +195,9 @@ static void update_states(struct pass *p, struct worker *w, struct region *r,
 		unsigned int v;
 
 		/* Out of the trees under its old key, before the key changes. */
-		if (ps_changed(word, h))
+		if (ps_changed(word, h) || region_key_changed(r, idx, hash[i]))
 			engine_leave_trees(p->e, r, idx);
+		region_set_key_hash(r, idx, hash[i]);
 		v = pagestate_update(&r->ps, idx, h, zero[i], p->merge,
 				     stable_periods(p, r));
 		w->stats.zero += zero[i];
@@ -204,14 +208,18 @@ static void update_states(struct pass *p, struct worker *w, struct region *r,
 			f->zero[f->nzero++] = (struct pone_page_ref){ r->id, idx };
 		if (v & PV_MERGE_CANDIDATE)
 			f->keys[f->ncand++] = (struct sdtree_key){
-				h, region_gpn(r, idx), pages[i] };
+				hash[i], region_gpn(r, idx),
+				pages ? pages[i] : NULL };
 	}
 }
 
-/* The hash a page's word keeps (its high bits), as the backend gives it. */
-static uint64_t kept_hash(uint32_t word)
+/* Candidates are looked up while their pages are at hand. */
+static void look_up_candidates(struct pass *p, struct worker *w,
+			       struct region *r)
 {
-	return (uint64_t)ps_hash(word) << 32;
+	if (w->found.ncand)
+		find_duplicates(p->e, w, r, &w->found);
+	w->found.ncand = 0;
 }
 
 /* Every page hashed; a zero page is known by its hash, then verified. */
@@ -263,7 +271,7 @@ static void test_then_hash(const struct pass *p, struct worker *w,
 		if (zero[i]) {
 			hash[i] = p->e->zero_hash;
 		} else if (ps_role(word) != PS_UNSEEN && !(word & PS_ZERO)) {
-			hash[i] = kept_hash(word);
+			hash[i] = region_key_hash(r, first + i);
 		} else {
 			hp[nh] = pages[i];
 			hi[nh++] = i;
@@ -284,10 +292,8 @@ static void kept_states(const struct region *r, uint64_t first,
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		uint32_t word = pagestate_word(&r->ps, first + i);
-
-		hash[i] = kept_hash(word);
-		zero[i] = word & PS_ZERO;
+		hash[i] = region_key_hash(r, first + i);
+		zero[i] = pagestate_word(&r->ps, first + i) & PS_ZERO;
 	}
 }
 
@@ -310,24 +316,31 @@ static void classify(struct pass *p, struct worker *w, struct region *r,
 		test_then_hash(p, w, r, first, n, pages, hash, zero);
 	update_states(p, w, r, first, n, pages, hash, zero, f);
 	w->stats.scanned += n;
-	/* Candidates are looked up while their pages are at hand. */
-	if (f->ncand)
-		find_duplicates(p->e, w, r, f);
-	f->ncand = 0;
+	look_up_candidates(p, w, r);
 }
 
-/* After the batch's region is let go: an actuator may remove it. */
-static void deliver(struct pass *p, struct worker *w)
+/*
+ * Findings go out with no region held: an actuator may remove one. Zero
+ * pages go a batch at a time, which lies within one huge page (the
+ * actuator pages them out by huge page). Duplicates wait until the next
+ * batch's could overflow, or the worker's last stripe is done (all): once
+ * converged, a pass finds a few in each stripe, and each call of the
+ * actuator costs it a system call (for /dev/pone, a MERGE).
+ */
+static void deliver(struct pass *p, struct worker *w, bool all)
 {
 	struct findings *f = &w->found;
 
 	w->stats.zero_stable += f->nzero;
-	w->stats.dup_members += f->ndup;
 	if (f->nzero && p->act && p->act->zero)
 		p->act->zero(p->act->ctx, f->zero, f->nzero);
+	f->nzero = 0;
+	if (!all && f->ndup + p->e->batch <= ENGINE_BATCH_MAX)
+		return;
+	w->stats.dup_members += f->ndup;
 	if (f->ndup && p->act && p->act->duplicate)
 		p->act->duplicate(p->act->ctx, f->dup, f->ndup);
-	f->nzero = f->ndup = 0;
+	f->ndup = 0;
 }
 
 /* A page that cannot be read is counted and skipped, never guessed at. */
@@ -388,7 +401,8 @@ static void forget_run(struct pass *p, struct worker *w, struct region *r,
 }
 
 /* Pages the caller knows unwritten since they were last read: their hash
- * and zero test stand as they were, unread. None enters the tree here. */
+ * and zero test stand as they were, unread. Only a tree keyed by hash
+ * takes them in unread. */
 static void keep_run(struct pass *p, struct worker *w, struct region *r,
 		     uint64_t first, unsigned int n)
 {
@@ -398,33 +412,75 @@ static void keep_run(struct pass *p, struct worker *w, struct region *r,
 	kept_states(r, first, n, hash, zero);
 	update_states(p, w, r, first, n, NULL, hash, zero, &w->found);
 	w->stats.unwritten += n;
+	look_up_candidates(p, w, r);
 }
 
-static bool bit(const uint64_t *mask, unsigned int i)
+/*
+ * Unwritten pages whose state a pass cannot change: stable and in the
+ * tree, in a group, merged or canonical. They are counted and not
+ * touched: in a steady state they are nearly all the pages, and a pass
+ * over them costs a load and a test each.
+ */
+static void settled_run(struct pass *p, struct worker *w, struct region *r,
+			uint64_t first, unsigned int n)
+{
+	uint64_t i;
+
+	(void)p;
+	for (i = first; i < first + n; i++)
+		w->stats.dup_pages += ps_in_group(pagestate_word(&r->ps, i));
+	w->stats.stable += n;
+	w->stats.unwritten += n;
+}
+
+/* What resident() said of a stripe's pages; bit i is page first + i. */
+struct stripe_bits {
+	uint64_t first;
+	int error;		/* of resident(): every page unreadable */
+	uint64_t resident[STRIPE_PAGES / 64];
+	uint64_t unwritten[STRIPE_PAGES / 64];
+};
+
+static bool bit(const uint64_t *mask, uint64_t i)
 {
 	return mask[i / 64] >> (i % 64) & 1;
 }
 
-enum page_action { PAGE_FORGET, PAGE_READ, PAGE_KEEP, PAGE_ENTER };
+enum page_action { PAGE_FORGET, PAGE_READ, PAGE_KEEP, PAGE_ENTER,
+		   PAGE_SETTLED };
+
+/* Whether a pass that finds the page unwritten leaves its word as it is
+ * and reports nothing of it (see next_word() in pagestate.c). */
+static bool settled(uint32_t word)
+{
+	unsigned int role = ps_role(word);
+
+	return !(word & PS_ZERO) && role >= PS_CLEAN2 &&
+	       (role > PS_CLEAN2 || (word & (PS_MERGED | PS_CANONICAL)));
+}
 
 static enum page_action action_of(const struct pass *p, const struct region *r,
-				  uint64_t first, const uint64_t *resident,
-				  const uint64_t *unwritten, unsigned int i)
+				  const struct stripe_bits *sb, uint64_t page)
 {
-	uint32_t word = pagestate_word(&r->ps, first + i);
+	uint32_t word = pagestate_word(&r->ps, page);
 
-	if (!bit(resident, i))
+	if (!bit(sb->resident, page - sb->first))
 		return PAGE_FORGET;
-	if (!bit(unwritten, i) || ps_role(word) == PS_UNSEEN)
+	if (!bit(sb->unwritten, page - sb->first) ||
+	    ps_role(word) == PS_UNSEEN)
 		return PAGE_READ;
 	if (p->merge && !r->desc.unwritten_exact)
 		return PAGE_READ;
-	return p->merge && ps_enters_tree(word, stable_periods(p, r)) ?
+	if (settled(word))
+		return PAGE_SETTLED;
+	return p->merge && r->keying == SDTREE_BY_CONTENT &&
+	       ps_enters_tree(word, stable_periods(p, r)) ?
 	       PAGE_ENTER : PAGE_KEEP;
 }
 
 static void scan_batch(struct pass *p, struct worker *w, struct region *r,
-		       uint64_t first, unsigned int n)
+		       uint64_t first, unsigned int n,
+		       const struct stripe_bits *sb)
 {
 	static void (*const act[])(struct pass *, struct worker *,
 				   struct region *, uint64_t, unsigned int) = {
@@ -432,28 +488,38 @@ static void scan_batch(struct pass *p, struct worker *w, struct region *r,
 		[PAGE_READ] = scan_run,
 		[PAGE_KEEP] = keep_run,
 		[PAGE_ENTER] = enter_run,
+		[PAGE_SETTLED] = settled_run,
 	};
-	uint64_t resident[ENGINE_BATCH_MAX / 64] = { 0 };
-	uint64_t unwritten[ENGINE_BATCH_MAX / 64] = { 0 };
+	uint8_t a[ENGINE_BATCH_MAX];
 	unsigned int i, j;
 
 	if (!r->desc.resident) {
 		scan_run(p, w, r, first, n);
 		return;
 	}
-	if (r->desc.resident(r->desc.resident_ctx, first, n, resident,
-			     unwritten) < 0) {
+	if (sb->error) {
 		w->stats.unreadable += n;
 		return;
 	}
+	for (i = 0; i < n; i++)
+		a[i] = (uint8_t)action_of(p, r, sb, first + i);
 	for (i = 0; i < n; i = j) {
-		enum page_action a = action_of(p, r, first, resident,
-					       unwritten, i);
-
-		for (j = i + 1; j < n && action_of(p, r, first, resident,
-						   unwritten, j) == a; j++)
+		for (j = i + 1; j < n && a[j] == a[i]; j++)
 			;
-		act[a](p, w, r, first + i, j - i);
+		act[a[i]](p, w, r, first + i, j - i);
+	}
+}
+
+/* One call of resident() a stripe: for /dev/pone, one ioctl. */
+static void query_stripe(struct region *r, uint64_t first, unsigned int n,
+			 struct stripe_bits *sb)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->first = first;
+	if (r->desc.resident && region_get(r)) {
+		sb->error = r->desc.resident(r->desc.resident_ctx, first, n,
+					     sb->resident, sb->unwritten);
+		region_put(r);
 	}
 }
 
@@ -509,6 +575,7 @@ static void worker_run(void *arg, unsigned int id)
 	struct pass *p = arg;
 	struct worker *w = &p->e->workers[id];
 	uint64_t s, first, end, cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	struct stripe_bits sb;
 
 	while ((s = __atomic_fetch_add(&p->cursor, 1, __ATOMIC_RELAXED)) <
 	       p->stripes) {
@@ -517,17 +584,20 @@ static void worker_run(void *arg, unsigned int id)
 		first = (s - it->first_stripe) * STRIPE_PAGES;
 		end = first + STRIPE_PAGES < it->r->desc.pages ?
 		      first + STRIPE_PAGES : it->r->desc.pages;
+		query_stripe(it->r, first, (unsigned int)(end - first), &sb);
 		for (; first < end; first += p->e->batch) {
 			if (!region_get(it->r))
 				break;
 			scan_batch(p, w, it->r, first,
 				   end - first < p->e->batch ?
-				   (unsigned int)(end - first) : p->e->batch);
+				   (unsigned int)(end - first) : p->e->batch,
+				   &sb);
 			region_put(it->r);
-			deliver(p, w);
+			deliver(p, w, false);
 		}
 		throttle(p, &cpu0);
 	}
+	deliver(p, w, true);
 }
 
 static int by_region_id(const void *a, const void *b)
@@ -589,7 +659,7 @@ _Static_assert(sizeof(struct pone_pass_stats) % sizeof(uint64_t) == 0,
 static void sum_stats(struct pone_engine *e, struct pone_pass_stats *s)
 {
 	uint64_t alone = 0;
-	unsigned int i;
+	unsigned int i, t;
 
 	for (i = 0; i < e->nworkers; i++) {
 		struct worker *w = &e->workers[i];
@@ -599,13 +669,18 @@ static void sum_stats(struct pone_engine *e, struct pone_pass_stats *s)
 
 		for (k = 0; k < sizeof(*s) / sizeof(uint64_t); k++)
 			dst[k] += src[k];
-		s->tree_compares += w->stat.compares + w->dyn.compares;
-		s->tree_compare_calls += w->stat.compare_calls +
-					 w->dyn.compare_calls;
+		for (t = 0; t < SDTREE_KEYINGS; t++) {
+			struct tree_workers *tw = &w->tw[t];
+
+			s->tree_compares += tw->stat.compares +
+					    tw->dyn.compares;
+			s->tree_compare_calls += tw->stat.compare_calls +
+						 tw->dyn.compare_calls;
+			tw->stat.compares = tw->dyn.compares = 0;
+			tw->stat.compare_calls = tw->dyn.compare_calls = 0;
+		}
 		alone += w->inserted_alone;
 		w->stats = (struct pone_pass_stats){ 0 };
-		w->stat.compares = w->dyn.compares = 0;
-		w->stat.compare_calls = w->dyn.compare_calls = 0;
 		w->inserted_alone = 0;
 	}
 	if (alone)
@@ -641,8 +716,10 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
 		e->in_pass = false;
 		pthread_mutex_unlock(&e->lock);
 		engine_reap(e);
-		sdtree_quiesce(e->stat);
-		sdtree_quiesce(e->dyn);
+		for (unsigned int k = 0; k < SDTREE_KEYINGS; k++) {
+			sdtree_quiesce(e->trees[k].stat);
+			sdtree_quiesce(e->trees[k].dyn);
+		}
 		sum_stats(e, &s);
 	}
 	pthread_mutex_unlock(&e->pass_lock);

@@ -5,8 +5,8 @@
  * Layout: inner nodes live in chunks of an arena and are named by 31-bit
  * indices; node 0 is the head, whose child[0] is the root. A child is
  * either an inner node index or LEAF_BIT | leaf id. Twelve bytes a node,
- * one inner node per leaf. Key bits: [0, 24) hash, [24, LEAF_START) page,
- * [LEAF_START, KEY_BITS) leaf id.
+ * one inner node per leaf. Key bits: [0, hash_bits) hash, [hash_bits,
+ * leaf_start) page (none when keyed by hash), [leaf_start, +31) leaf id.
  *
  * Rules:
  * - child[] is read with acquire and written with release, by writers
@@ -36,8 +36,6 @@
 #define CHUNK_SHIFT 14
 #define CHUNK_NODES (1u << CHUNK_SHIFT)
 #define MAX_CHUNKS (1u << (31 - CHUNK_SHIFT))
-#define HASH_BITS SDTREE_HASH_BITS
-#define LEAF_START ((int)(HASH_BITS + PONE_PAGE_SIZE * 8))
 #define KEY_SAME_LEAF (-1)
 #define KEY_UNREADABLE (-2)
 #define HEAD 0u
@@ -60,6 +58,9 @@ struct sdnode {
 struct sdtree {
 	struct sdtree_source src;
 	const struct pone_backend *be;
+	bool by_hash;
+	unsigned int hash_bits;		/* of the key's hash, its high bits */
+	int leaf_start;			/* first bit of the leaf id */
 	struct sdnode **chunk;		/* MAX_CHUNKS slots */
 	uint32_t nchunks;		/* chunks handed out since reset */
 	uint32_t allocated;		/* chunks ever allocated */
@@ -118,15 +119,16 @@ static void node_unlock(struct sdnode *n)
 	__atomic_store_n(&n->lock, 0, __ATOMIC_RELEASE);
 }
 
-static inline int key_bit(const struct sdtree_key *k, unsigned int bit)
+static inline int key_bit(const struct sdtree *t, const struct sdtree_key *k,
+			  unsigned int bit)
 {
 	const uint8_t *p = k->page;
 
-	if (bit < HASH_BITS)
-		return (k->hash >> (31 - bit)) & 1;
-	if (bit >= LEAF_START)
-		return (k->leaf >> (30 - (bit - LEAF_START))) & 1;
-	bit -= HASH_BITS;
+	if (bit < t->hash_bits)
+		return (k->hash >> (63 - bit)) & 1;
+	if ((int)bit >= t->leaf_start)
+		return (k->leaf >> (30 - (bit - t->leaf_start))) & 1;
+	bit -= t->hash_bits;
 	return (p[bit >> 3] >> (7 - (bit & 7))) & 1;
 }
 
@@ -137,54 +139,63 @@ static uint32_t descend(const struct sdtree *t, const struct sdtree_key *k,
 	while (!is_leaf(ref)) {
 		const struct sdnode *n = node(t, ref);
 
-		ref = child(n, key_bit(k, n->bit));
+		ref = child(n, key_bit(t, k, n->bit));
 	}
 	return ref & ~LEAF_BIT;
 }
 
+/* Where key k and leaf differ, given that all bits before the id agree. */
+static int crit_of_leaf(const struct sdtree *t, const struct sdtree_key *k,
+			uint32_t leaf)
+{
+	if (k->leaf == leaf)
+		return KEY_SAME_LEAF;
+	return t->leaf_start + __builtin_clz((k->leaf ^ leaf) << 1);
+}
+
 /* Where key k and leaf differ, given the first byte where their pages do. */
-static int crit_after_page(const struct sdtree_key *k, uint32_t leaf,
-			   const uint8_t *page, uint32_t off)
+static int crit_after_page(const struct sdtree *t, const struct sdtree_key *k,
+			   uint32_t leaf, const uint8_t *page, uint32_t off)
 {
 	const uint8_t *a = k->page;
 	unsigned int diff;
 
-	if (off >= PONE_PAGE_SIZE) {
-		if (k->leaf == leaf)
-			return KEY_SAME_LEAF;
-		return LEAF_START + __builtin_clz((k->leaf ^ leaf) << 1);
-	}
+	if (off >= PONE_PAGE_SIZE)
+		return crit_of_leaf(t, k, leaf);
 	/* Guest pages may change under us: never take clz of zero. */
 	diff = (unsigned int)(a[off] ^ page[off]) | 1;
-	return HASH_BITS + off * 8 + __builtin_clz(diff << 24);
+	return (int)t->hash_bits + off * 8 + __builtin_clz(diff << 24);
 }
 
 /* Bits of the two hashes that differ; only the key's part counts. */
-static inline uint32_t hash_diff(const struct sdtree *t, uint32_t leaf,
+static inline uint64_t hash_diff(const struct sdtree *t, uint32_t leaf,
 				 const struct sdtree_key *k)
 {
-	return (t->src.leaf_hash(t->src.ctx, leaf) ^ k->hash) &
-	       ~(UINT32_MAX >> HASH_BITS);
+	uint64_t d = t->src.leaf_hash(t->src.ctx, leaf) ^ k->hash;
+
+	return t->by_hash ? d : d & ~(UINT64_MAX >> t->hash_bits);
 }
 
 /* First bit where key and leaf differ, KEY_SAME_LEAF or KEY_UNREADABLE. */
 static int crit_bit(struct sdtree *t, struct sdtree_worker *w,
 		    const struct sdtree_key *k, uint32_t leaf)
 {
-	uint32_t d = hash_diff(t, leaf, k);
+	uint64_t d = hash_diff(t, leaf, k);
 	const void *page;
 	uint32_t off;
 	int c;
 
 	if (d)
-		return __builtin_clz(d);
+		return __builtin_clzll(d);
+	if (t->by_hash)
+		return crit_of_leaf(t, k, leaf);
 	page = t->src.leaf_get(t->src.ctx, leaf, w->scratch);
 	if (!page)
 		return KEY_UNREADABLE;
 	t->be->compare(t->be, &k->page, &page, 1, &off);
 	w->compares++;
 	w->compare_calls++;
-	c = crit_after_page(k, leaf, page, off);
+	c = crit_after_page(t, k, leaf, page, off);
 	t->src.leaf_put(t->src.ctx, leaf);
 	return c;
 }
@@ -275,8 +286,8 @@ static bool link_leaf(struct sdtree *t, struct sdtree_worker *w,
 	nn->bit = (uint16_t)c;
 	nn->dead = 0;
 	nn->lock = 0;
-	nn->child[key_bit(k, c)] = k->leaf | LEAF_BIT;
-	nn->child[!key_bit(k, c)] = x;
+	nn->child[key_bit(t, k, c)] = k->leaf | LEAF_BIT;
+	nn->child[!key_bit(t, k, c)] = x;
 	set_child(pn, dir, nidx);
 	return true;
 }
@@ -286,11 +297,11 @@ static void found_equal(const struct sdtree *t, uint32_t p, uint32_t x,
 			uint32_t leaf, int c, struct sdtree_result *res)
 {
 	res->inserted = true;
-	if (c < LEAF_START)
+	if (c < t->leaf_start)
 		return;
 	res->equal = leaf;
 	/* Under p's lock, a lone leaf x was all of its group. */
-	res->new_group = is_leaf(x) && node_bit(t, p) < LEAF_START;
+	res->new_group = is_leaf(x) && node_bit(t, p) < t->leaf_start;
 }
 
 /*
@@ -317,7 +328,7 @@ static bool insert_along(struct sdtree *t, struct sdtree_worker *w,
 		return false;
 	if (j) {
 		p = d->path[j - 1];
-		dir = key_bit(k, node(t, p)->bit);
+		dir = key_bit(t, k, node(t, p)->bit);
 	}
 	x = j < d->depth ? d->path[j] : d->leaf | LEAF_BIT;
 	pn = node(t, p);
@@ -366,7 +377,7 @@ static void insert_one(struct sdtree *t, struct sdtree_worker *w,
 			return;		/* unreadable, or there already */
 		while (!is_leaf(x) && node(t, x)->bit < c) {
 			p = x;
-			dir = key_bit(k, node(t, x)->bit);
+			dir = key_bit(t, k, node(t, x)->bit);
 			x = child(node(t, x), dir);
 		}
 		pn = node(t, p);
@@ -429,7 +440,8 @@ static void descend_batch(const struct sdtree *t, size_t n,
 			if (di->depth < PATH_MAX_DEPTH)
 				di->path[di->depth] = di->leaf;
 			di->depth++;
-			di->leaf = child(nd, key_bit(&keys[idx[i]], nd->bit));
+			di->leaf = child(nd,
+					 key_bit(t, &keys[idx[i]], nd->bit));
 			if (is_leaf(di->leaf))
 				continue;
 			__builtin_prefetch(node(t, di->leaf));
@@ -460,14 +472,15 @@ static void first_crits(struct sdtree *t, struct sdtree_worker *w, size_t n,
 
 	descend_batch(t, n, keys, d);
 	for (i = 0; i < n; i++) {
-		uint32_t diff;
+		uint64_t diff;
 
 		crit[i] = KEY_UNREADABLE;
 		if (d[i].leaf == SDTREE_NONE)
 			continue;
 		diff = hash_diff(t, d[i].leaf, &keys[i]);
-		if (diff) {
-			crit[i] = __builtin_clz(diff);
+		if (diff || t->by_hash) {
+			crit[i] = diff ? __builtin_clzll(diff) :
+					 crit_of_leaf(t, &keys[i], d[i].leaf);
 			continue;
 		}
 		b[m] = t->src.leaf_get(t->src.ctx, d[i].leaf,
@@ -486,8 +499,8 @@ static void first_crits(struct sdtree *t, struct sdtree_worker *w, size_t n,
 	w->compares += m;
 	w->compare_calls++;
 	for (i = 0; i < m; i++) {
-		crit[at[i]] = crit_after_page(&keys[at[i]], d[at[i]].leaf, b[i],
-					      off[i]);
+		crit[at[i]] = crit_after_page(t, &keys[at[i]], d[at[i]].leaf,
+					      b[i], off[i]);
 		t->src.leaf_put(t->src.ctx, d[at[i]].leaf);
 	}
 }
@@ -522,8 +535,8 @@ void sdtree_lookup_batch(struct sdtree *t, struct sdtree_worker *w, size_t n,
 	/* Equal pages: they differ in the leaf id, if they differ at all. */
 	for (i = 0; i < n; i++)
 		found[i] = d[i].leaf != SDTREE_NONE &&
-			   (crit[i] >= LEAF_START || crit[i] == KEY_SAME_LEAF) ?
-			   d[i].leaf : SDTREE_NONE;
+			   (crit[i] >= t->leaf_start ||
+			    crit[i] == KEY_SAME_LEAF) ? d[i].leaf : SDTREE_NONE;
 }
 
 /* --- groups --------------------------------------------------------------- */
@@ -534,7 +547,7 @@ static bool subtree_holds(const struct sdtree *t, uint32_t ref, uint32_t leaf)
 	const struct sdtree_key id = { .leaf = leaf };
 
 	while (ref && !is_leaf(ref))
-		ref = child(node(t, ref), key_bit(&id, node(t, ref)->bit));
+		ref = child(node(t, ref), key_bit(t, &id, node(t, ref)->bit));
 	return ref == (leaf | LEAF_BIT);
 }
 
@@ -545,10 +558,10 @@ size_t sdtree_group(const struct sdtree *t, const struct sdtree_key *k,
 	uint32_t stack[2 * 32], ref = child(node(t, HEAD), 0);
 	size_t n = 0, depth = 0;
 
-	while (ref && !is_leaf(ref) && node(t, ref)->bit < LEAF_START) {
+	while (ref && !is_leaf(ref) && node(t, ref)->bit < t->leaf_start) {
 		const struct sdnode *nd = node(t, ref);
 
-		ref = child(nd, key_bit(k, nd->bit));
+		ref = child(nd, key_bit(t, k, nd->bit));
 	}
 	if (!ref || !subtree_holds(t, ref, equal))
 		return 0;
@@ -588,13 +601,14 @@ static bool find_leaf(const struct sdtree *t, const struct sdtree_key *k,
 		if (x == 0)
 			return false;
 		n = node(t, x);
-		if (n->bit >= HASH_BITS && n->bit < LEAF_START && !k->page)
+		if (!k->page && n->bit >= t->hash_bits &&
+		    n->bit < t->leaf_start)
 			return find_leaf(t, k, p, pdir, x, 0, out) ||
 			       find_leaf(t, k, p, pdir, x, 1, out);
 		gp = p;
 		gdir = pdir;
 		p = x;
-		pdir = key_bit(k, n->bit);
+		pdir = key_bit(t, k, n->bit);
 		x = child(n, pdir);
 	}
 	if (x != (k->leaf | LEAF_BIT))
@@ -652,7 +666,7 @@ int sdtree_delete(struct sdtree *t, const struct sdtree_key *key)
 /* --- lifetime ------------------------------------------------------------- */
 
 int sdtree_new(const struct sdtree_source *src, const struct pone_backend *be,
-	       struct sdtree **out)
+	       enum sdtree_keying keying, struct sdtree **out)
 {
 	struct sdtree *t = calloc(1, sizeof(*t));
 
@@ -667,6 +681,10 @@ int sdtree_new(const struct sdtree_source *src, const struct pone_backend *be,
 	t->allocated = 1;
 	t->src = *src;
 	t->be = be;
+	t->by_hash = keying == SDTREE_BY_HASH;
+	t->hash_bits = t->by_hash ? 64 : SDTREE_HASH_BITS;
+	t->leaf_start = (int)t->hash_bits +
+			(t->by_hash ? 0 : PONE_PAGE_SIZE * 8);
 	pthread_mutex_init(&t->slow, NULL);
 	*out = t;
 	return 0;

@@ -9,6 +9,12 @@
  * only when the hash is equal, so a long common prefix in the pages costs
  * nothing extra, and equality is always a full compare, never the hash.
  *
+ * A tree keyed by hash (SDTREE_BY_HASH) is for pages whose equality someone
+ * else verifies before acting on it (a kernel that compares every pair it
+ * merges): the key is the page's 64-bit hash, then its leaf id, and no page
+ * is ever read. Pages of equal hash are "equal" there; a collision costs
+ * the verifier one refusal.
+ *
  * Equal pages differ only in their leaf ids, so they hang together in one
  * subtree: inserting a page tells at once whether an equal one is there,
  * and a page leaving its group takes no one else with it.
@@ -39,10 +45,17 @@
 
 #define SDTREE_HASH_BITS 24
 
+enum sdtree_keying {
+	SDTREE_BY_CONTENT,	/* SDTREE_HASH_BITS of hash, then the page */
+	SDTREE_BY_HASH,		/* all 64 bits of hash; no page */
+	SDTREE_KEYINGS,
+};
+
 struct sdtree_key {
-	uint32_t hash;		/* SDTREE_HASH_BITS, in the high bits */
+	uint64_t hash;		/* the key's bits of it are its high bits */
 	uint32_t leaf;		/* the page's leaf id; ignored by lookups */
-	const void *page;	/* NULL: unknown (only for sdtree_delete) */
+	/* NULL: unknown (for sdtree_delete), or the tree is keyed by hash */
+	const void *page;
 };
 
 struct sdtree_result {
@@ -54,12 +67,12 @@ struct sdtree_result {
 
 struct sdtree_source {
 	void *ctx;
-	uint32_t (*leaf_hash)(void *ctx, uint32_t leaf);
+	uint64_t (*leaf_hash)(void *ctx, uint32_t leaf);
 	/* A hint that leaf_hash(leaf) comes soon. */
 	void (*leaf_prefetch)(void *ctx, uint32_t leaf);
 	/* Content of a leaf, in place or copied into buf (PONE_PAGE_SIZE),
 	 * valid until leaf_put(); NULL when it cannot be read any more (its
-	 * region went away), and then no leaf_put(). */
+	 * region went away), and then no leaf_put(). Keyed by hash: unused. */
 	const void *(*leaf_get)(void *ctx, uint32_t leaf, void *buf);
 	void (*leaf_put)(void *ctx, uint32_t leaf);
 };
@@ -81,8 +94,9 @@ struct sdtree_worker {
 
 struct sdtree;
 
+/* be does the compares; keyed by hash there are none, and it may be NULL. */
 int sdtree_new(const struct sdtree_source *src, const struct pone_backend *be,
-	       struct sdtree **out);
+	       enum sdtree_keying keying, struct sdtree **out);
 void sdtree_free(struct sdtree *t);
 
 int sdtree_worker_init(struct sdtree_worker *w, void *scratch);

@@ -105,7 +105,8 @@ static void gen_zero_prefix(unsigned char *p, uint32_t cid)
 
 enum { HASH_FULL, HASH_FEW, HASH_CONST };
 
-static uint32_t content_hash(int mode, const unsigned char *p)
+/* A 32-bit value in the high half of the key's hash, as the engine keys. */
+static uint32_t content_hash32(int mode, const unsigned char *p)
 {
 	uint32_t h = XXH32(p, PS, 0);
 
@@ -141,7 +142,7 @@ struct fx {
 	uint32_t base;			/* leaf id of slot 0 */
 	uint32_t nslot;
 	unsigned char *content;		/* ncontent pages, for lookups */
-	uint32_t *chash;		/* per content */
+	uint64_t *chash;		/* per content */
 	unsigned char *leafmem;		/* nslot pages, each leaf its own */
 	uint32_t *slot_cid;
 	bool *unreadable;		/* per slot */
@@ -207,7 +208,7 @@ static uint32_t in_slot(struct fx *f, uint32_t c)
 	return 0;
 }
 
-static uint32_t src_hash(void *ctx, uint32_t leaf)
+static uint64_t src_hash(void *ctx, uint32_t leaf)
 {
 	struct fx *f = ctx;
 	uint32_t s;
@@ -310,7 +311,8 @@ static struct fx *fx_new(const struct params *prm)
 
 	for (uint32_t c = 0; c < f->prm.ncontent; c++) {
 		f->prm.gen(content_page(f, c), c);
-		f->chash[c] = content_hash(f->prm.hmode, content_page(f, c));
+		f->chash[c] = (uint64_t)content_hash32(f->prm.hmode,
+						       content_page(f, c)) << 32;
 		idx[c] = c;
 	}
 	/* The model assumes distinct ids are distinct contents. */
@@ -332,7 +334,8 @@ static struct fx *fx_new(const struct params *prm)
 	};
 	f->be = pone_backend_cpu_new();
 	assert_non_null(f->be);
-	assert_int_equal(sdtree_new(&f->src, f->be, &f->t), 0);
+	assert_int_equal(sdtree_new(&f->src, f->be, SDTREE_BY_CONTENT, &f->t),
+			 0);
 	f->scratch = page_alloc(BMAX);
 	f->scratch2 = page_alloc(BMAX);
 	assert_int_equal(sdtree_worker_init(&f->w, f->scratch), 0);
@@ -1230,7 +1233,7 @@ static void test_unreadable(void **state)
 	/* New contents: decided by the hash, or blocked by the leaf. */
 	{
 		unsigned char *pg = page_alloc(1);
-		uint32_t h = f->chash[uc];
+		uint64_t h = f->chash[uc];
 
 		gen_mixed(pg, 100000);
 		keys[0] = (struct sdtree_key){ h, 0, pg };	/* hash of u */

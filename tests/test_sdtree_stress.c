@@ -103,7 +103,7 @@ struct stress {
 	uint32_t nleaf;
 	unsigned char *pages;		/* one per leaf */
 	unsigned char *probe;		/* one per group, for keys */
-	uint32_t *ghash;		/* per group */
+	uint64_t *ghash;		/* per group, in the high half */
 	uint8_t *ever;			/* atomic: leaf handed to an insert */
 	bool *present;			/* owner's view, exact */
 	struct sdtree_source src;
@@ -161,7 +161,7 @@ static void gen_content(unsigned char *p, uint32_t g)
 }
 
 /* A quarter of the groups share one hash, a quarter share three. */
-static uint32_t group_hash(uint32_t g, const unsigned char *p)
+static uint32_t group_hash32(uint32_t g, const unsigned char *p)
 {
 	uint32_t h = XXH32(p, PS, 0);
 
@@ -201,7 +201,7 @@ static unsigned char *probe_page(const struct stress *s, uint32_t g)
 static __thread long held;
 static __thread unsigned long bad_puts;
 
-static uint32_t src_hash(void *ctx, uint32_t leaf)
+static uint64_t src_hash(void *ctx, uint32_t leaf)
 {
 	struct stress *s = ctx;
 
@@ -686,7 +686,7 @@ static void run(const struct cfg *c)
 	assert_true(s->ghash && s->ever && s->present);
 	for (uint32_t g = 0; g < c->groups; g++) {
 		gen_content(probe_page(s, g), g);
-		s->ghash[g] = group_hash(g, probe_page(s, g));
+		s->ghash[g] = (uint64_t)group_hash32(g, probe_page(s, g)) << 32;
 		/* The model needs distinct groups to be distinct contents. */
 		for (uint32_t h = 0; h < g; h++)
 			assert_int_not_equal(memcmp(probe_page(s, g),
@@ -701,7 +701,8 @@ static void run(const struct cfg *c)
 	};
 	s->be = pone_backend_cpu_new();
 	assert_non_null(s->be);
-	assert_int_equal(sdtree_new(&s->src, s->be, &s->t), 0);
+	assert_int_equal(sdtree_new(&s->src, s->be, SDTREE_BY_CONTENT, &s->t),
+			 0);
 	assert_int_equal(sdtree_worker_init(&mw, mscratch), 0);
 	for (unsigned int i = 0; i < c->threads; i++) {
 		th[i].s = s;

@@ -37,7 +37,7 @@ struct pone_region_desc {
 	pid_t pid;		/* PONE_READ_VM: guest process */
 	uint64_t addr;		/* PONE_READ_VM: its address of page 0 */
 	/*
-	 * Optional: set bit i of mask (n <= 256 bits, 64 a word) when page
+	 * Optional: set bit i of mask (n <= 512 bits, 64 a word) when page
 	 * first + i is resident. Other pages are skipped unread, so a page
 	 * that was recycled is not brought back by the scan, and they start
 	 * over as unseen. A negative return skips the batch as unreadable.
@@ -56,6 +56,14 @@ struct pone_region_desc {
 	 * the SD tree, whose content the tree needs (their hashes stand).
 	 */
 	bool unwritten_exact;
+	/*
+	 * Every merge of its pages is compared by the kernel at the point of
+	 * no return: its duplicates may be found by their 64-bit hash alone
+	 * (with a 64-bit hash backend), reading no page to confirm them, and
+	 * only among regions of this kind. A collision (at 2^-64 a pair) is
+	 * reported as a duplicate, and the kernel refuses it.
+	 */
+	bool merges_verified;
 };
 
 enum pone_pass {

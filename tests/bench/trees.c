@@ -32,7 +32,7 @@
 
 struct set {
 	struct image tree;	/* leaf i is page i; content ids 1..L */
-	uint32_t *hash;		/* key hash of each tree page */
+	uint64_t *hash;		/* key hash of each tree page */
 	uint8_t *qmem;		/* query pages */
 	struct sdtree_key *keys;
 	uint32_t *expect;	/* leaf equal to query i, or SDTREE_NONE */
@@ -44,7 +44,7 @@ struct rates {
 	double sd, rb, sd_build, rb_build;
 };
 
-static uint32_t leaf_hash(void *ctx, uint32_t leaf)
+static uint64_t leaf_hash(void *ctx, uint32_t leaf)
 {
 	const struct set *s = ctx;
 
@@ -72,9 +72,8 @@ static void leaf_put(void *ctx, uint32_t leaf)
 	(void)leaf;
 }
 
-/* The engine keys a page by the top half of its 64-bit hash. */
 static void hash_pages(const struct pone_backend *be, const uint8_t *mem,
-		       size_t n, uint32_t *out)
+		       size_t n, uint64_t *out)
 {
 	const void *p[LOOKUP_BATCH];
 	uint64_t h[LOOKUP_BATCH];
@@ -85,7 +84,7 @@ static void hash_pages(const struct pone_backend *be, const uint8_t *mem,
 			p[k] = mem + (i + k) * 4096;
 		be->hash(be, p, k, h);
 		for (size_t j = 0; j < k; j++)
-			out[i + j] = (uint32_t)(h[j] >> 32);
+			out[i + j] = h[j];
 	}
 }
 
@@ -105,7 +104,7 @@ static int set_build(struct set *s, const struct pone_backend *be,
 {
 	struct image_layout l = { .unique = leaves, .zero_prefix = prefix,
 				  .seed = 7 };
-	uint32_t *qhash;
+	uint64_t *qhash;
 	size_t i;
 	int ret;
 
@@ -303,7 +302,7 @@ static int run_set(const struct pone_backend *be, size_t leaves, size_t nq,
 	src.ctx = &s;
 	nodes = calloc(leaves, sizeof(*nodes));
 	scratch = aligned_alloc(64, LOOKUP_BATCH * 4096);
-	ret = nodes && scratch ? sdtree_new(&src, be, &sd) : -ENOMEM;
+	ret = nodes && scratch ? sdtree_new(&src, be, SDTREE_BY_CONTENT, &sd) : -ENOMEM;
 	if (!ret)
 		ret = sdtree_worker_init(&w, scratch);
 	if (ret)
