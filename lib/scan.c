@@ -415,24 +415,6 @@ static void keep_run(struct pass *p, struct worker *w, struct region *r,
 	look_up_candidates(p, w, r);
 }
 
-/*
- * Unwritten pages whose state a pass cannot change: stable and in the
- * tree, in a group, merged or canonical. They are counted and not
- * touched: in a steady state they are nearly all the pages, and a pass
- * over them costs a load and a test each.
- */
-static void settled_run(struct pass *p, struct worker *w, struct region *r,
-			uint64_t first, unsigned int n)
-{
-	uint64_t i;
-
-	(void)p;
-	for (i = first; i < first + n; i++)
-		w->stats.dup_pages += ps_in_group(pagestate_word(&r->ps, i));
-	w->stats.stable += n;
-	w->stats.unwritten += n;
-}
-
 /* What resident() said of a stripe's pages; bit i is page first + i. */
 struct stripe_bits {
 	uint64_t first;
@@ -446,6 +428,12 @@ static bool bit(const uint64_t *mask, uint64_t i)
 	return mask[i / 64] >> (i % 64) & 1;
 }
 
+/*
+ * PAGE_SETTLED: unwritten, and in a state a pass cannot change: stable and
+ * in the tree, in a group, merged or canonical. Such pages are counted and
+ * not touched: in a steady state they are nearly all the pages, and a pass
+ * over them costs a load and a test each.
+ */
 enum page_action { PAGE_FORGET, PAGE_READ, PAGE_KEEP, PAGE_ENTER,
 		   PAGE_SETTLED };
 
@@ -460,10 +448,9 @@ static bool settled(uint32_t word)
 }
 
 static enum page_action action_of(const struct pass *p, const struct region *r,
-				  const struct stripe_bits *sb, uint64_t page)
+				  const struct stripe_bits *sb, uint64_t page,
+				  uint32_t word)
 {
-	uint32_t word = pagestate_word(&r->ps, page);
-
 	if (!bit(sb->resident, page - sb->first))
 		return PAGE_FORGET;
 	if (!bit(sb->unwritten, page - sb->first) ||
@@ -488,7 +475,6 @@ static void scan_batch(struct pass *p, struct worker *w, struct region *r,
 		[PAGE_READ] = scan_run,
 		[PAGE_KEEP] = keep_run,
 		[PAGE_ENTER] = enter_run,
-		[PAGE_SETTLED] = settled_run,
 	};
 	uint8_t a[ENGINE_BATCH_MAX];
 	unsigned int i, j;
@@ -501,12 +487,21 @@ static void scan_batch(struct pass *p, struct worker *w, struct region *r,
 		w->stats.unreadable += n;
 		return;
 	}
-	for (i = 0; i < n; i++)
-		a[i] = (uint8_t)action_of(p, r, sb, first + i);
+	for (i = 0; i < n; i++) {
+		uint32_t word = pagestate_word(&r->ps, first + i);
+
+		a[i] = (uint8_t)action_of(p, r, sb, first + i, word);
+		if (a[i] == PAGE_SETTLED) {
+			w->stats.unwritten++;
+			w->stats.stable++;
+			w->stats.dup_pages += ps_in_group(word);
+		}
+	}
 	for (i = 0; i < n; i = j) {
 		for (j = i + 1; j < n && a[j] == a[i]; j++)
 			;
-		act[a[i]](p, w, r, first + i, j - i);
+		if (a[i] != PAGE_SETTLED)
+			act[a[i]](p, w, r, first + i, j - i);
 	}
 }
 
