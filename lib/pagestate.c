@@ -10,13 +10,43 @@ int pagestate_init(struct pagestate *ps, uint64_t pages,
 	ps->pages = pages;
 	ps->checksum = checksum;
 	ps->word = calloc(pages ? pages : 1, sizeof(*ps->word));
-	return ps->word ? 0 : -ENOMEM;
+	ps->settled = calloc((pages + 63) / 64 + 1, sizeof(*ps->settled));
+	if (ps->word && ps->settled)
+		return 0;
+	pagestate_fini(ps);
+	return -ENOMEM;
 }
 
 void pagestate_fini(struct pagestate *ps)
 {
 	free(ps->word);
+	free(ps->settled);
 	ps->word = NULL;
+	ps->settled = NULL;
+}
+
+/*
+ * Whoever changes a word notes it after; if another change came between,
+ * its own note follows, and the loop leaves the bit as of a word that
+ * stayed. Only the word's owner (the worker scanning it, or the engine
+ * between passes) makes a page unsettled, so no pass sees a page settled
+ * that is not.
+ */
+void pagestate_note(struct pagestate *ps, uint64_t i)
+{
+	uint64_t *m = &ps->settled[i / 64], bit = 1ull << (i % 64);
+	uint32_t w;
+
+	do {
+		w = pagestate_word(ps, i);
+		if (ps_settled(w) == !!(__atomic_load_n(m, __ATOMIC_RELAXED) &
+					bit))
+			continue;
+		if (ps_settled(w))
+			__atomic_fetch_or(m, bit, __ATOMIC_ACQ_REL);
+		else
+			__atomic_fetch_and(m, ~bit, __ATOMIC_ACQ_REL);
+	} while (pagestate_word(ps, i) != w);
 }
 
 static unsigned int merge_tick(unsigned int role, unsigned int stable_periods)
@@ -66,6 +96,8 @@ unsigned int pagestate_update(struct pagestate *ps, uint64_t i, uint32_t hash,
 	} while (!__atomic_compare_exchange_n(&ps->word[i], &old, new, false,
 					      __ATOMIC_ACQ_REL,
 					      __ATOMIC_ACQUIRE));
+	if (ps_settled(old) != ps_settled(new))
+		pagestate_note(ps, i);
 	return verdict;
 }
 
@@ -90,6 +122,8 @@ bool pagestate_set_role(struct pagestate *ps, uint64_t i, unsigned int from,
 	} while (!__atomic_compare_exchange_n(&ps->word[i], &old, new, false,
 					      __ATOMIC_ACQ_REL,
 					      __ATOMIC_ACQUIRE));
+	if (ps_settled(old) != ps_settled(new))
+		pagestate_note(ps, i);
 	return true;
 }
 

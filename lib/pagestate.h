@@ -63,6 +63,10 @@ enum page_verdict {
 
 struct pagestate {
 	uint32_t *word;
+	/* Bit i: ps_settled(word[i]), kept with every change of the word
+	 * (the flags PS_MARK and PS_NEW do not count), so that a pass finds
+	 * 64 settled pages in a load. */
+	uint64_t *settled;
 	uint64_t pages;
 	enum pone_checksum checksum;	/* of every hash in word[] */
 };
@@ -96,6 +100,29 @@ static inline bool ps_in_group(uint32_t word)
 	return PS_ROLE_BIT(ps_role(word)) & PS_IN_ANY_GROUP;
 }
 
+/*
+ * Whether a pass that finds the page unwritten leaves its word as it is
+ * and reports nothing of it: stable, not zero, and in the tree, in a
+ * group, merged or canonical. In a steady state nearly all pages are.
+ */
+static inline bool ps_settled(uint32_t word)
+{
+	unsigned int role = ps_role(word);
+
+	return !(word & PS_ZERO) && role >= PS_CLEAN2 &&
+	       (role > PS_CLEAN2 || (word & (PS_MERGED | PS_CANONICAL)));
+}
+
+/* Settled bits of pages [first, first + 64), first a multiple of 64. */
+static inline uint64_t pagestate_settled64(const struct pagestate *ps,
+					   uint64_t first)
+{
+	return __atomic_load_n(&ps->settled[first / 64], __ATOMIC_ACQUIRE);
+}
+
+/* Bring page i's settled bit in line with its word, after a change. */
+void pagestate_note(struct pagestate *ps, uint64_t i);
+
 /* Whether a page whose word is word and whose hash now is hash changed. */
 static inline bool ps_changed(uint32_t word, uint32_t hash)
 {
@@ -121,6 +148,7 @@ static inline void pagestate_set_flag(struct pagestate *ps, uint64_t i,
 				      uint32_t flag)
 {
 	__atomic_fetch_or(&ps->word[i], flag, __ATOMIC_ACQ_REL);
+	pagestate_note(ps, i);
 }
 
 /* Page i was out of reach (not resident): it starts over, unseen. The
@@ -128,6 +156,7 @@ static inline void pagestate_set_flag(struct pagestate *ps, uint64_t i,
 static inline void pagestate_forget(struct pagestate *ps, uint64_t i)
 {
 	__atomic_store_n(&ps->word[i], PS_UNSEEN, __ATOMIC_RELEASE);
+	pagestate_note(ps, i);
 }
 
 /* Clear PS_NEW from every page; returns how many of them are still alone. */
@@ -135,7 +164,8 @@ uint64_t pagestate_count_new_alone(struct pagestate *ps);
 
 static inline size_t pagestate_bytes(const struct pagestate *ps)
 {
-	return ps->pages * sizeof(*ps->word);
+	return ps->pages * sizeof(*ps->word) +
+	       (ps->pages + 63) / 64 * sizeof(*ps->settled);
 }
 
 #endif

@@ -111,16 +111,30 @@ static void flags_and_roles(void **state)
 	merge(H1, false);
 	merge(H1, false);
 	pagestate_set_flag(&ps, 0, PS_CANONICAL);
+	assert_int_equal(pagestate_settled64(&ps, 0), 0);	/* not stable */
 	assert_int_equal(merge(H1, false), PV_STABLE);
+	assert_int_equal(pagestate_settled64(&ps, 0), 1);
 	assert_false(pagestate_set_role(&ps, 0, PS_ROLE_BIT(PS_IN_TREE), PS_IN_GROUP));
 	assert_int_equal(ps_role(pagestate_word(&ps, 0)), PS_CLEAN2);
 	assert_true(pagestate_set_role(&ps, 0, PS_ROLE_BIT(PS_CLEAN2), PS_IN_TREE));
 	assert_true(pagestate_set_role(&ps, 0, PS_ROLE_BIT(PS_IN_TREE), PS_IN_GROUP));
 	assert_int_equal(merge(H1, false), PV_STABLE | PV_IN_GROUP);
 	assert_true(pagestate_word(&ps, 0) & PS_CANONICAL);
+	assert_int_equal(pagestate_settled64(&ps, 0), 1);
 	/* Other pages are untouched. */
 	assert_int_equal(pagestate_word(&ps, 1), 0);
-	assert_int_equal(pagestate_bytes(&ps), 4 * sizeof(uint32_t));
+	/* A word a page, and a bit a page for whether it is settled. */
+	assert_int_equal(pagestate_bytes(&ps),
+			 4 * sizeof(uint32_t) + sizeof(uint64_t));
+	/* Changed, or gone: no longer settled. */
+	merge(H2, false);
+	assert_int_equal(pagestate_settled64(&ps, 0), 0);
+	pagestate_set_flag(&ps, 0, PS_MERGED);
+	merge(H2, false);
+	merge(H2, false);
+	assert_int_equal(pagestate_settled64(&ps, 0), 1);
+	pagestate_forget(&ps, 0);
+	assert_int_equal(pagestate_settled64(&ps, 0), 0);
 }
 
 /* With one stable period: a candidate at the second merge pass unchanged,

@@ -95,7 +95,7 @@ struct pone_actuator {
  * Counts of one pass. Pages are stable once unchanged for two merge periods;
  * stable pages enter the SD tree once, where they meet every equal page
  * that is there or comes later: groups and members are what this pass
- * found, dup_pages all pages known to have an equal page.
+ * found, dup_pages the pages it visited known to have an equal page.
  */
 struct pone_pass_stats {
 	uint64_t scanned;	/* pages read */
@@ -113,7 +113,9 @@ struct pone_pass_stats {
 	uint64_t unique;	/* pages that entered the tree and have no equal */
 	uint64_t dup_groups;	/* groups of equal pages formed */
 	uint64_t dup_members;	/* pages found equal to an earlier one */
-	uint64_t dup_pages;	/* pages in a group, as of their scan */
+	/* Pages in a group, as of their scan (not those passed over as
+	 * settled: unwritten and stable in the tree, merged, canonical). */
+	uint64_t dup_pages;
 	uint64_t tree_compares;	/* full page compares done by the tree */
 	/* Backend calls those compares took: tree_compares / calls against
 	 * the batch size is how full the tree keeps an offload engine's
