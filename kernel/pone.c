@@ -68,6 +68,13 @@
  *   a run at a time, then clears each mark under the offset and page locks
  *   and zaps the offset again if a fault mapped it since, so the next write
  *   faults and marks again. A discard drops the mark with the frame.
+ * - The present bitmap (a bit an offset, set while its slot holds a frame)
+ *   changes with the slot under the xarray's lock, so RESIDENT copies its
+ *   snapshot of which offsets have a frame rather than walking every slot.
+ *   It is allocated when the first mapping sets the region's size, under
+ *   size_lock, and published by the release of the size: every path that
+ *   touches it checks its offset against the size read with acquire, or
+ *   runs on a mapping, which only the first mmap's return made.
  * - Order: mmap_lock -> offset lock -> page lock -> i_mmap_rwsem -> pte
  *   lock; the xarray's lock is taken alone. MERGE and DISCARD copy their
  *   batch in and out with no lock held.
@@ -80,7 +87,9 @@
  *   no one else holds it; a shared frame is mapped read-only everywhere and
  *   only a DMA pin could still write it.
  * - The region lives as long as its file, which every mapping holds; its
- *   size is written once (cmpxchg) and read with READ_ONCE. frame structs
+ *   size is written once under size_lock (smp_store_release), and read
+ *   with smp_load_acquire where the present bitmap may follow, with
+ *   READ_ONCE elsewhere. frame structs
  *   are SLAB_TYPESAFE_BY_RCU so PONE_IOC_INFO can walk a region under RCU.
  * - PONE_IOC_INFO counts a region's shared offsets by that walk, under the
  *   region's count_lock, and keeps the count while share_gen stays the
@@ -125,6 +134,8 @@ struct pone_region {
 	struct xarray frames;
 	struct page *zero;	/* what holes map */
 	unsigned long pages;
+	unsigned long *present;	/* offsets with a frame: see the rules */
+	struct mutex size_lock;
 	atomic_long_t nframes;
 	atomic_long_t merges;
 	atomic_long_t cow_breaks;
@@ -243,8 +254,14 @@ static int pone_slot_set(struct pone_region *r, pgoff_t index,
 	/* Entry and mark at once: RESIDENT never sees one without the other. */
 	xa_lock(&r->frames);
 	ret = __xa_store(&r->frames, index, f, GFP_KERNEL_ACCOUNT);
-	if (!xa_is_err(ret) && written)
-		__xa_set_mark(&r->frames, index, PONE_WRITTEN);
+	if (!xa_is_err(ret)) {
+		if (written)
+			__xa_set_mark(&r->frames, index, PONE_WRITTEN);
+		if (f)
+			__set_bit(index, r->present);
+		else
+			__clear_bit(index, r->present);
+	}
 	xa_unlock(&r->frames);
 	if (xa_is_err(ret))
 		return xa_err(ret);
@@ -303,7 +320,8 @@ static vm_fault_t pone_fault(struct vm_fault *vmf)
 	struct pone_frame *f;
 	vm_fault_t ret = 0;
 
-	if (vmf->pgoff >= READ_ONCE(r->pages))
+	/* Pairs with pone_size(): a size seen, its present bitmap is too. */
+	if (vmf->pgoff >= smp_load_acquire(&r->pages))
 		return VM_FAULT_SIGBUS;
 	mutex_lock(lock);
 	if (vmf->flags & FAULT_FLAG_WRITE)
@@ -368,21 +386,42 @@ static const struct vm_operations_struct pone_vm_ops = {
 	.page_mkwrite = pone_page_mkwrite,
 };
 
+/* The first mapping sets the size: the present bitmap first, then it. */
+static int pone_size(struct pone_region *r, unsigned long end)
+{
+	int err = 0;
+
+	mutex_lock(&r->size_lock);
+	if (!r->pages) {
+		r->present = kvcalloc(BITS_TO_LONGS(end), sizeof(long),
+				      GFP_KERNEL_ACCOUNT);
+		if (r->present) {
+			/* The bitmap before the size: see the locking rules. */
+			smp_store_release(&r->pages, end);
+			atomic_long_add(end, &pone_total.pages);
+		} else {
+			err = -ENOMEM;
+		}
+	} else if (end > r->pages) {
+		err = -EINVAL;
+	}
+	mutex_unlock(&r->size_lock);
+	return err;
+}
+
 static int pone_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct pone_region *r = file->private_data;
 	unsigned long end = vma->vm_pgoff + vma_pages(vma);
-	unsigned long size;
+	int err;
 
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 	if (end < vma->vm_pgoff || end > PONE_MAX_PAGES)
 		return -EINVAL;
-	size = cmpxchg(&r->pages, 0, end);
-	if (!size)
-		atomic_long_add(end, &pone_total.pages);
-	else if (end > size)
-		return -EINVAL;
+	err = pone_size(r, end);
+	if (err)
+		return err;
 #ifdef PONE_HAVE_VM_FLAGS_SET
 	vm_flags_set(vma, VM_DONTEXPAND | VM_MIXEDMAP);
 #else
@@ -408,6 +447,7 @@ static int pone_open(struct inode *inode, struct file *file)
 	r->mapping.host = inode;
 	r->mapping.a_ops = &pone_aops;
 	xa_init(&r->frames);
+	mutex_init(&r->size_lock);
 	mutex_init(&r->count_lock);
 	r->counted_gen = -1;
 	for (i = 0; i < PONE_LOCKS; i++)
@@ -432,6 +472,7 @@ static int pone_release(struct inode *inode, struct file *file)
 	}
 	xa_destroy(&r->frames);
 	put_page(r->zero);
+	kvfree(r->present);
 	atomic_long_sub(atomic_long_read(&r->nframes), &pone_total.slots);
 	atomic_long_sub(r->pages, &pone_total.pages);
 	atomic_long_dec(&pone_total.regions);
@@ -496,7 +537,8 @@ static int pone_index(struct pone_region *r, u64 offset, pgoff_t *index)
 {
 	if (offset & ~PAGE_MASK)
 		return -EINVAL;
-	if (offset >> PAGE_SHIFT >= READ_ONCE(r->pages))
+	/* Pairs with pone_size(): a size seen, its present bitmap is too. */
+	if (offset >> PAGE_SHIFT >= smp_load_acquire(&r->pages))
 		return -ERANGE;
 	*index = offset >> PAGE_SHIFT;
 	return 0;
@@ -921,24 +963,40 @@ static long pone_info(struct pone_region *r, void __user *arg)
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+/* Bits [@start, @start + @n) of @map, @n <= 64, as the low bits. */
+static u64 pone_bits_at(const unsigned long *map, unsigned long start, u32 n)
+{
+	unsigned long w = start / BITS_PER_LONG, off = start % BITS_PER_LONG;
+	u64 v;
+
+	BUILD_BUG_ON(BITS_PER_LONG != 64);
+	v = map[w] >> off;
+	if (off && off + n > BITS_PER_LONG)
+		v |= (u64)map[w + 1] << (BITS_PER_LONG - off);
+	return n < 64 ? v & GENMASK_ULL(n - 1, 0) : v;
+}
+
 /*
- * Sets bit i of @frames when page @first + i has a frame, and of @marked
- * when it is also marked written: one snapshot of both, under the xarray's
- * lock (a walk under RCU may miss an entry that is being changed).
+ * Bit i of @frames says whether page @first + i has a frame; bit i of
+ * @marked is set when it is also marked written: one snapshot of both,
+ * under the xarray's lock, which the present bitmap changes under with
+ * the slots. Only the marked slots are walked: in a steady state, a few
+ * of each range.
  */
 static void pone_slot_bits(struct pone_region *r, pgoff_t first, u32 pages,
 			   u64 *frames, u64 *marked)
 {
 	XA_STATE(xas, &r->frames, first);
 	struct pone_frame *f;
+	u32 i;
 
 	xas_lock(&xas);
-	xas_for_each(&xas, f, first + pages - 1) {
-		pgoff_t i = xas.xa_index - first;
-
-		frames[i / 64] |= 1ull << (i % 64);
-		if (xas_get_mark(&xas, PONE_WRITTEN))
-			marked[i / 64] |= 1ull << (i % 64);
+	for (i = 0; i < pages; i += 64)
+		frames[i / 64] = pone_bits_at(r->present, first + i,
+					      min(pages - i, 64U));
+	xas_for_each_marked(&xas, f, first + pages - 1, PONE_WRITTEN) {
+		i = xas.xa_index - first;
+		marked[i / 64] |= 1ull << (i % 64);
 	}
 	xas_unlock(&xas);
 }
