@@ -454,18 +454,25 @@ static enum page_action action_of(const struct pass *p, const struct region *r,
 	       PAGE_ENTER : PAGE_KEEP;
 }
 
-/* Whether the 64 pages from page on (left of the batch) are all settled
- * and unwritten, page a multiple of 64. */
-static bool settled64(const struct pass *p, const struct region *r,
-		      const struct stripe_bits *sb, uint64_t page,
-		      unsigned int left)
+/*
+ * Pages [page, page + 64) of a batch that has them all, page a multiple
+ * of 64: those settled, resident and unwritten by their bitmaps are passed
+ * over, and only the others looked at, however few.
+ */
+static void classify64(struct worker *w, const struct region *r,
+		       const struct stripe_bits *sb, uint64_t page,
+		       uint8_t *a)
 {
 	uint64_t k = (page - sb->first) / 64;
+	uint64_t skip = pagestate_settled64(&r->ps, page) & sb->resident[k] &
+			sb->unwritten[k];
+	uint64_t todo;
 
-	if (page % 64 || left < 64 || (p->merge && !r->desc.unwritten_exact))
-		return false;
-	return (pagestate_settled64(&r->ps, page) & sb->resident[k] &
-		sb->unwritten[k]) == UINT64_MAX;
+	memset(a, PAGE_SETTLED, 64);
+	w->stats.unwritten += (uint64_t)__builtin_popcountll(skip);
+	w->stats.stable += (uint64_t)__builtin_popcountll(skip);
+	for (todo = ~skip; todo; todo &= todo - 1)
+		a[__builtin_ctzll(todo)] = PAGE_READ;
 }
 
 static void scan_batch(struct pass *p, struct worker *w, struct region *r,
@@ -490,14 +497,15 @@ static void scan_batch(struct pass *p, struct worker *w, struct region *r,
 		w->stats.unreadable += n;
 		return;
 	}
+	/* Where unwritten pages stand as they were: 64 at a time first,
+	 * then one at a time what that left, and the rest. */
+	memset(a, PAGE_READ, n);
+	if (!p->merge || r->desc.unwritten_exact)
+		for (i = -first % 64; i + 64 <= n; i += 64)
+			classify64(w, r, sb, first + i, &a[i]);
 	for (i = 0; i < n; i++) {
-		if (settled64(p, r, sb, first + i, n - i)) {
-			memset(&a[i], PAGE_SETTLED, 64);
-			w->stats.unwritten += 64;
-			w->stats.stable += 64;
-			i += 63;
+		if (a[i] == PAGE_SETTLED)
 			continue;
-		}
 		a[i] = (uint8_t)action_of(p, r, sb, first + i,
 					  pagestate_word(&r->ps, first + i));
 		w->stats.unwritten += a[i] == PAGE_SETTLED;
