@@ -11,12 +11,17 @@
  *		actuator would: members left the trees, canonical pages are
  *		in the static one;
  *   reclaim	RECLAIM passes of the plain engine: hash and zero test, the
- *		cost of reading the memory at all.
+ *		cost of reading the memory at all;
+ *   hash	no engine: xxh3 alone over the same pages with as many
+ *		threads, each a contiguous share, in batches of 64. Its
+ *		scaling is what the memory and the CPUs allow any pass that
+ *		reads every page: the engine's is judged against it.
  * The timed passes go round the engines, one pass each in turn, so a burst
  * of load from elsewhere on a shared machine hits every thread count alike
  * and the scaling ratio compares like with like.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +45,13 @@ struct engine_set {
 	double rate[TIMED_PASSES], cpu_ns[TIMED_PASSES];
 	double mrate[TIMED_PASSES], mcpu_ns[TIMED_PASSES];
 	double reclaim[TIMED_PASSES];
+	double hash[TIMED_PASSES];
 	struct pone_pass_stats mlast;	/* merged, last timed pass */
 	struct pone_engine_memory mem;	/* plain: after the passes */
 };
 
 static int merge_errors;
+static struct pone_backend *hash_be;	/* of the hash round */
 
 static int mix_build(struct mix *m, uint64_t n, uint64_t seed)
 {
@@ -140,14 +147,62 @@ static void set_close(struct engine_set *s)
 	pone_engine_free(s->merged);
 }
 
-enum round { PLAIN, MERGED, RECLAIM };
+enum round { PLAIN, MERGED, RECLAIM, HASH };
 
-static int timed_pass(struct engine_set *s, enum round r, int i)
+/* One thread's share of the hash round. */
+struct hash_share {
+	const struct image *img;
+	uint64_t first, end;
+	uint64_t sum;		/* of the hashes: the work is not optimized out */
+};
+
+static void *hash_share_run(void *arg)
+{
+	struct hash_share *h = arg;
+	const void *pages[64];
+	uint64_t out[64], i;
+	size_t k;
+
+	for (i = h->first; i < h->end; i += k) {
+		for (k = 0; k < 64 && i + k < h->end; k++)
+			pages[k] = image_page(h->img, i + k);
+		hash_be->hash(hash_be, pages, k, out);
+		h->sum += out[0];
+	}
+	return NULL;
+}
+
+/* Pages a second xxh3 alone hashes over the image with t threads. */
+static int hash_rate(const struct image *img, unsigned int t, double *rate)
+{
+	struct hash_share *h = calloc(t, sizeof(*h));
+	pthread_t *tid = calloc(t, sizeof(*tid));
+	uint64_t t0 = bench_now_ns();
+	unsigned int k, started = 0;
+	int ret = h && tid ? 0 : -ENOMEM;
+
+	for (k = 0; !ret && k < t; k++, started++) {
+		h[k] = (struct hash_share){ img, img->pages * k / t,
+					    img->pages * (k + 1) / t, 0 };
+		ret = -pthread_create(&tid[k], NULL, hash_share_run, &h[k]);
+	}
+	for (k = 0; k < started; k++)
+		pthread_join(tid[k], NULL);
+	*rate = img->pages * 1e9 / (double)(bench_now_ns() - t0);
+	free(h);
+	free(tid);
+	return ret;
+}
+
+static int timed_pass(const struct mix *m, struct engine_set *s,
+		      enum round r, int i)
 {
 	struct pone_pass_stats st;
 	double rate, cpu;
 	int ret;
 
+	if (r == HASH)
+		return hash_rate(&m->img, s->threads, &s->hash[i]);
 	if (r == MERGED)
 		ret = pone_engine_scan(s->merged, PONE_PASS_MERGE, &s->act, &st);
 	else
@@ -171,16 +226,17 @@ static int timed_pass(struct engine_set *s, enum round r, int i)
 }
 
 /* Round after round, one pass of every set in each. */
-static int timed_rounds(struct engine_set *sets, size_t n)
+static int timed_rounds(const struct mix *m, struct engine_set *sets,
+			size_t n)
 {
 	enum round r;
 	size_t k;
 	int i, ret = 0;
 
-	for (r = PLAIN; r <= RECLAIM; r++) {
+	for (r = PLAIN; r <= HASH; r++) {
 		for (i = 0; !ret && i < TIMED_PASSES; i++)
 			for (k = 0; !ret && k < n; k++)
-				ret = timed_pass(&sets[k], r, i);
+				ret = timed_pass(m, &sets[k], r, i);
 		if (r != PLAIN)
 			continue;
 		/* Taken after merge passes, as the dedup bench takes it. */
@@ -190,19 +246,29 @@ static int timed_rounds(struct engine_set *sets, size_t n)
 	return ret;
 }
 
-static void set_figures(struct engine_set *s, double one_rate)
+static void set_figures(struct engine_set *s, struct engine_set *one)
 {
+	double one_rate = bench_median(one->rate, TIMED_PASSES);
+	double one_hash = bench_median(one->hash, TIMED_PASSES);
 	unsigned int t = s->threads;
 	char name[64];
-	double rate;
+	double rate, hash;
 
 	rate = bench_median(s->rate, TIMED_PASSES);
+	hash = bench_median(s->hash, TIMED_PASSES);
 	snprintf(name, sizeof(name), "scan_pages_per_s_%ut", t);
 	out_goal(name, rate, "pages/s", t == 1 ? GOAL_MIN : GOAL_NONE, 3e6);
+	snprintf(name, sizeof(name), "hash_pages_per_s_%ut", t);
+	out_figure(name, hash, "pages/s");
 	if (t > 1) {
 		snprintf(name, sizeof(name), "scan_scaling_%ut", t);
 		out_goal(name, rate / one_rate, "x",
 			 t == 2 ? GOAL_MIN : GOAL_NONE, 1.8);
+		snprintf(name, sizeof(name), "hash_scaling_%ut", t);
+		out_figure(name, hash / one_hash, "x");
+		snprintf(name, sizeof(name), "scan_vs_hash_scaling_%ut", t);
+		out_goal(name, (rate / one_rate) / (hash / one_hash), "x",
+			 t == 2 ? GOAL_MIN : GOAL_NONE, 0.95);
 	}
 	snprintf(name, sizeof(name), "scan_reclaim_pages_per_s_%ut", t);
 	out_figure(name, bench_median(s->reclaim, TIMED_PASSES), "pages/s");
@@ -230,13 +296,14 @@ static size_t thread_counts(unsigned int max, unsigned int *out)
 
 static void group_header(const struct bench_opts *o, const struct mix *m)
 {
-	char explain[640];
+	char explain[768];
 
 	snprintf(explain, sizeof(explain),
 		 "MERGE passes over %llu resident pages: %llu zero, %llu in %llu groups of 2-4,\n"
 		 "   %llu unique; %d warm-up passes, then the median of %d timed passes (wall\n"
 		 "   clock), taken in turns with every thread count.\n"
 		 "   reclaim: RECLAIM passes (hash and zero test only: the cost of reading memory).\n"
+		 "   hash: xxh3 alone over the same pages, as many threads: what the machine allows.\n"
 		 "   merged: MERGE passes once every duplicate was reported merged (as with\n"
 		 "   /dev/pone): members skipped, canonical pages found in the static tree",
 		 (unsigned long long)o->pages, (unsigned long long)m->zero,
@@ -272,17 +339,21 @@ int bench_scan(const struct bench_opts *o, struct pone_engine_memory *mix)
 	if (!ret) {
 		out_progress("scan bench: timed passes");
 		load_mark(&mark);
-		ret = timed_rounds(sets, n);
+		hash_be = pone_backend_cpu_new();
+		ret = hash_be ? timed_rounds(&m, sets, n) : -ENOMEM;
+		pone_backend_destroy(hash_be);
+		hash_be = NULL;
 		out_load(&mark, 0, "the timed passes");
 	}
 	for (k = 0; !ret && k < n; k++) {
 		check_merged(&m, &sets[k]);
-		set_figures(&sets[k], bench_median(sets[0].rate, TIMED_PASSES));
+		set_figures(&sets[k], &sets[0]);
 		*mix = sets[k].mem;
 	}
 	if (!ret && o->threads < 2) {
 		out_skip("scan_pages_per_s_2t", "pages/s", "--threads 1");
 		out_skip("scan_scaling_2t", "x", "--threads 1");
+		out_skip("scan_vs_hash_scaling_2t", "x", "--threads 1");
 	}
 	for (k = 0; k < opened; k++)
 		set_close(&sets[k]);
