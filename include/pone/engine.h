@@ -53,7 +53,9 @@ struct pone_region_desc {
 	 * unwritten misses no write: one that lands after resident() returned
 	 * is reported by its next call. Merge passes then also take
 	 * unwritten pages as they were, and read only those about to enter
-	 * the SD tree, whose content the tree needs (their hashes stand).
+	 * the SD tree, whose content the tree needs (their hashes stand);
+	 * none where merges_verified keys the tree by hash. They pass over
+	 * pages unwritten and settled (in the tree, merged, canonical).
 	 */
 	bool unwritten_exact;
 	/*
