@@ -474,6 +474,29 @@ static uint32_t add_with_residency(struct pone_engine *e, struct image *img,
 	return id;
 }
 
+/* Whether the caller says page i is unwritten since the engine read it. */
+static void set_unwritten(struct residency *res, uint64_t i, bool unwritten)
+{
+	if (unwritten)
+		res->unwritten[i / 64] |= 1ull << (i % 64);
+	else
+		res->unwritten[i / 64] &= ~(1ull << (i % 64));
+}
+
+/* The first page of a group gets content of its own, and the caller
+ * says so: returns the page. */
+static uint64_t rewrite_first_grouped(struct image *img, struct residency *res,
+				      uint32_t content)
+{
+	uint64_t i = 0;
+
+	while (!img->content[i] || img->content[i] > GROUPS)
+		i++;
+	image_rewrite(img, i, content);
+	set_unwritten(res, i, false);
+	return i;
+}
+
 /*
  * Pages that are not resident are not read, not reported and forgotten:
  * a duplicate that goes away leaves its group, and comes back as new.
@@ -566,7 +589,7 @@ static void unwritten_pages_are_not_read(void **state)
 	memset(image_page(&img, data_page), 0, 4096);
 	for (i = 0; i < img.pages; i += 2)
 		if (i != zero_page && i != data_page)
-			res.unwritten[i / 64] &= ~(1ull << (i % 64));
+			set_unwritten(&res, i, false);
 	st = scan(e, PONE_PASS_RECLAIM, &s);
 	assert_int_equal(st.unwritten, PAGES / 2 + (zero_page % 2 == 0) +
 					       (data_page % 2 == 0));
@@ -601,7 +624,7 @@ static void exact_unwritten_pages_are_read_to_enter_the_tree(void **state)
 	struct pone_engine *e = engine(2);
 	struct residency res;
 	struct pone_pass_stats st;
-	uint64_t i, moved = PAGES;
+	uint64_t moved;
 
 	(void)state;
 	add_with_residency(e, &img, &res, true, false);
@@ -612,11 +635,7 @@ static void exact_unwritten_pages_are_read_to_enter_the_tree(void **state)
 	st = scan(e, PONE_PASS_MERGE, &s);
 	assert_int_equal(st.scanned, 0);
 	assert_int_equal(st.unwritten, PAGES);
-	for (i = 0; i < img.pages && moved == PAGES; i++)
-		if (img.content[i] && img.content[i] <= GROUPS)
-			moved = i;
-	image_rewrite(&img, moved, 7777);
-	res.unwritten[moved / 64] &= ~(1ull << (moved % 64));
+	moved = rewrite_first_grouped(&img, &res, 7777);
 	/* Every non-zero page enters the tree: read; zero pages are not. */
 	st = scan(e, PONE_PASS_MERGE, &s);
 	assert_int_equal(st.scanned, PAGES - ZERO);
@@ -627,13 +646,13 @@ static void exact_unwritten_pages_are_read_to_enter_the_tree(void **state)
 	assert_int_equal(s.ndup, GROUPS * (GROUP_SIZE - 1) - 1);
 	assert_false(reported(&s, moved));
 	/* In the tree, or counting its periods again, unwritten: not read. */
-	res.unwritten[moved / 64] |= 1ull << (moved % 64);
+	set_unwritten(&res, moved, true);
 	st = scan(e, PONE_PASS_MERGE, &s);
 	assert_int_equal(st.scanned, 0);
 	/* Nor will merge passes read it once it is unwritten: a reclaim pass
 	 * that reads it hashes it too. */
 	image_rewrite(&img, moved, 8888);
-	res.unwritten[moved / 64] &= ~(1ull << (moved % 64));
+	set_unwritten(&res, moved, false);
 	st = scan(e, PONE_PASS_RECLAIM, &s);
 	assert_int_equal(st.scanned, 1);
 	assert_int_equal(st.hashed, 1);
@@ -659,7 +678,7 @@ static void verified_pages_enter_the_tree_unread(void **state)
 	struct pone_pass_stats st;
 	struct pone_region_counts rc;
 	struct pone_page_ref retried;
-	uint64_t i, moved = PAGES;
+	uint64_t moved;
 	uint32_t id;
 
 	(void)state;
@@ -668,11 +687,7 @@ static void verified_pages_enter_the_tree_unread(void **state)
 	st = scan(e, PONE_PASS_MERGE, &s);
 	assert_int_equal(st.scanned, PAGES);
 	scan(e, PONE_PASS_MERGE, &s);
-	for (i = 0; i < img.pages && moved == PAGES; i++)
-		if (img.content[i] && img.content[i] <= GROUPS)
-			moved = i;
-	image_rewrite(&img, moved, 7777);
-	res.unwritten[moved / 64] &= ~(1ull << (moved % 64));
+	moved = rewrite_first_grouped(&img, &res, 7777);
 	st = scan(e, PONE_PASS_MERGE, &s);
 	assert_int_equal(st.scanned, 1);
 	assert_int_equal(st.hashed, 1);
@@ -686,7 +701,7 @@ static void verified_pages_enter_the_tree_unread(void **state)
 	assert_true(s.dup_calls <= 2 * 2);
 	/* Converged: the pages in the tree are passed over, untouched, and
 	 * still counted; a member the kernel was busy with comes back. */
-	res.unwritten[moved / 64] |= 1ull << (moved % 64);
+	set_unwritten(&res, moved, true);
 	retried = s.dup[0].member;
 	assert_int_equal(pone_engine_retry(e, &retried), 0);
 	st = scan(e, PONE_PASS_MERGE, &s);
