@@ -436,6 +436,13 @@ static bool bit(const uint64_t *mask, uint64_t i)
 enum page_action { PAGE_FORGET, PAGE_READ, PAGE_KEEP, PAGE_ENTER,
 		   PAGE_SETTLED };
 
+/* Whether this pass takes r's unwritten pages as they were: all but a
+ * merge pass of a region whose writes may be missed, which reads them. */
+static bool unwritten_stand(const struct pass *p, const struct region *r)
+{
+	return !p->merge || r->desc.unwritten_exact;
+}
+
 static enum page_action action_of(const struct pass *p, const struct region *r,
 				  const struct stripe_bits *sb, uint64_t page,
 				  uint32_t word)
@@ -445,7 +452,7 @@ static enum page_action action_of(const struct pass *p, const struct region *r,
 	if (!bit(sb->unwritten, page - sb->first) ||
 	    ps_role(word) == PS_UNSEEN)
 		return PAGE_READ;
-	if (p->merge && !r->desc.unwritten_exact)
+	if (!unwritten_stand(p, r))
 		return PAGE_READ;
 	if (ps_settled(word))
 		return PAGE_SETTLED;
@@ -500,7 +507,7 @@ static void scan_batch(struct pass *p, struct worker *w, struct region *r,
 	/* Where unwritten pages stand as they were: 64 at a time first,
 	 * then one at a time what that left, and the rest. */
 	memset(a, PAGE_READ, n);
-	if (!p->merge || r->desc.unwritten_exact)
+	if (unwritten_stand(p, r))
 		for (i = -first % 64; i + 64 <= n; i += 64)
 			classify64(w, r, sb, first + i, &a[i]);
 	for (i = 0; i < n; i++) {
