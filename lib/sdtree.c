@@ -176,19 +176,33 @@ static inline uint64_t hash_diff(const struct sdtree *t, uint32_t leaf,
 	return t->by_hash ? d : d & ~(UINT64_MAX >> t->hash_bits);
 }
 
+/*
+ * First bit where key and leaf differ, or KEY_SAME_LEAF, if their hashes
+ * tell it: they differ, or the tree is keyed by hash. False when only
+ * their pages can.
+ */
+static bool crit_of_hash(const struct sdtree *t, const struct sdtree_key *k,
+			 uint32_t leaf, int *crit)
+{
+	uint64_t d = hash_diff(t, leaf, k);
+
+	if (d)
+		*crit = __builtin_clzll(d);
+	else if (t->by_hash)
+		*crit = crit_of_leaf(t, k, leaf);
+	return d || t->by_hash;
+}
+
 /* First bit where key and leaf differ, KEY_SAME_LEAF or KEY_UNREADABLE. */
 static int crit_bit(struct sdtree *t, struct sdtree_worker *w,
 		    const struct sdtree_key *k, uint32_t leaf)
 {
-	uint64_t d = hash_diff(t, leaf, k);
 	const void *page;
 	uint32_t off;
 	int c;
 
-	if (d)
-		return __builtin_clzll(d);
-	if (t->by_hash)
-		return crit_of_leaf(t, k, leaf);
+	if (crit_of_hash(t, k, leaf, &c))
+		return c;
 	page = t->src.leaf_get(t->src.ctx, leaf, w->scratch);
 	if (!page)
 		return KEY_UNREADABLE;
@@ -472,17 +486,10 @@ static void first_crits(struct sdtree *t, struct sdtree_worker *w, size_t n,
 
 	descend_batch(t, n, keys, d);
 	for (i = 0; i < n; i++) {
-		uint64_t diff;
-
 		crit[i] = KEY_UNREADABLE;
-		if (d[i].leaf == SDTREE_NONE)
+		if (d[i].leaf == SDTREE_NONE ||
+		    crit_of_hash(t, &keys[i], d[i].leaf, &crit[i]))
 			continue;
-		diff = hash_diff(t, d[i].leaf, &keys[i]);
-		if (diff || t->by_hash) {
-			crit[i] = diff ? __builtin_clzll(diff) :
-					 crit_of_leaf(t, &keys[i], d[i].leaf);
-			continue;
-		}
 		b[m] = t->src.leaf_get(t->src.ctx, d[i].leaf,
 				       (char *)w->scratch + m * PONE_PAGE_SIZE);
 		if (!b[m])
