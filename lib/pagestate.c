@@ -10,7 +10,8 @@ int pagestate_init(struct pagestate *ps, uint64_t pages,
 	ps->pages = pages;
 	ps->checksum = checksum;
 	ps->word = calloc(pages ? pages : 1, sizeof(*ps->word));
-	ps->settled = calloc((pages + 63) / 64 + 1, sizeof(*ps->settled));
+	ps->settled = calloc(pages ? (pages + 63) / 64 : 1,
+			     sizeof(*ps->settled));
 	if (ps->word && ps->settled)
 		return 0;
 	pagestate_fini(ps);
