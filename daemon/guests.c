@@ -130,8 +130,10 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 		d.resident = ponedev_resident;
 		d.resident_ctx = g;
 		d.unwritten_exact = gs->track_pone;
-		/* pone.ko compares every pair it merges. */
+		/* pone.ko compares every pair it merges, and hashes the
+		 * pages it finds written. */
 		d.merges_verified = true;
+		d.resident_hashes = gs->track_pone;
 		g->pone_track_writes = gs->track_pone;
 	} else if (gs->track_writes) {
 		ret = pagemap_track_open(&g->pagemap, g->pid);

@@ -364,12 +364,13 @@ static bool bit_set(const uint64_t *bits, uint64_t i)
 }
 
 int pagemap_resident(void *ctx, uint64_t first, unsigned int n,
-		     uint64_t *mask, uint64_t *unwritten)
+		     uint64_t *mask, uint64_t *unwritten, uint64_t *hash)
 {
 	const struct pagemap *pm = ctx;
 	int ret = pagemap_query(pm, first, n, mask, NULL);
 	unsigned int i;
 
+	(void)hash;
 	for (i = 0; !ret && pm->written && i < n; i++)
 		if (bit_set(mask, i) && !bit_set(pm->written, first + i))
 			set_bits(unwritten, i, i + 1);

@@ -74,6 +74,6 @@ uint64_t pagemap_zero_pages(const struct pagemap *pm);
 /* pone_region_desc.resident: ctx is a struct pagemap; pages are unwritten
  * if they are resident and had no soft-dirty bit at the last track. */
 int pagemap_resident(void *ctx, uint64_t first, unsigned int n,
-		     uint64_t *mask, uint64_t *unwritten);
+		     uint64_t *mask, uint64_t *unwritten, uint64_t *hash);
 
 #endif

@@ -37,13 +37,14 @@ static uint64_t offset_of(const struct guest *g, uint64_t index)
 }
 
 int ponedev_resident(void *ctx, uint64_t first, unsigned int n,
-		     uint64_t *mask, uint64_t *unwritten)
+		     uint64_t *mask, uint64_t *unwritten, uint64_t *hash)
 {
 	const struct guest *g = ctx;
 	uint64_t written[PONE_RESIDENT_MAX / 64] = { 0 };
 	struct pone_resident q = {
 		.offset = offset_of(g, first), .bitmap = (uintptr_t)mask,
 		.written = g->pone_track_writes ? (uintptr_t)written : 0,
+		.hashes = g->pone_track_writes ? (uintptr_t)hash : 0,
 		.pages = n,
 	};
 	unsigned int i;

@@ -36,8 +36,8 @@ int ponedev_info(int fd, struct pone_info *info);
 /* The engine's resident callback for a /dev/pone guest (ctx): pages with a
  * frame (a hole reads as zeros and was never written or was discarded:
  * nothing to read there) and, if the guest's writes are tracked, those not
- * written since the last call asked. */
+ * written since the last call asked, and the hashes of the others. */
 int ponedev_resident(void *ctx, uint64_t first, unsigned int n,
-		     uint64_t *mask, uint64_t *unwritten);
+		     uint64_t *mask, uint64_t *unwritten, uint64_t *hash);
 
 #endif

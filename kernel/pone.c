@@ -67,7 +67,8 @@
  *   without the other. RESIDENT zaps the marked offsets of its snapshot,
  *   a run at a time, then clears each mark under the offset and page locks
  *   and zaps the offset again if a fault mapped it since, so the next write
- *   faults and marks again. A discard drops the mark with the frame.
+ *   faults and marks again; the hash it gives is taken under both locks
+ *   after that zap. A discard drops the mark with the frame.
  * - The present bitmap (a bit an offset, set while its slot holds a frame)
  *   changes with the slot under the xarray's lock, so RESIDENT copies its
  *   snapshot of which offsets have a frame rather than walking every slot.
@@ -113,6 +114,7 @@
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
+#include <linux/xxhash.h>
 
 #include <pone/uapi.h>
 
@@ -162,6 +164,8 @@ static struct {
 
 static struct kmem_cache *pone_frame_cache;
 static const struct file_operations pone_fops;
+/* xxh64 of a page of zeros, what RESIDENT gives an offset without a frame */
+static u64 pone_zero_hash __ro_after_init;
 /* None: frames are not page cache; generic code finds no NULL a_ops. */
 static const struct address_space_operations pone_aops;
 
@@ -1001,6 +1005,15 @@ static void pone_slot_bits(struct pone_region *r, pgoff_t first, u32 pages,
 	xas_unlock(&xas);
 }
 
+static u64 pone_page_hash(struct page *page)
+{
+	void *addr = kmap_local_page(page);
+	u64 hash = xxh64(addr, PAGE_SIZE, 0);
+
+	kunmap_local(addr);
+	return hash;
+}
+
 /*
  * Clears the written mark of @index and zaps it, so that the next write
  * faults and marks it again. Under the offset lock, which writes mark
@@ -1008,22 +1021,29 @@ static void pone_slot_bits(struct pone_region *r, pgoff_t first, u32 pages,
  * unseen. The caller zapped the offset before, with its neighbours: it is
  * zapped again only if a fault mapped it since (page_mapped). A frame
  * pinned for DMA can be written without a fault: it stays marked. A frame
- * gone since it was seen marked has nothing to zap.
+ * gone since it was seen marked has nothing to zap, and reads as zeros.
+ * If @hash, sets it to the hash of the offset's content, taken after the
+ * zap under both locks: what the next write, which faults, starts from.
  */
-static void pone_take_written(struct pone_region *r, pgoff_t index)
+static void pone_take_written(struct pone_region *r, pgoff_t index, u64 *hash)
 {
 	struct mutex *lock = pone_lock(r, index);
 	struct pone_frame *f;
 
+	if (hash)
+		*hash = pone_zero_hash;
 	mutex_lock(lock);
 	f = xa_load(&r->frames, index);
-	if (f && xa_get_mark(&r->frames, index, PONE_WRITTEN)) {
+	if (f) {
 		lock_page(f->page);
-		if (!folio_maybe_dma_pinned(page_folio(f->page))) {
+		if (xa_get_mark(&r->frames, index, PONE_WRITTEN) &&
+		    !folio_maybe_dma_pinned(page_folio(f->page))) {
 			xa_clear_mark(&r->frames, index, PONE_WRITTEN);
 			if (page_mapped(f->page))
 				pone_zap(r, index);
 		}
+		if (hash)
+			*hash = pone_page_hash(f->page);
 		unlock_page(f->page);
 	}
 	mutex_unlock(lock);
@@ -1066,18 +1086,37 @@ static long pone_resident(struct pone_region *r, void __user *arg)
 		return err;
 	if (q.pages > READ_ONCE(r->pages) - first)
 		return -ERANGE;
-	/* Bitmaps that can be written, before any mark is taken. */
+	if (q.hashes && !q.written)
+		return -EINVAL;
+	/* What will be written out is writable, before any mark is taken. */
 	if (q.written) {
 		err = pone_bits_out(q.bitmap, bits, q.pages) ?:
 		      pone_bits_out(q.written, written, q.pages);
+		if (!err && q.hashes &&
+		    clear_user(u64_to_user_ptr(q.hashes),
+			       q.pages * sizeof(u64)))
+			err = -EFAULT;
 		if (err)
 			return err;
 	}
 	pone_slot_bits(r, first, q.pages, bits, written);
 	if (q.written) {
+		u64 __user *hashes = u64_to_user_ptr(q.hashes);
+
 		pone_zap_marked(r, first, written, q.pages);
-		for_each_set_bit(i, (unsigned long *)written, q.pages)
-			pone_take_written(r, first + i);
+		for_each_set_bit(i, (unsigned long *)written, q.pages) {
+			u64 hash;
+
+			pone_take_written(r, first + i, hashes ? &hash : NULL);
+			/*
+			 * Cleared before any mark was taken: only an
+			 * munmap since makes it fail.
+			 */
+			if (hashes && put_user(hash, hashes + i))
+				err = -EFAULT;
+		}
+		if (err)
+			return err;
 	}
 	err = pone_bits_out(q.bitmap, bits, q.pages);
 	if (!err && q.written)
@@ -1182,6 +1221,7 @@ static int __init pone_init(void)
 				      SLAB_TYPESAFE_BY_RCU | SLAB_ACCOUNT);
 	if (!pone_frame_cache)
 		return -ENOMEM;
+	pone_zero_hash = pone_page_hash(ZERO_PAGE(0));
 	err = misc_register(&pone_dev);
 	if (err)
 		kmem_cache_destroy(pone_frame_cache);

@@ -140,7 +140,6 @@ int pone_engine_new(const struct pone_engine_config *cfg,
 		pone_engine_free(e);
 		return ret;
 	}
-	e->zero_hash = pone_zero_page_hash(e->be);
 	*out = e;
 	return 0;
 }
@@ -198,7 +197,7 @@ int pone_engine_add_region(struct pone_engine *e,
 {
 	struct region *r;
 	long first;
-	int ret = region_new(desc, e->be->checksum, &r);
+	int ret = region_new(desc, e->be, &r);
 
 	if (ret)
 		return ret;

@@ -57,7 +57,6 @@ struct worker {
 struct pone_engine {
 	struct pone_backend *be;
 	bool own_be;
-	uint64_t zero_hash;
 	unsigned int batch;
 	struct pool *pool;
 	struct worker *workers;

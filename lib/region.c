@@ -6,11 +6,16 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "region.h"
 
 static int check_desc(const struct pone_region_desc *d)
 {
 	if (!d->pages || d->pages > (uint64_t)REGION_SLOTS * REGION_SLOT_PAGES)
+		return -EINVAL;
+	if (d->resident_hashes &&
+	    !(d->resident && d->unwritten_exact && d->merges_verified))
 		return -EINVAL;
 	switch (d->mode) {
 	case PONE_READ_MAP:
@@ -24,8 +29,38 @@ static int check_desc(const struct pone_region_desc *d)
 	return -EINVAL;
 }
 
+void region_hash(const struct region *r, const struct pone_backend *be,
+		 const void *const *pages, size_t n, uint64_t *out)
+{
+	size_t i;
+
+	if (r->ps.checksum == be->checksum) {
+		be->hash(be, pages, n, out);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		out[i] = XXH64(pages[i], PONE_PAGE_SIZE, 0);
+}
+
+/* The hash of a page of zeros, and how the trees know the pages: by their
+ * hash where the kernel verifies merges, unless it is CRC-32C, 32 bits
+ * strong: at 2^28 pages (1 TiB) millions of pairs would collide, each a
+ * page never merged. */
+static int choose_keys(struct region *r, const struct pone_backend *be)
+{
+	static const unsigned char zero_page[PONE_PAGE_SIZE];
+	const void *zp = zero_page;
+
+	region_hash(r, be, &zp, 1, &r->zero_hash);
+	if (!r->desc.merges_verified || r->ps.checksum == PONE_CHECKSUM_CRC32C)
+		return 0;
+	r->keying = SDTREE_BY_HASH;
+	r->hash = calloc(r->desc.pages, sizeof(*r->hash));
+	return r->hash ? 0 : -ENOMEM;
+}
+
 int region_new(const struct pone_region_desc *desc,
-	       enum pone_checksum checksum, struct region **out)
+	       const struct pone_backend *be, struct region **out)
 {
 	struct region *r;
 	int ret = check_desc(desc);
@@ -40,14 +75,12 @@ int region_new(const struct pone_region_desc *desc,
 	r->desc.name = r->name;
 	r->nslots = (uint32_t)((desc->pages + REGION_SLOT_PAGES - 1) >>
 			       REGION_SLOT_SHIFT);
-	ret = r->name ? pagestate_init(&r->ps, desc->pages, checksum) : -ENOMEM;
-	/* CRC-32C hashes are 32 bits strong: at 2^28 pages (1 TiB) millions
-	 * of pairs would collide, each a page never merged. */
-	if (!ret && desc->merges_verified && checksum == PONE_CHECKSUM_XXH3) {
-		r->keying = SDTREE_BY_HASH;
-		r->hash = calloc(desc->pages, sizeof(*r->hash));
-		ret = r->hash ? 0 : -ENOMEM;
-	}
+	ret = r->name ? pagestate_init(&r->ps, desc->pages,
+				       desc->resident_hashes ?
+				       PONE_CHECKSUM_XXH64 : be->checksum) :
+			-ENOMEM;
+	if (!ret)
+		ret = choose_keys(r, be);
 	if (ret) {
 		region_free(r);
 		return ret;

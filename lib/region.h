@@ -37,15 +37,21 @@ struct region {
 	 * leaves' hashes while their pages' workers write). */
 	enum sdtree_keying keying;
 	uint64_t *hash;
+	uint64_t zero_hash;	/* of a page of zeros, of ps.checksum's kind */
 	int readers;
 	bool dead;
 	struct region *next;	/* engine's list */
 };
 
-/* checksum: the kind of hash the region's page state will hold. */
+/* Its page state holds hashes of be's kind, or xxh64 where resident()
+ * gives hashes. */
 int region_new(const struct pone_region_desc *desc,
-	       enum pone_checksum checksum, struct region **out);
+	       const struct pone_backend *be, struct region **out);
 void region_free(struct region *r);
+
+/* out[i] = the hash of pages[i] of r's kind: be's, else xxh64. */
+void region_hash(const struct region *r, const struct pone_backend *be,
+		 const void *const *pages, size_t n, uint64_t *out);
 
 static inline uint32_t region_gpn(const struct region *r, uint64_t index)
 {

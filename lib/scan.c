@@ -9,6 +9,7 @@
  * summed at the end.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -224,18 +225,18 @@ static void look_up_candidates(struct pass *p, struct worker *w,
 
 /* Every page hashed; a zero page is known by its hash, then verified. */
 static void hash_then_test(const struct pass *p, struct worker *w,
-			   unsigned int n, const void **pages, uint64_t *hash,
-			   bool *zero)
+			   const struct region *r, unsigned int n,
+			   const void **pages, uint64_t *hash, bool *zero)
 {
 	const struct pone_backend *be = p->e->be;
 	const void *zp[ENGINE_BATCH_MAX];
 	bool zres[ENGINE_BATCH_MAX];
 	unsigned int zi[ENGINE_BATCH_MAX], nz = 0, i;
 
-	be->hash(be, pages, n, hash);
+	region_hash(r, be, pages, n, hash);
 	for (i = 0; i < n; i++) {
 		zero[i] = false;
-		if (hash[i] == p->e->zero_hash) {
+		if (hash[i] == r->zero_hash) {
 			zp[nz] = pages[i];
 			zi[nz++] = i;
 		}
@@ -269,7 +270,7 @@ static void test_then_hash(const struct pass *p, struct worker *w,
 		uint32_t word = pagestate_word(&r->ps, first + i);
 
 		if (zero[i]) {
-			hash[i] = p->e->zero_hash;
+			hash[i] = r->zero_hash;
 		} else if (ps_role(word) != PS_UNSEEN && !(word & PS_ZERO)) {
 			hash[i] = region_key_hash(r, first + i);
 		} else {
@@ -278,7 +279,7 @@ static void test_then_hash(const struct pass *p, struct worker *w,
 		}
 	}
 	if (nh)
-		be->hash(be, hp, nh, hv);
+		region_hash(r, be, hp, nh, hv);
 	for (i = 0; i < nh; i++)
 		hash[hi[i]] = hv[i];
 	w->stats.hashed += nh;
@@ -311,7 +312,7 @@ static void classify(struct pass *p, struct worker *w, struct region *r,
 	if (kept)
 		kept_states(r, first, n, hash, zero);
 	else if (p->merge || r->desc.unwritten_exact)
-		hash_then_test(p, w, n, pages, hash, zero);
+		hash_then_test(p, w, r, n, pages, hash, zero);
 	else
 		test_then_hash(p, w, r, first, n, pages, hash, zero);
 	update_states(p, w, r, first, n, pages, hash, zero, f);
@@ -349,12 +350,6 @@ static void read_run(struct pass *p, struct worker *w, struct region *r,
 {
 	const void *pages[ENGINE_BATCH_MAX];
 
-	/* Its states hold hashes of another kind: comparing them with these
-	 * would call every page changed, or worse, a CRC equal to an xxh3. */
-	if (r->ps.checksum != p->e->be->checksum) {
-		w->stats.unreadable += n;
-		return;
-	}
 	while (n) {
 		long got = region_read(r, first, n, w->buf, pages);
 
@@ -421,7 +416,25 @@ struct stripe_bits {
 	int error;		/* of resident(): every page unreadable */
 	uint64_t resident[STRIPE_PAGES / 64];
 	uint64_t unwritten[STRIPE_PAGES / 64];
+	uint64_t hash[STRIPE_PAGES];	/* see resident_hashes */
 };
+
+/* Pages resident() gave the hashes of: known without a read, a zero page
+ * by its hash (the kernel checks its discard). */
+static void hashed_run(struct pass *p, struct worker *w, struct region *r,
+		       const struct stripe_bits *sb, uint64_t first,
+		       unsigned int n)
+{
+	const uint64_t *hash = &sb->hash[first - sb->first];
+	bool zero[ENGINE_BATCH_MAX];
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		zero[i] = hash[i] == r->zero_hash;
+	update_states(p, w, r, first, n, NULL, hash, zero, &w->found);
+	w->stats.scanned += n;
+	look_up_candidates(p, w, r);
+}
 
 static bool bit(const uint64_t *mask, uint64_t i)
 {
@@ -433,8 +446,8 @@ static bool bit(const uint64_t *mask, uint64_t i)
  * and stable, and not touched. In a steady state nearly all pages are,
  * and a pass finds 64 of them at a time in its bitmaps.
  */
-enum page_action { PAGE_FORGET, PAGE_READ, PAGE_KEEP, PAGE_ENTER,
-		   PAGE_SETTLED };
+enum page_action { PAGE_FORGET, PAGE_READ, PAGE_HASHED, PAGE_KEEP,
+		   PAGE_ENTER, PAGE_SETTLED };
 
 /* Whether this pass takes r's unwritten pages as they were: all but a
  * merge pass of a region whose writes may be missed, which reads them. */
@@ -449,8 +462,9 @@ static enum page_action action_of(const struct pass *p, const struct region *r,
 {
 	if (!bit(sb->resident, page - sb->first))
 		return PAGE_FORGET;
-	if (!bit(sb->unwritten, page - sb->first) ||
-	    ps_role(word) == PS_UNSEEN)
+	if (!bit(sb->unwritten, page - sb->first))
+		return r->desc.resident_hashes ? PAGE_HASHED : PAGE_READ;
+	if (ps_role(word) == PS_UNSEEN)
 		return PAGE_READ;
 	if (!unwritten_stand(p, r))
 		return PAGE_READ;
@@ -521,7 +535,9 @@ static void scan_batch(struct pass *p, struct worker *w, struct region *r,
 	for (i = 0; i < n; i = j) {
 		for (j = i + 1; j < n && a[j] == a[i]; j++)
 			;
-		if (a[i] != PAGE_SETTLED)
+		if (a[i] == PAGE_HASHED)
+			hashed_run(p, w, r, sb, first + i, j - i);
+		else if (a[i] != PAGE_SETTLED)
 			act[a[i]](p, w, r, first + i, j - i);
 	}
 }
@@ -530,11 +546,13 @@ static void scan_batch(struct pass *p, struct worker *w, struct region *r,
 static void query_stripe(struct region *r, uint64_t first, unsigned int n,
 			 struct stripe_bits *sb)
 {
-	memset(sb, 0, sizeof(*sb));
+	/* The hashes are set where they are meant. */
+	memset(sb, 0, offsetof(struct stripe_bits, hash));
 	sb->first = first;
 	if (r->desc.resident && region_get(r)) {
 		sb->error = r->desc.resident(r->desc.resident_ctx, first, n,
-					     sb->resident, sb->unwritten);
+					     sb->resident, sb->unwritten,
+					     sb->hash);
 		region_put(r);
 	}
 }

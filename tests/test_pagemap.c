@@ -121,8 +121,8 @@ static void residency(void **state)
 		sink += r->mem[(size_t)i * PONE_PAGE_SIZE];
 	madvise(r->mem + 3 * PONE_PAGE_SIZE, PONE_PAGE_SIZE, MADV_DONTNEED);
 	(void)sink;
-	assert_int_equal(pagemap_resident(&r->pm, 0, PAGES, mask, unwritten),
-			 0);
+	assert_int_equal(pagemap_resident(&r->pm, 0, PAGES, mask, unwritten,
+					  NULL), 0);
 	/* Without PAGEMAP_SCAN the zero page is known by its frame, where
 	 * reads map it and frame numbers can be seen. */
 	if (!r->pm.scan)
@@ -155,13 +155,14 @@ static void write_tracking(void **state)
 	for (i = 0; i < PAGES; i += 5)
 		written(r, i, 3);
 	assert_int_equal(pagemap_track_writes(&r->pm), 0);
-	assert_int_equal(pagemap_resident(&r->pm, 0, PAGES, mask, unwritten),
-			 0);
+	assert_int_equal(pagemap_resident(&r->pm, 0, PAGES, mask, unwritten,
+					  NULL), 0);
 	for (i = 0; i < PAGES; i++)
 		assert_int_equal(bit(unwritten, i), i % 5 != 0);
 	/* From an offset, as the engine asks batch by batch. */
 	mask[0] = unwritten[0] = 0;
-	assert_int_equal(pagemap_resident(&r->pm, 5, 20, mask, unwritten), 0);
+	assert_int_equal(pagemap_resident(&r->pm, 5, 20, mask, unwritten,
+					  NULL), 0);
 	for (i = 0; i < 20; i++)
 		assert_int_equal(bit(unwritten, i), (i + 5) % 5 != 0);
 }

@@ -14,9 +14,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "region.h"
 
 #define PAGES 16
+
+/* Backends of two kinds whose hash is a page's first bytes. */
+static void first_bytes(const struct pone_backend *be,
+			const void *const *pages, size_t n, uint64_t *out)
+{
+	(void)be;
+	for (size_t i = 0; i < n; i++)
+		memcpy(&out[i], pages[i], sizeof(out[i]));
+}
+
+static const struct pone_backend xxh3_kind = {
+	.checksum = PONE_CHECKSUM_XXH3, .hash = first_bytes };
+static const struct pone_backend crc32c_kind = {
+	.checksum = PONE_CHECKSUM_CRC32C, .hash = first_bytes };
 
 static uint8_t *make_pages(void)
 {
@@ -37,7 +53,7 @@ static void read_all(const struct pone_region_desc *d, const uint8_t *want)
 	struct region *r;
 	unsigned int i;
 
-	assert_int_equal(region_new(d, PONE_CHECKSUM_XXH3, &r), 0);
+	assert_int_equal(region_new(d, &xxh3_kind, &r), 0);
 	assert_int_equal(r->nslots, 1);
 	assert_int_equal(region_read(r, 0, PAGES, buf, pages), PAGES);
 	for (i = 0; i < PAGES; i++)
@@ -87,7 +103,7 @@ static void short_file(void **state)
 	(void)state;
 	/* Page 0 of the region is page 1 of the file; the file has 3. */
 	assert_int_equal(write(fd, m, 3 * PONE_PAGE_SIZE), 3 * PONE_PAGE_SIZE);
-	assert_int_equal(region_new(&d, PONE_CHECKSUM_XXH3, &r), 0);
+	assert_int_equal(region_new(&d, &xxh3_kind, &r), 0);
 	assert_int_equal(region_read(r, 0, 4, buf, pages), 2);
 	assert_memory_equal(pages[0], m + PONE_PAGE_SIZE, PONE_PAGE_SIZE);
 	assert_int_equal(region_read(r, 5, 4, buf, pages), 0);
@@ -96,19 +112,46 @@ static void short_file(void **state)
 	munmap(m, PAGES * PONE_PAGE_SIZE);
 }
 
-/* A region's page state holds hashes of the kind it was made with. */
+/*
+ * A region's page state holds hashes of its backend's kind, or xxh64 where
+ * resident() gives them; the trees know its pages by their hash where the
+ * kernel verifies merges and the hash is 64 bits strong.
+ */
+static int no_resident(void *ctx, uint64_t first, unsigned int n,
+		       uint64_t *mask, uint64_t *unwritten, uint64_t *hash)
+{
+	(void)ctx, (void)first, (void)n, (void)mask, (void)unwritten,
+	(void)hash;
+	return -EIO;
+}
+
 static void checksum_kind(void **state)
 {
+	static const unsigned char zeros[PONE_PAGE_SIZE];
 	struct pone_region_desc d = { .name = "k", .pages = 4,
 				      .mode = PONE_READ_PREAD, .fd = 0 };
 	struct region *r;
 
 	(void)state;
-	assert_int_equal(region_new(&d, PONE_CHECKSUM_CRC32C, &r), 0);
+	assert_int_equal(region_new(&d, &crc32c_kind, &r), 0);
 	assert_int_equal(r->ps.checksum, PONE_CHECKSUM_CRC32C);
+	assert_int_equal(r->keying, SDTREE_BY_CONTENT);
 	region_free(r);
-	assert_int_equal(region_new(&d, PONE_CHECKSUM_XXH3, &r), 0);
+	d.merges_verified = true;
+	assert_int_equal(region_new(&d, &crc32c_kind, &r), 0);
+	assert_int_equal(r->keying, SDTREE_BY_CONTENT);
+	region_free(r);
+	assert_int_equal(region_new(&d, &xxh3_kind, &r), 0);
 	assert_int_equal(r->ps.checksum, PONE_CHECKSUM_XXH3);
+	assert_int_equal(r->keying, SDTREE_BY_HASH);
+	assert_int_equal(r->zero_hash, 0);
+	region_free(r);
+	d.resident = no_resident;
+	d.unwritten_exact = d.resident_hashes = true;
+	assert_int_equal(region_new(&d, &crc32c_kind, &r), 0);
+	assert_int_equal(r->ps.checksum, PONE_CHECKSUM_XXH64);
+	assert_int_equal(r->keying, SDTREE_BY_HASH);
+	assert_int_equal(r->zero_hash, XXH64(zeros, sizeof(zeros), 0));
 	region_free(r);
 }
 
@@ -123,13 +166,20 @@ static void bad_descriptions(void **state)
 		{ .pages = 1, .mode = PONE_READ_VM, .pid = 1, .addr = 4095 },
 		{ .pages = 1ull << 40, .mode = PONE_READ_MAP, .map = &bad },
 		{ .pages = 1, .mode = (enum pone_read_mode)7, .map = &bad },
+		/* hashes from resident() need it, exact and verified */
+		{ .pages = 1, .mode = PONE_READ_MAP, .map = &bad,
+		  .resident_hashes = true, .unwritten_exact = true,
+		  .merges_verified = true },
+		{ .pages = 1, .mode = PONE_READ_MAP, .map = &bad,
+		  .resident = no_resident, .resident_hashes = true,
+		  .merges_verified = true },
 	};
 	struct region *r = NULL;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(region_new(&bad[i], PONE_CHECKSUM_XXH3, &r),
+		assert_int_equal(region_new(&bad[i], &xxh3_kind, &r),
 				 -EINVAL);
 	assert_null(r);
 }
@@ -161,7 +211,7 @@ static void kill_waits_for_readers(void **state)
 	pthread_t t;
 
 	(void)state;
-	assert_int_equal(region_new(&d, PONE_CHECKSUM_XXH3, &h.r), 0);
+	assert_int_equal(region_new(&d, &xxh3_kind, &h.r), 0);
 	assert_true(region_get(h.r));
 	assert_int_equal(pthread_create(&t, NULL, hold_then_release, &h), 0);
 	region_kill(h.r);

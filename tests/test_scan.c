@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <pone/engine.h>
+#include <xxhash.h>
 
 #include "image.h"
 
@@ -425,6 +426,7 @@ struct residency {
 	uint64_t bits[(PAGES + 63) / 64];
 	uint64_t unwritten[(PAGES + 63) / 64];
 	unsigned int calls;
+	const uint8_t *hashes_of;	/* pages whose xxh64 it gives, or NULL */
 };
 
 static bool bit_of(const uint64_t *bits, uint64_t i)
@@ -438,7 +440,7 @@ static bool resident_page(const struct residency *res, uint64_t i)
 }
 
 static int image_resident(void *ctx, uint64_t first, unsigned int n,
-			  uint64_t *mask, uint64_t *unwritten)
+			  uint64_t *mask, uint64_t *unwritten, uint64_t *hash)
 {
 	struct residency *res = ctx;
 	unsigned int i;
@@ -449,6 +451,9 @@ static int image_resident(void *ctx, uint64_t first, unsigned int n,
 			mask[i / 64] |= 1ull << (i % 64);
 		if (bit_of(res->unwritten, first + i))
 			unwritten[i / 64] |= 1ull << (i % 64);
+		else if (res->hashes_of)
+			hash[i] = XXH64(res->hashes_of + (first + i) * 4096,
+					4096, 0);
 	}
 	return 0;
 }
@@ -716,6 +721,65 @@ static void verified_pages_enter_the_tree_unread(void **state)
 	assert_int_equal(pone_engine_region_counts(e, id, &rc), 0);
 	assert_int_equal(rc.duplicate, GROUPS * GROUP_SIZE - 1);
 	pone_engine_free(e);
+	image_free(&img);
+	seen_reset(&s);
+}
+
+/*
+ * Where resident() gives the hashes of the pages it finds written (as
+ * pone.ko does), those pages are not read: duplicates and zero pages are
+ * found by their hashes alone. A page seen first unwritten (written
+ * before the engine started) is read, and hashed the same way: it joins
+ * its group.
+ */
+static void written_pages_known_by_their_hash(void **state)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct image img = build();
+	size_t size = img.pages * 4096;
+	uint8_t *copy = malloc(size);
+	struct pone_engine *e = engine(2);
+	struct pone_region_desc d = { .name = "hashed", .pages = img.pages,
+				      .mode = PONE_READ_MAP, .map = img.mem,
+				      .fd = -1, .resident = image_resident,
+				      .unwritten_exact = true,
+				      .merges_verified = true,
+				      .resident_hashes = true };
+	struct residency res = { .hashes_of = copy };
+	struct pone_pass_stats st;
+	uint64_t unseen = 0;
+	uint32_t id;
+
+	(void)state;
+	memcpy(copy, img.mem, size);
+	memset(res.bits, 0xff, sizeof(res.bits));
+	d.resident_ctx = &res;
+	assert_int_equal(pone_engine_add_region(e, &d, &id), 0);
+	while (!img.content[unseen] || img.content[unseen] > GROUPS)
+		unseen++;
+	set_unwritten(&res, unseen, true);
+	/* Any read of another page faults. */
+	assert_int_equal(mprotect(img.mem, size, PROT_NONE), 0);
+	assert_int_equal(mprotect(image_page(&img, unseen), 4096, PROT_READ),
+			 0);
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.scanned, PAGES);
+	assert_int_equal(st.hashed, 1);
+	assert_int_equal(st.zero, ZERO);
+	memset(res.unwritten, 0xff, sizeof(res.unwritten));
+	scan(e, PONE_PASS_MERGE, &s);
+	st = scan(e, PONE_PASS_MERGE, &s);
+	assert_int_equal(st.scanned, 0);
+	assert_int_equal(st.tree_compares, 0);
+	check_dups(&s, &img, id, GROUPS * (GROUP_SIZE - 1));
+	assert_true(s.nzero >= ZERO);
+	for (size_t i = 0; i < s.nzero; i++)
+		assert_int_equal(img.content[s.zero[i].index], 0);
+	assert_int_equal(mprotect(img.mem, size, PROT_READ | PROT_WRITE), 0);
+	d.unwritten_exact = false;
+	assert_int_equal(pone_engine_add_region(e, &d, &id), -EINVAL);
+	pone_engine_free(e);
+	free(copy);
 	image_free(&img);
 	seen_reset(&s);
 }
@@ -1229,6 +1293,7 @@ int main(void)
 		cmocka_unit_test(exact_unwritten_pages_are_read_to_enter_the_tree),
 		cmocka_unit_test(verified_pages_enter_the_tree_unread),
 		cmocka_unit_test(collisions_where_the_kernel_verifies),
+		cmocka_unit_test(written_pages_known_by_their_hash),
 		cmocka_unit_test(one_stable_period_where_writes_are_exact),
 		cmocka_unit_test(cpu_limit_holds_within_a_pass),
 		cmocka_unit_test(bad_input),

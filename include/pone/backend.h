@@ -23,6 +23,7 @@
 enum pone_checksum {
 	PONE_CHECKSUM_XXH3,	/* xxh3-64 */
 	PONE_CHECKSUM_CRC32C,	/* CRC-32C in both 32-bit halves */
+	PONE_CHECKSUM_XXH64,	/* xxh64, seed 0: what pone.ko gives */
 };
 
 struct pone_backend {

@@ -45,9 +45,10 @@ struct pone_region_desc {
 	 * not to have been written since the engine last read it: a reclaim
 	 * pass takes such a page as it was, unread (a merge pass reads every
 	 * resident page, so a write the caller missed is seen there).
+	 * hash: see resident_hashes.
 	 */
 	int (*resident)(void *ctx, uint64_t first, unsigned int n,
-			uint64_t *mask, uint64_t *unwritten);
+			uint64_t *mask, uint64_t *unwritten, uint64_t *hash);
 	void *resident_ctx;
 	/*
 	 * unwritten misses no write: one that lands after resident() returned
@@ -61,11 +62,22 @@ struct pone_region_desc {
 	/*
 	 * Every merge of its pages is compared by the kernel at the point of
 	 * no return: its duplicates may be found by their 64-bit hash alone
-	 * (with a 64-bit hash backend), reading no page to confirm them, and
-	 * only among regions of this kind. A collision (at 2^-64 a pair) is
-	 * reported as a duplicate, and the kernel refuses it.
+	 * (with a 64-bit hash backend or resident_hashes), reading no page to
+	 * confirm them, and only among regions of this kind with hashes of
+	 * the same function. A collision (at 2^-64 a pair) is reported as a
+	 * duplicate, and the kernel refuses it.
 	 */
 	bool merges_verified;
+	/*
+	 * resident() sets hash[i] (n of them) of every resident page i it
+	 * does not report unwritten: the xxh64 (seed 0) of its content when
+	 * resident() returned, a later write being reported by its next call.
+	 * Those pages are not read; a zero page is known by its hash. Only
+	 * with unwritten_exact and merges_verified (the kernel also checks
+	 * every discard of a zero page). Pages of the region that are read
+	 * (unwritten, unseen before) are hashed with xxh64 too.
+	 */
+	bool resident_hashes;
 };
 
 enum pone_pass {

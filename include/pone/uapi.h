@@ -16,7 +16,7 @@
 #include <linux/types.h>
 
 /* Raised on any incompatible change; userspace refuses other versions. */
-#define PONE_ABI_VERSION 2
+#define PONE_ABI_VERSION 3
 
 /* Most entries one MERGE or DISCARD call accepts. */
 #define PONE_BATCH_MAX 512
@@ -79,7 +79,9 @@ struct pone_info {
 /*
  * Which pages of a range have a frame (the others read as zeros) and, if
  * asked, which were written since a RESIDENT call last asked about them:
- * asking write-protects them again, so that no later write goes unseen.
+ * asking write-protects them again, so that no later write goes unseen,
+ * and can give each written page's hash as of then, so that it need not
+ * be read to be known.
  */
 struct pone_resident {
 	__u64 offset;		/* of the first page, page aligned */
@@ -88,6 +90,12 @@ struct pone_resident {
 				 */
 	__u64 written;		/* 0, or a user pointer like bitmap: bit i
 				 * set when page i was written
+				 */
+	__u64 hashes;		/* 0, or with written a user pointer to
+				 * pages __u64s: for each page i written,
+				 * hashes[i] = xxh64 (seed 0) of its 4096
+				 * bytes once write-protected again; the
+				 * others are set to 0
 				 */
 	__u32 pages;		/* 1 .. PONE_RESIDENT_MAX */
 	__u32 flags;		/* must be 0 */

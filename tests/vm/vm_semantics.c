@@ -18,6 +18,9 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+/* Header only: the VM's test programs link statically. */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #define PAGES 64
 
@@ -153,15 +156,22 @@ static int resident(int fd, uint64_t first, uint32_t pages, uint64_t *bits,
 	return ioctl(fd, PONE_IOC_RESIDENT, &q);
 }
 
-/* The pages of the region written since last asked. */
-static uint64_t written(int fd)
+/* The pages of the region written since last asked, each given with the
+ * xxh64 of what it holds now, and no other. */
+static uint64_t written(struct region r)
 {
-	uint64_t bits, w = ~0ull;
+	uint64_t bits, w = ~0ull, hashes[PAGES];
 	struct pone_resident q = { .bitmap = (uintptr_t)&bits,
-				   .written = (uintptr_t)&w, .pages = PAGES };
+				   .written = (uintptr_t)&w,
+				   .hashes = (uintptr_t)hashes,
+				   .pages = PAGES };
+	unsigned int i;
 
-	CHECK(ioctl(fd, PONE_IOC_RESIDENT, &q) == 0);
+	memset(hashes, 0xff, sizeof(hashes));
+	CHECK(ioctl(r.fd, PONE_IOC_RESIDENT, &q) == 0);
 	CHECK((w & ~bits) == 0);
+	for (i = 0; i < PAGES; i++)
+		CHECK(hashes[i] == (w >> i & 1 ? XXH64(pg(r, i), PAGE, 0) : 0));
 	return w;
 }
 
@@ -173,25 +183,34 @@ static uint64_t written(int fd)
 static void test_written(void)
 {
 	struct region r = region_new(PAGES);
+	uint64_t bits, w;
+	struct pone_resident q = { .bitmap = (uintptr_t)&bits,
+				   .hashes = (uintptr_t)&w, .pages = 1 };
 
-	CHECK(written(r.fd) == 0);
+	CHECK(written(r) == 0);
 	vm_fill(pg(r, 1), 1);				/* a hole */
 	vm_fill(pg(r, 2), 1);
-	CHECK(written(r.fd) == (1ull << 1 | 1ull << 2));
-	CHECK(written(r.fd) == 0);
+	/* Hashes without the written bitmap, or where they cannot be put:
+	 * refused, and no mark taken. */
+	CHECK_ERRNO(ioctl(r.fd, PONE_IOC_RESIDENT, &q), EINVAL);
+	q.written = (uintptr_t)&w;
+	q.hashes = 8;
+	CHECK_ERRNO(ioctl(r.fd, PONE_IOC_RESIDENT, &q), EFAULT);
+	CHECK(written(r) == (1ull << 1 | 1ull << 2));
+	CHECK(written(r) == 0);
 	vm_fill(pg(r, 2), 2);		/* its pte was writable when asked */
 	CHECK(vm_page_is(pg(r, 1), 1) && vm_page_is(pg(r, 3), 0));
-	CHECK(written(r.fd) == 1ull << 2);
+	CHECK(written(r) == 1ull << 2);
 	vm_fill(pg(r, 2), 1);
-	CHECK(written(r.fd) == 1ull << 2);
+	CHECK(written(r) == 1ull << 2);
 	CHECK(vm_merge1(r.fd, 2, r.fd, 1) == PONE_DONE);
-	CHECK(written(r.fd) == 0);
+	CHECK(written(r) == 0);
 	vm_fill(pg(r, 1), 3);				/* a COW break */
-	CHECK(written(r.fd) == 1ull << 1);
+	CHECK(written(r) == 1ull << 1);
 	memset(pg(r, 2), 0, PAGE);
-	CHECK(written(r.fd) == 1ull << 2);
+	CHECK(written(r) == 1ull << 2);
 	CHECK(vm_discard1(r.fd, 2) == PONE_DONE);
-	CHECK(written(r.fd) == 0);
+	CHECK(written(r) == 0);
 	CHECK(vm_page_is(pg(r, 1), 3) && vm_page_is(pg(r, 2), 0));
 	region_free(r, PAGES);
 }

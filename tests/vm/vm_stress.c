@@ -25,6 +25,9 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+/* Header only: the VM's test programs link statically. */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #define REGIONS 2
 #define MAX_PAGES 512
@@ -116,14 +119,20 @@ static void *reader(void *arg)
  * was not written must have read the same after the first as after the one
  * before. (A page discarded in between loses its mark with its frame:
  * poned forgets a page without one and reads it afresh.) A write the
- * module did not see, through a pte it left writable, fails.
+ * module did not see, through a pte it left writable, fails. The hash it
+ * gives of a written page is of its content once protected again: the
+ * next question finding the page unwritten, the read in between hashes
+ * the same.
  */
 static void *tracker(void *arg)
 {
 	static uint8_t before[REGIONS][MAX_PAGES][PAGE];
 	static uint8_t last[REGIONS][MAX_PAGES][PAGE];
 	static bool last_quiet[REGIONS][MAX_PAGES];
+	static bool last_written[REGIONS][MAX_PAGES];
+	static uint64_t given[REGIONS][MAX_PAGES];
 	uint64_t mask[MAX_PAGES / 64], written[MAX_PAGES / 64];
+	uint64_t hashes[MAX_PAGES];
 	unsigned long same = 0, changed = 0;
 	bool first = true;
 	size_t i, p;
@@ -134,7 +143,8 @@ static void *tracker(void *arg)
 		for (i = 0; i < REGIONS; i++) {
 			struct pone_resident q = {
 				.bitmap = (uintptr_t)mask,
-				.written = (uintptr_t)written, .pages = pages,
+				.written = (uintptr_t)written,
+				.hashes = (uintptr_t)hashes, .pages = pages,
 			};
 
 			CHECK(ioctl(regions[i].fd, PONE_IOC_RESIDENT, &q) == 0);
@@ -147,6 +157,14 @@ static void *tracker(void *arg)
 						      PAGE));
 					same++;
 				}
+				if (quiet && last_written[i][p]) {
+					CHECK(XXH64(last[i][p], PAGE, 0) ==
+					      given[i][p]);
+					same++;
+				}
+				last_written[i][p] = written[p / 64] >> (p % 64)
+						     & 1;
+				given[i][p] = hashes[p];
 				changed += !quiet;
 				memcpy(before[i][p], last[i][p], PAGE);
 				CHECK(pread(regions[i].fd, last[i][p], PAGE,
