@@ -127,28 +127,37 @@ static int value_text(json_t *v, char *buf, size_t len)
 	return 0;
 }
 
-/* All settings or none: they are applied to a copy first. */
+/* More than there are settings that change at run time. */
+#define SET_MAX 16
+
+/* All settings or none, judged together. */
 static json_t *cmd_set(struct daemon *d, json_t *req, int fd)
 {
 	json_t *values = json_object_get(req, "values"), *v;
 	struct config next = d->cfg;
 	struct periods_settings ps;
-	char why[WHY_MAX], text[256];
-	const char *key;
+	char why[WHY_MAX], text[SET_MAX][256];
+	const char *key, *keys[SET_MAX], *texts[SET_MAX];
 	unsigned int threads;
+	size_t n = 0;
 
 	(void)fd;
 	if (!json_is_object(values) || !json_object_size(values))
 		return fail("set needs \"values\": {\"KEY\": VALUE, ...}");
+	if (json_object_size(values) > SET_MAX)
+		return fail("set: too many settings at once");
 	json_object_foreach(values, key, v) {
-		if (value_text(v, text, sizeof(text))) {
+		if (value_text(v, text[n], sizeof(text[n]))) {
 			snprintf(why, sizeof(why), "%s: value must be a string "
 				 "or a number", key);
 			return fail(why);
 		}
-		if (config_set(&next, key, text, why, sizeof(why)))
-			return fail(why);
+		keys[n] = key;
+		texts[n] = text[n];
+		n++;
 	}
+	if (config_set(&next, n, keys, texts, why, sizeof(why)))
+		return fail(why);
 	threads = next.threads ? next.threads : d->engine_threads_max;
 	if (threads > d->engine_threads_max) {
 		snprintf(why, sizeof(why), "threads: at most %u (the workers "

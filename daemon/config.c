@@ -188,21 +188,24 @@ bool config_runtime_key(const char *key)
 	return s && s->runtime;
 }
 
-/* Settings that are each fine but wrong together. */
-static const char *inconsistent(const struct config *c)
+/* Settings that are each fine but wrong together: why, and the fix. */
+static bool inconsistent(const struct config *c, char *why, size_t len)
 {
-	if (c->merge_period < c->reclaim_period)
-		return "merge_period is shorter than reclaim_period";
-	return NULL;
+	if (c->merge_period >= c->reclaim_period)
+		return false;
+	snprintf(why, len, "merge_period (%u s) is shorter than reclaim_period "
+		 "(%u s): lengthen merge_period or shorten reclaim_period",
+		 c->merge_period, c->reclaim_period);
+	return true;
 }
 
-/* Apply one setting to a copy; c changes only if the result is sound. */
+/* One setting, checked alone; c changes only if it is valid. Whether it
+ * fits the others is judged once all of a file or a set are in. */
 static int apply(struct config *c, const char *where, const char *key,
 		 const char *value, bool runtime_only, char *err, size_t len)
 {
 	const struct setting *s = find(key);
 	struct config next = *c;
-	const char *why;
 
 	if (!s || (runtime_only && !s->runtime)) {
 		snprintf(err, len, "%s%s: %s", where, key,
@@ -215,19 +218,23 @@ static int apply(struct config *c, const char *where, const char *key,
 			 where, key, value, s->expect);
 		return -EINVAL;
 	}
-	why = inconsistent(&next);
-	if (why && runtime_only) {
-		snprintf(err, len, "%s%s: %s", where, key, why);
-		return -EINVAL;
-	}
 	*c = next;
 	return 0;
 }
 
-int config_set(struct config *c, const char *key, const char *value,
-	       char *err, size_t len)
+int config_set(struct config *c, size_t n, const char *const keys[],
+	       const char *const values[], char *err, size_t len)
 {
-	return apply(c, "", key, value, true, err, len);
+	struct config next = *c;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (apply(&next, "", keys[i], values[i], true, err, len))
+			return -EINVAL;
+	if (inconsistent(&next, err, len))
+		return -EINVAL;
+	*c = next;
+	return 0;
 }
 
 struct load {
@@ -269,7 +276,7 @@ int config_load(const char *path, struct config *c, char *err, size_t len)
 {
 	struct config next = *c;
 	struct load l = { path, &next, err, len, fopen(path, "r"), 0 };
-	const char *why;
+	char why[256];
 	int ret;
 
 	if (!l.f) {
@@ -286,8 +293,7 @@ int config_load(const char *path, struct config *c, char *err, size_t len)
 				 path, ret);
 		return -EINVAL;
 	}
-	why = inconsistent(&next);
-	if (why) {
+	if (inconsistent(&next, why, sizeof(why))) {
 		snprintf(err, len, "%s: %s", path, why);
 		return -EINVAL;
 	}

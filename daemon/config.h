@@ -35,10 +35,12 @@ struct config {
 void config_defaults(struct config *c);
 int config_load(const char *path, struct config *c, char *err, size_t len);
 
-/* One setting, as `pone-ctl set KEY=VALUE` gives it; only the keys that can
- * change at run time (config_runtime_key()). */
-int config_set(struct config *c, const char *key, const char *value,
-	       char *err, size_t len);
+/* n settings, as `pone-ctl set KEY=VALUE...` gives them; only keys that
+ * can change at run time (config_runtime_key()). The set is judged as a
+ * whole, by the settings it would make, as a file is: c changes only if
+ * all of it is sound. */
+int config_set(struct config *c, size_t n, const char *const keys[],
+	       const char *const values[], char *err, size_t len);
 bool config_runtime_key(const char *key);
 
 const char *thp_split_name(enum thp_split t);

@@ -99,7 +99,7 @@ static void bad_files(void **state)
 	refused("[engine]\nthreads = 2\n", "[engine]: unknown section");
 	refused("[poned]\nthreads 2\n", ":2: not a 'key = value' line");
 	refused("[poned]\nreclaim_period = 60\nmerge_period = 30\n",
-		"merge_period is shorter than reclaim_period");
+		"merge_period (30 s) is shorter than reclaim_period (60 s)");
 }
 
 static void missing_file(void **state)
@@ -114,28 +114,54 @@ static void missing_file(void **state)
 	assert_non_null(strstr(err, "/nonexistent/poned.conf: No such file"));
 }
 
+static int set1(struct config *c, const char *key, const char *value,
+		char *err, size_t len)
+{
+	return config_set(c, 1, &key, &value, err, len);
+}
+
 static void runtime_changes(void **state)
 {
+	const char *periods[] = { "merge_period", "reclaim_period" };
+	const char *shorter[] = { "5", "2" }, *longer[] = { "2", "5" };
+	const char *mixed[] = { "reclaim_period", "socket" };
+	const char *mixed_values[] = { "1", "/x" };
 	struct config c, before;
 	char err[512];
 
 	(void)state;
 	config_defaults(&c);
-	assert_int_equal(config_set(&c, "reclaim_period", "3", err,
-				    sizeof(err)), 0);
+	assert_int_equal(set1(&c, "reclaim_period", "3", err, sizeof(err)), 0);
 	assert_int_equal(c.reclaim_period, 3);
 	assert_true(config_runtime_key("threads"));
 	assert_false(config_runtime_key("socket"));
 	before = c;
-	assert_int_equal(config_set(&c, "socket", "/x", err, sizeof(err)),
-			 -22);
+	assert_int_equal(set1(&c, "socket", "/x", err, sizeof(err)), -22);
 	assert_non_null(strstr(err, "only be set in the config file"));
-	assert_int_equal(config_set(&c, "merge_period", "2", err,
-				    sizeof(err)), -22);
-	assert_non_null(strstr(err, "shorter than reclaim_period"));
-	assert_int_equal(config_set(&c, "threads", "-1", err, sizeof(err)),
+	assert_int_equal(set1(&c, "merge_period", "2", err, sizeof(err)),
 			 -22);
+	assert_non_null(strstr(err, "merge_period (2 s) is shorter than "
+				    "reclaim_period (3 s)"));
+	assert_int_equal(set1(&c, "threads", "-1", err, sizeof(err)), -22);
+	/* A set fails whole: its good key is not kept. */
+	assert_int_equal(config_set(&c, 2, mixed, mixed_values, err,
+				    sizeof(err)), -22);
 	assert_memory_equal(&c, &before, sizeof(c));
+	/* Judged by what it makes, in either order. */
+	assert_int_equal(config_set(&c, 2, periods, shorter, err, sizeof(err)),
+			 0);
+	assert_int_equal(c.merge_period, 5);
+	assert_int_equal(c.reclaim_period, 2);
+	assert_int_equal(config_set(&c, 2, periods, longer, err, sizeof(err)),
+			 -22);
+	assert_int_equal(c.merge_period, 5);
+	config_defaults(&c);
+	periods[0] = "reclaim_period";
+	periods[1] = "merge_period";
+	assert_int_equal(config_set(&c, 2, periods, longer, err, sizeof(err)),
+			 0);
+	assert_int_equal(c.reclaim_period, 2);
+	assert_int_equal(c.merge_period, 5);
 }
 
 int main(void)
