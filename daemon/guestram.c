@@ -132,11 +132,23 @@ static int take_fd(pid_t pid, int pidfd, const struct proc_map *m, int *fd,
 	return 0;
 }
 
+/* A /proc file of the process that could not be read, but for its exit
+ * (-ESRCH), which the caller words. */
+static int proc_failed(pid_t pid, const char *file, int ret, char *why,
+		       size_t len)
+{
+	if (ret && ret != -ESRCH)
+		snprintf(why, len, "cannot read /proc/%d/%s: %s", (int)pid,
+			 file, strerror(-ret));
+	return ret;
+}
+
 static int find_anon(pid_t pid, struct pick *p, char *why, size_t len)
 {
 	char *args;
 	size_t n;
-	int ret = proc_cmdline(pid, &args, &n);
+	int ret = proc_failed(pid, "cmdline", proc_cmdline(pid, &args, &n),
+			      why, len);
 
 	if (ret)
 		return ret;
@@ -148,7 +160,7 @@ static int find_anon(pid_t pid, struct pick *p, char *why, size_t len)
 			 (int)pid, MEMFD_PATH + 1, PONE_PATH);
 		return -ENOENT;
 	}
-	ret = proc_maps(pid, pick_anon, p);
+	ret = proc_failed(pid, "maps", proc_maps(pid, pick_anon, p), why, len);
 	if (!ret && p->matches != 1) {
 		snprintf(why, len, "process %d has %s private anonymous mapping "
 			 "of %llu bytes (its -m size); cannot tell its guest RAM",
@@ -181,7 +193,8 @@ int guestram_find(pid_t pid, int pidfd, int given_fd, struct guestram *out,
 	if (given_fd >= 0)
 		ret = given_identity(given_fd, &p, why, len);
 	if (!ret)
-		ret = proc_maps(pid, pick_shared, &p);
+		ret = proc_failed(pid, "maps", proc_maps(pid, pick_shared, &p),
+				  why, len);
 	if (!ret && !p.matches && given_fd >= 0) {
 		snprintf(why, len, "process %d does not map the fd passed",
 			 (int)pid);
@@ -190,12 +203,16 @@ int guestram_find(pid_t pid, int pidfd, int given_fd, struct guestram *out,
 	if (!ret && !p.matches)
 		ret = find_anon(pid, &p, why, len);
 	if (!ret && p.kind != GUEST_ANON) {
-		if (given_fd >= 0)
+		if (given_fd >= 0) {
 			fd = fcntl(given_fd, F_DUPFD_CLOEXEC, 3);
-		else
+			if (fd < 0) {
+				ret = -errno;
+				snprintf(why, len, "cannot keep the fd passed: "
+					 "%s", strerror(errno));
+			}
+		} else {
 			ret = take_fd(pid, pidfd, &p.found, &fd, why, len);
-		if (!ret && fd < 0)
-			ret = -errno;
+		}
 	}
 	if (ret)
 		return ret;

@@ -145,8 +145,11 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 				 " (poned needs CAP_DAC_OVERRIDE)" : "");
 	}
 	g->huge_zero = calloc(blocks, sizeof(*g->huge_zero));
-	if (!g->huge_zero)
+	if (!g->huge_zero) {
+		snprintf(why, len, "out of memory for the state of %llu pages",
+			 (unsigned long long)d.pages);
 		return -ENOMEM;
+	}
 	ret = pone_engine_add_region(gs->engine, &d, &g->region);
 	if (ret)
 		snprintf(why, len, "the engine cannot take %llu more pages: %s",
@@ -182,10 +185,15 @@ static int attach(struct guests *gs, pid_t pid, const char *name,
 		  char *why, size_t len)
 {
 	struct guest *g = NULL;
-	int ret = check_new(gs, pid, name, why, len);
+	int ret;
 
-	if (!ret && !(g = calloc(1, sizeof(*g))))
+	/* Every failure below says why; should one not, the errno does. */
+	why[0] = '\0';
+	ret = check_new(gs, pid, name, why, len);
+	if (!ret && !(g = calloc(1, sizeof(*g)))) {
+		snprintf(why, len, "out of memory");
 		ret = -ENOMEM;
+	}
 	if (ret) {
 		if (ram && ram->fd >= 0)
 			close(ram->fd);
@@ -212,6 +220,8 @@ static int attach(struct guests *gs, pid_t pid, const char *name,
 	if (!ret)
 		ret = add_region(gs, g, why, len);
 	if (ret) {
+		if (!why[0])
+			snprintf(why, len, "%s", strerror(-ret));
 		guest_free(g);
 		return ret;
 	}
