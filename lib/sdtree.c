@@ -410,7 +410,17 @@ static void insert_one(struct sdtree *t, struct sdtree_worker *w,
 			hint_crit = crit_bit(t, w, k, l2);
 			continue;
 		}
-		if (c <= node_bit(t, p) || (!is_leaf(x) && c >= node(t, x)->bit))
+		/*
+		 * k reaches l2 through x yet differs from it at x's own bit:
+		 * l2's page changed since it went in (a guest wrote it) and
+		 * sits where it no longer belongs. Nothing a retry would see
+		 * differently: k stays out, and comes back once l2 has left.
+		 */
+		if (!is_leaf(x) && c == node(t, x)->bit) {
+			node_unlock(pn);
+			return;
+		}
+		if (c <= node_bit(t, p) || (!is_leaf(x) && c > node(t, x)->bit))
 			goto retry;
 		if (!link_leaf(t, w, k, pn, dir, x, c)) {
 			node_unlock(pn);

@@ -61,7 +61,8 @@ struct sdtree_key {
 struct sdtree_result {
 	uint32_t equal;		/* a leaf with an equal page, or SDTREE_NONE */
 	bool inserted;		/* false: its page or a leaf's was unreadable,
-				 * no memory, or the leaf was there already */
+				 * a leaf's page changed under the tree, no
+				 * memory, or the leaf was there already */
 	bool new_group;		/* equal had no equal page until now */
 };
 

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <xxhash.h>
 
@@ -1454,6 +1455,90 @@ static void test_batch_stale_equal_hint(void **state)
 	}
 }
 
+/*
+ * A leaf whose page changed since it went in (a guest wrote it between two
+ * passes) sits where its new content does not belong. A key that differs
+ * from that new content just at the node above the leaf stays out (its
+ * page comes back next period) rather than retry for ever.
+ */
+static const unsigned char *moving_page[4];
+
+static uint64_t moving_hash(void *ctx, uint32_t leaf)
+{
+	(void)ctx;
+	(void)leaf;
+	return 0;
+}
+
+static void moving_prefetch(void *ctx, uint32_t leaf)
+{
+	(void)ctx;
+	(void)leaf;
+}
+
+static const void *moving_get(void *ctx, uint32_t leaf, void *buf)
+{
+	(void)ctx;
+	(void)buf;
+	return moving_page[leaf];
+}
+
+static void moving_put(void *ctx, uint32_t leaf)
+{
+	(void)ctx;
+	(void)leaf;
+}
+
+static void test_leaf_changed_under_tree(void **state)
+{
+	struct sdtree_source src = { .leaf_hash = moving_hash,
+				     .leaf_prefetch = moving_prefetch,
+				     .leaf_get = moving_get,
+				     .leaf_put = moving_put };
+	unsigned char *a = page_alloc(1), *b = page_alloc(1), *k = page_alloc(1);
+	unsigned char *scratch = page_alloc(1);
+	struct pone_backend *be = pone_backend_cpu_new();
+	struct sdtree_key keys[2] = { { 0, 1, a }, { 0, 2, b } };
+	struct sdtree_result res[2];
+	struct sdtree_worker w;
+	struct sdtree *t;
+
+	(void)state;
+	memset(a, 0, PONE_PAGE_SIZE);
+	memset(b, 0, PONE_PAGE_SIZE);
+	memset(k, 0, PONE_PAGE_SIZE);
+	b[100] = 0x80;			/* the node: byte 100's top bit */
+	moving_page[1] = a;
+	moving_page[2] = b;
+	moving_page[3] = k;
+	assert_int_equal(sdtree_new(&src, be, SDTREE_BY_CONTENT, &t), 0);
+	assert_int_equal(sdtree_worker_init(&w, scratch), 0);
+	sdtree_insert_batch(t, &w, 2, keys, res);
+	assert_true(res[0].inserted && res[1].inserted);
+	/* Leaf 1 now holds b's top bit, and more; k is it less that bit. */
+	a[100] = 0x80;
+	a[200] = 1;
+	k[200] = 1;
+	keys[0] = (struct sdtree_key){ 0, 3, k };
+	alarm(10);		/* a retry for ever fails here */
+	sdtree_insert_batch(t, &w, 1, keys, res);
+	alarm(0);
+	assert_false(res[0].inserted);
+	assert_int_equal(sdtree_count(t), 2);
+	/* Once leaf 1 is back where its content says, k goes in. */
+	a[100] = 0;
+	sdtree_insert_batch(t, &w, 1, keys, res);
+	assert_true(res[0].inserted);
+	assert_int_equal(res[0].equal, 1);
+	sdtree_worker_fini(&w);
+	sdtree_free(t);
+	pone_backend_destroy(be);
+	free(a);
+	free(b);
+	free(k);
+	free(scratch);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1478,6 +1563,7 @@ int main(void)
 		cmocka_unit_test(test_workers),
 		cmocka_unit_test(test_quiesce_rounds),
 		cmocka_unit_test(test_unreadable),
+		cmocka_unit_test(test_leaf_changed_under_tree),
 		cmocka_unit_test_prestate(test_batch_duplicates, (void *)&batch_prm[0]),
 		cmocka_unit_test_prestate(test_batch_duplicates, (void *)&batch_prm[1]),
 		cmocka_unit_test_prestate(test_batch_duplicates, (void *)&batch_prm[2]),
