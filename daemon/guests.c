@@ -313,13 +313,33 @@ void guests_track_writes(struct guests *gs)
 	guests_each(gs, track_writes, NULL);
 }
 
+/* The guests attached, each held, into a new array of *n. */
+static struct guest **hold_all(struct guests *gs, size_t *n)
+{
+	struct guest **all, *g;
+
+	pthread_mutex_lock(&gs->lock);
+	all = calloc(gs->count ? gs->count : 1, sizeof(*all));
+	*n = 0;
+	for (g = gs->list; all && g; g = g->next)
+		all[(*n)++] = guest_hold(g);
+	pthread_mutex_unlock(&gs->lock);
+	return all;
+}
+
 void guests_each(struct guests *gs, void (*fn)(void *ctx, struct guest *g),
 		 void *ctx)
 {
-	struct guest *g;
+	size_t n, i;
+	struct guest **all = hold_all(gs, &n);
 
-	pthread_mutex_lock(&gs->lock);
-	for (g = gs->list; g; g = g->next)
-		fn(ctx, g);
-	pthread_mutex_unlock(&gs->lock);
+	if (!all) {
+		log_warn("out of memory: guests skipped in this walk");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		fn(ctx, all[i]);
+		guest_put(all[i]);
+	}
+	free(all);
 }

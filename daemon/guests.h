@@ -6,7 +6,9 @@
  * Threading: attach and detach come from the daemon's main thread only;
  * the engine's workers look guests up by region (guests_get()) and hold a
  * reference while they act on one, so a guest detached meanwhile stays
- * valid until they let go (guest_put()). Counters are atomic.
+ * valid until they let go (guest_put()). Counters are atomic. The list's
+ * lock is held only to walk the list, never across a system call: a
+ * worker takes it for every batch it acts on.
  */
 #ifndef PONED_GUESTS_H
 #define PONED_GUESTS_H
@@ -97,7 +99,9 @@ static inline struct guest *guest_hold(struct guest *g)
 	return g;
 }
 
-/* Call fn on every guest, with the list locked (no attach/detach). */
+/* Call fn on every guest attached when it starts, holding a reference to
+ * each, the list not locked: fn may read /proc and ask pone.ko while the
+ * passes go on. */
 void guests_each(struct guests *gs, void (*fn)(void *ctx, struct guest *g),
 		 void *ctx);
 
