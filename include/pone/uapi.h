@@ -93,9 +93,12 @@ struct pone_resident {
 				 */
 	__u64 hashes;		/* 0, or with written a user pointer to
 				 * pages __u64s: for each page i written,
-				 * hashes[i] = xxh64 (seed 0) of its 4096
-				 * bytes once write-protected again; the
-				 * others are set to 0
+				 * hashes[i] = xxh64 (seed 0) of its
+				 * page_size bytes once write-protected
+				 * again (a page pinned for DMA stays
+				 * marked: its hash is of the moment); the
+				 * entries of other pages are set to 0,
+				 * which says nothing of them
 				 */
 	__u32 pages;		/* 1 .. PONE_RESIDENT_MAX */
 	__u32 flags;		/* must be 0 */
