@@ -61,8 +61,8 @@ static void workers_fini(struct pone_engine *e)
 		free(w->buf);
 		free(w->scratch);
 		for (k = 0; k < SDTREE_KEYINGS; k++) {
-			sdtree_worker_fini(&w->tw[k].stat);
-			sdtree_worker_fini(&w->tw[k].dyn);
+			sdtree_worker_fini(&w->tw[k].canonical);
+			sdtree_worker_fini(&w->tw[k].candidates);
 		}
 	}
 	free(e->workers);
@@ -86,10 +86,13 @@ static int workers_init(struct pone_engine *e, unsigned int n)
 		w->scratch = aligned_alloc(64, room);
 		if (!w->buf || !w->scratch)
 			return -ENOMEM;
-		for (k = 0; k < SDTREE_KEYINGS; k++)
-			if (sdtree_worker_init(&w->tw[k].stat, w->scratch) ||
-			    sdtree_worker_init(&w->tw[k].dyn, w->scratch))
+		for (k = 0; k < SDTREE_KEYINGS; k++) {
+			struct tree_workers *tw = &w->tw[k];
+
+			if (sdtree_worker_init(&tw->canonical, w->scratch) ||
+			    sdtree_worker_init(&tw->candidates, w->scratch))
 				return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -128,9 +131,10 @@ int pone_engine_new(const struct pone_engine_config *cfg,
 	src.ctx = e;
 	ret = e->be ? 0 : -ENOMEM;
 	for (k = 0; !ret && k < SDTREE_KEYINGS; k++) {
-		ret = sdtree_new(&src, e->be, k, &e->trees[k].stat);
+		ret = sdtree_new(&src, e->be, k, &e->trees[k].canonical);
 		if (!ret)
-			ret = sdtree_new(&src, e->be, k, &e->trees[k].dyn);
+			ret = sdtree_new(&src, e->be, k,
+					 &e->trees[k].candidates);
 	}
 	if (!ret)
 		ret = workers_init(e, threads);
@@ -160,8 +164,8 @@ void pone_engine_free(struct pone_engine *e)
 	workers_fini(e);
 	free(e->merged);
 	for (k = 0; k < SDTREE_KEYINGS; k++) {
-		sdtree_free(e->trees[k].stat);
-		sdtree_free(e->trees[k].dyn);
+		sdtree_free(e->trees[k].canonical);
+		sdtree_free(e->trees[k].candidates);
 	}
 	if (e->own_be)
 		pone_backend_destroy(e->be);
@@ -236,11 +240,11 @@ void engine_leave_trees(struct pone_engine *e, struct region *r, uint64_t i)
 	struct trees *t = &e->trees[r->keying];
 
 	if (ps_in_tree(word)) {
-		sdtree_delete(t->dyn, &k);
+		sdtree_delete(t->candidates, &k);
 		pagestate_set_role(&r->ps, i, PS_IN_ANY_TREE, PS_CLEAN2);
 	}
 	if (word & PS_CANONICAL)
-		sdtree_delete(t->stat, &k);
+		sdtree_delete(t->canonical, &k);
 }
 
 /* Its slots may soon name another region's pages: forget its leaves. */
@@ -312,16 +316,10 @@ static bool valid_ref(struct pone_engine *e, const struct pone_page_ref *ref)
 	return r && ref->index < r->desc.pages;
 }
 
-static bool is_retry(const struct pone_dup *d)
-{
-	return d->member.region == d->canonical.region &&
-	       d->member.index == d->canonical.index;
-}
-
 static int reserve_reports(struct pone_engine *e, size_t n)
 {
 	size_t cap = e->merged_cap ? e->merged_cap : 1024;
-	struct pone_dup *m;
+	struct report *m;
 
 	if (e->nmerged + n <= e->merged_cap)
 		return 0;
@@ -345,11 +343,15 @@ static int check_report(struct pone_engine *e, const struct pone_dup *dup)
 	return 0;
 }
 
-/* Reports wait for the next pass, under one lock a batch; one whose
- * canonical is the member itself asks for the member to be looked up
- * again. */
+static bool same_page(const struct pone_page_ref *a,
+		      const struct pone_page_ref *b)
+{
+	return a->region == b->region && a->index == b->index;
+}
+
+/* Reports wait for the next pass, under one lock a batch. */
 static int queue_reports(struct pone_engine *e, const struct pone_dup *dups,
-			 size_t n)
+			 size_t n, bool retry)
 {
 	int ret, first = 0;
 	size_t i;
@@ -360,7 +362,8 @@ static int queue_reports(struct pone_engine *e, const struct pone_dup *dups,
 		int err = check_report(e, &dups[i]);
 
 		if (!err)
-			e->merged[e->nmerged++] = dups[i];
+			e->merged[e->nmerged++] = (struct report){ dups[i],
+								   retry };
 		else if (!first)
 			first = err;
 	}
@@ -372,16 +375,16 @@ int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dups,
 		       size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (is_retry(&dups[i]))
+		if (same_page(&dups[i].member, &dups[i].canonical))
 			return -EINVAL;
-	return queue_reports(e, dups, n);
+	return queue_reports(e, dups, n, false);
 }
 
 int pone_engine_retry(struct pone_engine *e, const struct pone_page_ref *page)
 {
-	struct pone_dup self = { *page, *page, false };
+	struct pone_dup self = { .member = *page, .canonical = *page };
 
-	return queue_reports(e, &self, 1);
+	return queue_reports(e, &self, 1, true);
 }
 
 /* Put a canonical page in the static tree, keyed by its current content
@@ -402,8 +405,8 @@ static void make_canonical(struct pone_engine *e, struct region *r,
 		return;
 	engine_leave_trees(e, r, idx);
 	k = (struct sdtree_key){ region_key_hash(r, idx), leaf, page };
-	sdtree_insert_batch(e->trees[r->keying].stat, &w->tw[r->keying].stat,
-			    1, &k, &res);
+	sdtree_insert_batch(e->trees[r->keying].canonical,
+			    &w->tw[r->keying].canonical, 1, &k, &res);
 	if (res.inserted)
 		pagestate_set_flag(&r->ps, idx, PS_CANONICAL);
 }
@@ -417,16 +420,15 @@ static void mark_members(struct pone_engine *e, bool on)
 	size_t i;
 
 	for (i = 0; i < e->nmerged; i++) {
-		struct region *m = engine_find(e, e->merged[i].member.region);
-		uint64_t idx = e->merged[i].member.index;
+		const struct pone_page_ref *member = &e->merged[i].dup.member;
+		struct region *m = engine_find(e, member->region);
 
 		if (!m)
 			continue;
 		if (on)
-			pagestate_set_flag(&m->ps, idx, PS_MARK);
+			pagestate_set_flag(&m->ps, member->index, PS_MARK);
 		else
-			__atomic_fetch_and(&m->ps.word[idx], ~(uint32_t)PS_MARK,
-					   __ATOMIC_ACQ_REL);
+			pagestate_clear_flag(&m->ps, member->index, PS_MARK);
 	}
 }
 
@@ -449,13 +451,14 @@ void engine_apply_merged(struct pone_engine *e)
 	pthread_mutex_lock(&e->lock);
 	mark_members(e, true);
 	for (i = 0; i < e->nmerged; i++) {
-		const struct pone_dup *d = &e->merged[i];
+		const struct pone_dup *d = &e->merged[i].dup;
 		struct region *m = engine_find(e, d->member.region);
 		struct region *c = engine_find(e, d->canonical.region);
 
 		if (!m || !c)
 			continue;
-		if (is_retry(d) || merged_into_member(c, d->canonical.index)) {
+		if (e->merged[i].retry ||
+		    merged_into_member(c, d->canonical.index)) {
 			/* Out of the tree, a candidate again. */
 			engine_leave_trees(e, m, d->member.index);
 			continue;
@@ -562,8 +565,8 @@ void pone_engine_memory(const struct pone_engine *e,
 	for (k = 0; k < SDTREE_KEYINGS; k++) {
 		size_t nodes[2], arena[2];
 
-		sdtree_memory(e->trees[k].stat, &nodes[0], &arena[0]);
-		sdtree_memory(e->trees[k].dyn, &nodes[1], &arena[1]);
+		sdtree_memory(e->trees[k].canonical, &nodes[0], &arena[0]);
+		sdtree_memory(e->trees[k].candidates, &nodes[1], &arena[1]);
 		m->page_bytes += nodes[0] + nodes[1];
 		m->fixed_bytes += arena[0] + arena[1];
 	}

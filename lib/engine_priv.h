@@ -24,7 +24,7 @@ struct findings {
 	unsigned int nzero, ncand, ndup;
 	struct pone_page_ref zero[ENGINE_BATCH_MAX];
 	struct sdtree_key keys[ENGINE_BATCH_MAX];
-	uint32_t found[ENGINE_BATCH_MAX];
+	uint32_t canonical[ENGINE_BATCH_MAX];	/* equal to each key, or NONE */
 	struct pone_dup dup[ENGINE_BATCH_MAX];
 };
 
@@ -34,25 +34,33 @@ struct findings {
  * whose merges the kernel verifies can only be merged with another such.
  */
 struct trees {
-	struct sdtree *stat;
-	struct sdtree *dyn;
+	struct sdtree *canonical;
+	struct sdtree *candidates;
 };
 
 /* A worker's state in the trees of one keying. */
 struct tree_workers {
-	struct sdtree_worker stat, dyn;
+	struct sdtree_worker canonical, candidates;
 };
 
 /* A cache line of its own at each end: the counters one worker bumps for
  * every page would otherwise share a line with the next one's findings. */
 struct worker {
-	struct findings found;
+	struct findings finds;
 	struct tree_workers tw[SDTREE_KEYINGS];
 	void *buf;		/* copies of the batch's pages */
 	void *scratch;		/* copies of leaf pages for the trees */
 	struct pone_pass_stats stats;
 	uint64_t inserted_alone;	/* pages that entered the tree alone */
 } __attribute__((aligned(64)));
+
+/* What the kernel said of a proposed merge, applied at the next pass: the
+ * member now shares the canonical page's frame, or (retry) the member is
+ * to be looked up again. */
+struct report {
+	struct pone_dup dup;
+	bool retry;
+};
 
 struct pone_engine {
 	struct pone_backend *be;
@@ -71,7 +79,7 @@ struct pone_engine {
 	struct region *regions;
 	struct region *graveyard;	/* removed during a pass */
 	bool in_pass;
-	struct pone_dup *merged;	/* reported merges, applied per pass */
+	struct report *merged;		/* reported merges, applied per pass */
 	size_t nmerged, merged_cap;
 	struct region *slot[REGION_SLOTS];
 };

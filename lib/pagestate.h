@@ -14,6 +14,32 @@
  * or 1 (at two), and a zero page is a recycle candidate once it was zero
  * at two passes in a row (one reclaim period). After one period, a page
  * that must wait two is CLEAN1, and one that need not is CLEAN2 at once.
+ *
+ * Every change of a word goes through this header. The transitions, and
+ * who makes them (a pass's worker owns the pages it scans; "engine" is the
+ * engine between passes, under its lock):
+ *
+ *   role                  to                     by
+ *   any                   DIRTY, flags cleared   pagestate_update(): a new
+ *                                                hash (the pass's worker)
+ *   UNSEEN..CLEAN1        the next one up        pagestate_update() of a
+ *                                                merge pass, unchanged
+ *   CLEAN2                IN_TREE                the worker inserting it
+ *   IN_TREE               MEMBER                 ... finding it equal
+ *   IN_TREE               IN_GROUP               the worker whose page
+ *                                                joins it first
+ *   IN_TREE               CLEAN2                 ... whose insert failed
+ *   IN_TREE..MEMBER       CLEAN2                 engine: out of the trees
+ *   any                   UNSEEN, flags cleared  pagestate_forget(): not
+ *                                                resident (the worker)
+ *
+ *   flag                  set by                 cleared by
+ *   ZERO                  pagestate_update()     pagestate_update()
+ *   MERGED                engine: merge reported a new hash
+ *   CANONICAL             engine: static tree    a new hash
+ *   MARK                  engine, while it applies the merges reported
+ *   NEW                   the worker inserting   engine, after the pass
+ *                         a page alone           (count_new_alone)
  */
 #ifndef PONE_PAGESTATE_H
 #define PONE_PAGESTATE_H
@@ -148,6 +174,13 @@ static inline void pagestate_set_flag(struct pagestate *ps, uint64_t i,
 				      uint32_t flag)
 {
 	__atomic_fetch_or(&ps->word[i], flag, __ATOMIC_ACQ_REL);
+	pagestate_note(ps, i);
+}
+
+static inline void pagestate_clear_flag(struct pagestate *ps, uint64_t i,
+					uint32_t flag)
+{
+	__atomic_fetch_and(&ps->word[i], ~flag, __ATOMIC_ACQ_REL);
 	pagestate_note(ps, i);
 }
 

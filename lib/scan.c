@@ -130,20 +130,21 @@ static void find_duplicates(struct pone_engine *e, struct worker *w,
 	unsigned int i;
 
 	for (i = 0; i < f->ncand; i++)
-		f->found[i] = SDTREE_NONE;
-	if (sdtree_count(t->stat))
-		sdtree_lookup_batch(t->stat, &tw->stat, f->ncand, f->keys,
-				    f->found);
+		f->canonical[i] = SDTREE_NONE;
+	if (sdtree_count(t->canonical))
+		sdtree_lookup_batch(t->canonical, &tw->canonical, f->ncand,
+				    f->keys, f->canonical);
 	/* In the tree before it is linked: whoever joins it sees the role. */
 	for (i = 0; i < f->ncand; i++)
 		pagestate_set_role(&r->ps, f->keys[i].leaf - base,
 				   PS_ROLE_BIT(PS_CLEAN2), PS_IN_TREE);
-	sdtree_insert_batch(t->dyn, &tw->dyn, f->ncand, f->keys, res);
+	sdtree_insert_batch(t->candidates, &tw->candidates, f->ncand, f->keys,
+			    res);
 	/* Roles first, for the whole batch: a member inserted with this
 	 * batch must not pass for a head when its group's head is sought. */
 	for (i = 0; i < f->ncand; i++) {
 		uint64_t idx = f->keys[i].leaf - base;
-		bool member = f->found[i] != SDTREE_NONE ||
+		bool member = f->canonical[i] != SDTREE_NONE ||
 			      res[i].equal != SDTREE_NONE;
 
 		if (!res[i].inserted)	/* unreadable: again next period */
@@ -152,7 +153,7 @@ static void find_duplicates(struct pone_engine *e, struct worker *w,
 		else if (member)
 			pagestate_set_role(&r->ps, idx,
 					   PS_ROLE_BIT(PS_IN_TREE), PS_MEMBER);
-		if (f->found[i] == SDTREE_NONE && res[i].new_group) {
+		if (f->canonical[i] == SDTREE_NONE && res[i].new_group) {
 			w->stats.dup_groups++;
 			join(e, res[i].equal);
 		}
@@ -166,11 +167,11 @@ static void find_duplicates(struct pone_engine *e, struct worker *w,
 	for (i = 0; i < f->ncand; i++) {
 		uint32_t leaf = f->keys[i].leaf;
 
-		if (f->found[i] != SDTREE_NONE)
-			add_dup(e, f, leaf, f->found[i], true);
+		if (f->canonical[i] != SDTREE_NONE)
+			add_dup(e, f, leaf, f->canonical[i], true);
 		else if (res[i].equal != SDTREE_NONE)
 			add_dup(e, f, leaf,
-				group_head(e, t->dyn, &f->keys[i],
+				group_head(e, t->candidates, &f->keys[i],
 					   res[i].equal), false);
 	}
 }
@@ -218,9 +219,9 @@ static void update_states(struct pass *p, struct worker *w, struct region *r,
 static void look_up_candidates(struct pass *p, struct worker *w,
 			       struct region *r)
 {
-	if (w->found.ncand)
-		find_duplicates(p->e, w, r, &w->found);
-	w->found.ncand = 0;
+	if (w->finds.ncand)
+		find_duplicates(p->e, w, r, &w->finds);
+	w->finds.ncand = 0;
 }
 
 /* Every page hashed; a zero page is known by its hash, then verified. */
@@ -305,7 +306,7 @@ static void classify(struct pass *p, struct worker *w, struct region *r,
 {
 	uint64_t hash[ENGINE_BATCH_MAX];
 	bool zero[ENGINE_BATCH_MAX];
-	struct findings *f = &w->found;
+	struct findings *f = &w->finds;
 
 	/* A page of an exactly tracked region is read again only once it is
 	 * written: a reclaim pass that reads it hashes it too. */
@@ -330,7 +331,7 @@ static void classify(struct pass *p, struct worker *w, struct region *r,
  */
 static void deliver(struct pass *p, struct worker *w, bool all)
 {
-	struct findings *f = &w->found;
+	struct findings *f = &w->finds;
 
 	w->stats.zero_stable += f->nzero;
 	if (f->nzero && p->act && p->act->zero)
@@ -405,7 +406,7 @@ static void keep_run(struct pass *p, struct worker *w, struct region *r,
 	bool zero[ENGINE_BATCH_MAX];
 
 	kept_states(r, first, n, hash, zero);
-	update_states(p, w, r, first, n, NULL, hash, zero, &w->found);
+	update_states(p, w, r, first, n, NULL, hash, zero, &w->finds);
 	w->stats.unwritten += n;
 	look_up_candidates(p, w, r);
 }
@@ -431,7 +432,7 @@ static void hashed_run(struct pass *p, struct worker *w, struct region *r,
 
 	for (i = 0; i < n; i++)
 		zero[i] = hash[i] == r->zero_hash;
-	update_states(p, w, r, first, n, NULL, hash, zero, &w->found);
+	update_states(p, w, r, first, n, NULL, hash, zero, &w->finds);
 	w->stats.scanned += n;
 	look_up_candidates(p, w, r);
 }
@@ -690,6 +691,37 @@ static uint64_t count_new_alone(struct pone_engine *e)
 _Static_assert(sizeof(struct pone_pass_stats) % sizeof(uint64_t) == 0,
 	       "pass stats are summed as an array of counters");
 
+static void add_stats(struct pone_pass_stats *s,
+		      const struct pone_pass_stats *w)
+{
+	/* A field added to the struct must be added here too. */
+	_Static_assert(sizeof(*s) == 17 * sizeof(uint64_t), "add every field");
+	s->scanned += w->scanned;
+	s->hashed += w->hashed;
+	s->unreadable += w->unreadable;
+	s->absent += w->absent;
+	s->unwritten += w->unwritten;
+	s->zero += w->zero;
+	s->zero_stable += w->zero_stable;
+	s->changed += w->changed;
+	s->stable += w->stable;
+	s->unique += w->unique;
+	s->dup_groups += w->dup_groups;
+	s->dup_members += w->dup_members;
+	s->dup_pages += w->dup_pages;
+	s->tree_compares += w->tree_compares;
+	s->tree_compare_calls += w->tree_compare_calls;
+	s->cpu_ns += w->cpu_ns;
+	s->wall_ns += w->wall_ns;
+}
+
+static void take_compares(struct pone_pass_stats *s, struct sdtree_worker *tw)
+{
+	s->tree_compares += tw->compares;
+	s->tree_compare_calls += tw->compare_calls;
+	tw->compares = tw->compare_calls = 0;
+}
+
 static void sum_stats(struct pone_engine *e, struct pone_pass_stats *s)
 {
 	uint64_t alone = 0;
@@ -697,22 +729,12 @@ static void sum_stats(struct pone_engine *e, struct pone_pass_stats *s)
 
 	for (i = 0; i < e->nworkers; i++) {
 		struct worker *w = &e->workers[i];
-		const uint64_t *src = (const uint64_t *)&w->stats;
-		uint64_t *dst = (uint64_t *)s;
-		size_t k;
 
-		for (k = 0; k < sizeof(*s) / sizeof(uint64_t); k++)
-			dst[k] += src[k];
-		for (t = 0; t < SDTREE_KEYINGS; t++) {
-			struct tree_workers *tw = &w->tw[t];
-
-			s->tree_compares += tw->stat.compares +
-					    tw->dyn.compares;
-			s->tree_compare_calls += tw->stat.compare_calls +
-						 tw->dyn.compare_calls;
-			tw->stat.compares = tw->dyn.compares = 0;
-			tw->stat.compare_calls = tw->dyn.compare_calls = 0;
-		}
+		add_stats(s, &w->stats);
+		for (t = 0; t < SDTREE_KEYINGS; t++)
+			take_compares(s, &w->tw[t].canonical);
+		for (t = 0; t < SDTREE_KEYINGS; t++)
+			take_compares(s, &w->tw[t].candidates);
 		alone += w->inserted_alone;
 		w->stats = (struct pone_pass_stats){ 0 };
 		w->inserted_alone = 0;
@@ -751,8 +773,8 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
 		pthread_mutex_unlock(&e->lock);
 		engine_reap(e);
 		for (unsigned int k = 0; k < SDTREE_KEYINGS; k++) {
-			sdtree_quiesce(e->trees[k].stat);
-			sdtree_quiesce(e->trees[k].dyn);
+			sdtree_quiesce(e->trees[k].canonical);
+			sdtree_quiesce(e->trees[k].candidates);
 		}
 		sum_stats(e, &s);
 	}
