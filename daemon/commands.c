@@ -35,7 +35,7 @@ char *commands_error(void *ctx, const char *message)
 	return dump(fail(message));
 }
 
-static json_t *cmd_version(struct daemon *d, json_t *req, int fd)
+static json_t *cmd_version(struct poned *d, json_t *req, int fd)
 {
 	(void)d;
 	(void)req;
@@ -43,14 +43,14 @@ static json_t *cmd_version(struct daemon *d, json_t *req, int fd)
 	return ok("version", json_string(PONE_VERSION));
 }
 
-static json_t *cmd_status(struct daemon *d, json_t *req, int fd)
+static json_t *cmd_status(struct poned *d, json_t *req, int fd)
 {
 	(void)req;
 	(void)fd;
 	return ok("status", status_json(d));
 }
 
-static json_t *cmd_guests(struct daemon *d, json_t *req, int fd)
+static json_t *cmd_guests(struct poned *d, json_t *req, int fd)
 {
 	json_t *all = status_json(d);
 	json_t *list = json_incref(json_object_get(all, "guests"));
@@ -79,28 +79,36 @@ static const char *target(json_t *req, pid_t *pid, const char **name)
 	return NULL;
 }
 
-static json_t *cmd_attach(struct daemon *d, json_t *req, int fd)
+static json_t *cmd_attach(struct poned *d, json_t *req, int fd)
 {
 	char why[WHY_MAX];
 	const char *name, *bad;
+	struct failure f;
 	struct guest *g;
 	pid_t pid;
+	int ret;
 
 	bad = target(req, &pid, &name);
 	if (!bad && !pid)
 		bad = "attach needs \"pid\"";
 	if (bad)
 		return fail(bad);
-	if (daemon_attach(d, pid, name, fd, &g, why, sizeof(why)))
+	ret = guests_attach(&d->guests, pid, name, fd, &g, &f);
+	if (ret) {
+		guests_failure_text(&d->guests, ret, &f, pid, name, why,
+				    sizeof(why));
 		return fail(why);
+	}
 	return ok("guest", guest_json(d, g));
 }
 
-static json_t *cmd_detach(struct daemon *d, json_t *req, int fd)
+static json_t *cmd_detach(struct poned *d, json_t *req, int fd)
 {
 	char why[WHY_MAX];
 	const char *name, *bad;
+	struct failure f;
 	pid_t pid;
+	int ret;
 
 	(void)fd;
 	bad = target(req, &pid, &name);
@@ -108,8 +116,12 @@ static json_t *cmd_detach(struct daemon *d, json_t *req, int fd)
 		bad = "detach needs \"pid\" or \"name\", not both";
 	if (bad)
 		return fail(bad);
-	if (daemon_detach(d, pid, name, why, sizeof(why)))
+	ret = guests_detach(&d->guests, pid, name, &f);
+	if (ret) {
+		guests_failure_text(&d->guests, ret, &f, pid, name, why,
+				    sizeof(why));
 		return fail(why);
+	}
 	return json_pack("{s:b}", "ok", 1);
 }
 
@@ -131,7 +143,7 @@ static int value_text(json_t *v, char *buf, size_t len)
 #define SET_MAX 16
 
 /* All settings or none, judged together. */
-static json_t *cmd_set(struct daemon *d, json_t *req, int fd)
+static json_t *cmd_set(struct poned *d, json_t *req, int fd)
 {
 	json_t *values = json_object_get(req, "values"), *v;
 	struct config next = d->cfg;
@@ -169,7 +181,7 @@ static json_t *cmd_set(struct daemon *d, json_t *req, int fd)
 	pone_engine_set_stable_periods(d->engine, next.stable_periods);
 	pone_engine_set_cpu_limit(d->engine, next.cpu_limit);
 	d->cfg = next;
-	daemon_periods_settings(&d->cfg, &ps);
+	periods_settings_of(&d->cfg, &ps);
 	periods_configure(&d->periods, &ps);
 	log_info("settings changed by a control request");
 	return json_pack("{s:b}", "ok", 1);
@@ -177,7 +189,7 @@ static json_t *cmd_set(struct daemon *d, json_t *req, int fd)
 
 static const struct command {
 	const char *name;
-	json_t *(*run)(struct daemon *d, json_t *req, int fd);
+	json_t *(*run)(struct poned *d, json_t *req, int fd);
 } commands[] = {
 	{ "status", cmd_status },
 	{ "guests", cmd_guests },
@@ -187,7 +199,7 @@ static const struct command {
 	{ "version", cmd_version },
 };
 
-static json_t *dispatch(struct daemon *d, const char *line, int fd)
+static json_t *dispatch(struct poned *d, const char *line, int fd)
 {
 	json_error_t err;
 	json_t *req = json_loads(line, JSON_REJECT_DUPLICATES, &err), *reply;
@@ -218,7 +230,7 @@ static json_t *dispatch(struct daemon *d, const char *line, int fd)
 
 char *commands_run(void *ctx, const char *line, int fd)
 {
-	struct daemon *d = ctx;
+	struct poned *d = ctx;
 	char *reply = dump(dispatch(d, line, fd));
 
 	/* Only attach keeps a passed fd, and it takes its own copy. */

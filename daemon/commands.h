@@ -9,7 +9,7 @@
 #ifndef PONED_COMMANDS_H
 #define PONED_COMMANDS_H
 
-#include "daemon.h"
+#include "poned.h"
 
 /* control_fn and control_error_fn of control.h; ctx is the daemon. */
 char *commands_run(void *ctx, const char *line, int fd);

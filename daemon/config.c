@@ -23,7 +23,7 @@ void config_defaults(struct config *c)
 		.cpu_limit = 1.0,
 		.nice = 10,
 		.thp_split = THP_IDLE,
-		.log_level = LOG_INFO,
+		.log_level = LOG_LEVEL_INFO,
 		.socket = DEFAULT_SOCKET,
 		.state_dir = DEFAULT_STATE_DIR,
 		.dsa = "auto",

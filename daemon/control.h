@@ -3,8 +3,7 @@
  * The control socket: a Unix stream socket (mode 0600) speaking lines, one
  * request a line and one reply line to each. A request may carry an fd
  * (SCM_RIGHTS), handed to the handler with it. The server lives in the
- * caller's epoll loop: every fd it watches carries a struct source, and
- * the loop hands events on to source->ready.
+ * caller's epoll loop (source.h).
  *
  * A client that sends a line longer than CONTROL_LINE_MAX is answered
  * with an error and dropped; one that goes away mid-request is dropped.
@@ -12,13 +11,9 @@
 #ifndef PONED_CONTROL_H
 #define PONED_CONTROL_H
 
-#include <stdint.h>
+#include "source.h"
 
 #define CONTROL_LINE_MAX 65536
-
-struct source {
-	void (*ready)(struct source *s, uint32_t events);
-};
 
 /*
  * Handles one request line; fd is an fd that came with it or -1, and is

@@ -17,13 +17,6 @@
 #define MEMFD_PATH "/memfd:memory-backend-memfd"
 #define PONE_PATH "/dev/pone"
 
-const char *guest_kind_name(enum guest_kind k)
-{
-	static const char *const names[] = { "anonymous", "memfd", "pone" };
-
-	return names[k];
-}
-
 /* The mapping we settle on, by what the walk is looking for. */
 struct pick {
 	dev_t dev;		/* shared: of the given fd, or 0 */
@@ -111,109 +104,79 @@ static int find_fd_number(pid_t pid, const struct proc_map *m)
 }
 
 static int take_fd(pid_t pid, int pidfd, const struct proc_map *m, int *fd,
-		   char *why, size_t len)
+		   struct failure *f)
 {
 	int num = find_fd_number(pid, m);
 
-	if (num < 0) {
-		snprintf(why, len, "process %d maps its guest RAM but holds no fd "
-			 "of it to take; pass the fd with the request", (int)pid);
-		return num == -ESRCH ? num : -ENOENT;
-	}
+	if (num < 0)
+		return num == -ESRCH ? num : failure(f, GUESTRAM_NO_FD, -ENOENT);
 	*fd = pidfd_getfd(pidfd, num, 0);
-	if (*fd < 0) {
-		int err = -errno;
-
-		snprintf(why, len, "cannot take fd %d of process %d: %s "
-			 "(poned needs CAP_SYS_PTRACE)", num, (int)pid,
-			 strerror(errno));
-		return err;
-	}
-	return 0;
+	return *fd < 0 ? failure(f, GUESTRAM_TAKE_FD, -errno) : 0;
 }
 
 /* A /proc file of the process that could not be read, but for its exit
- * (-ESRCH), which the caller words. */
-static int proc_failed(pid_t pid, const char *file, int ret, char *why,
-		       size_t len)
+ * (-ESRCH), which is no failure of ours. */
+static int proc_failed(int ret, struct failure *f)
 {
-	if (ret && ret != -ESRCH)
-		snprintf(why, len, "cannot read /proc/%d/%s: %s", (int)pid,
-			 file, strerror(-ret));
-	return ret;
+	return ret && ret != -ESRCH ? failure(f, GUESTRAM_PROC, ret) : ret;
 }
 
-static int find_anon(pid_t pid, struct pick *p, char *why, size_t len)
+static int find_anon(pid_t pid, struct pick *p, struct failure *f)
 {
 	char *args;
 	size_t n;
-	int ret = proc_failed(pid, "cmdline", proc_cmdline(pid, &args, &n),
-			      why, len);
+	int ret = proc_failed(proc_cmdline(pid, &args, &n), f);
 
 	if (ret)
 		return ret;
 	ret = proc_qemu_ram_size(args, n, &p->anon_size);
 	free(args);
-	if (ret) {
-		snprintf(why, len, "process %d has no guest RAM: no %s or %s "
-			 "mapping, and no -m option to size anonymous RAM by",
-			 (int)pid, MEMFD_PATH + 1, PONE_PATH);
-		return -ENOENT;
-	}
-	ret = proc_failed(pid, "maps", proc_maps(pid, pick_anon, p), why, len);
-	if (!ret && p->matches != 1) {
-		snprintf(why, len, "process %d has %s private anonymous mapping "
-			 "of %llu bytes (its -m size); cannot tell its guest RAM",
-			 (int)pid, p->matches ? "more than one" : "no",
-			 (unsigned long long)p->anon_size);
-		ret = -ENOENT;
-	}
+	if (ret)
+		return failure(f, GUESTRAM_NO_RAM, -ENOENT);
+	ret = proc_failed(proc_maps(pid, pick_anon, p), f);
+	if (!ret && p->matches != 1)
+		ret = failure(f, p->matches ? GUESTRAM_MANY_ANON :
+				 GUESTRAM_NO_ANON, -ENOENT);
 	return ret;
 }
 
-static int given_identity(int fd, struct pick *p, char *why, size_t len)
+static int given_identity(int fd, struct pick *p, struct failure *f)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
-		snprintf(why, len, "the fd passed is not a memfd or /dev/pone");
-		return -EINVAL;
-	}
+	if (fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)))
+		return failure(f, GUESTRAM_FD_NOT_RAM, -EINVAL);
 	p->dev = st.st_dev;
 	p->inode = st.st_ino;
 	return 0;
 }
 
+/* The fd of shared RAM: a copy of the one passed, or the process's. */
+static int shared_fd(pid_t pid, int pidfd, int given_fd,
+		     const struct pick *p, int *fd, struct failure *f)
+{
+	if (given_fd < 0)
+		return take_fd(pid, pidfd, &p->found, fd, f);
+	*fd = fcntl(given_fd, F_DUPFD_CLOEXEC, 3);
+	return *fd < 0 ? failure(f, GUESTRAM_KEEP_FD, -errno) : 0;
+}
+
 int guestram_find(pid_t pid, int pidfd, int given_fd, struct guestram *out,
-		  char *why, size_t len)
+		  struct failure *f)
 {
 	struct pick p = { 0 };
 	int ret = 0, fd = -1;
 
 	if (given_fd >= 0)
-		ret = given_identity(given_fd, &p, why, len);
+		ret = given_identity(given_fd, &p, f);
 	if (!ret)
-		ret = proc_failed(pid, "maps", proc_maps(pid, pick_shared, &p),
-				  why, len);
-	if (!ret && !p.matches && given_fd >= 0) {
-		snprintf(why, len, "process %d does not map the fd passed",
-			 (int)pid);
-		ret = -ENOENT;
-	}
+		ret = proc_failed(proc_maps(pid, pick_shared, &p), f);
+	if (!ret && !p.matches && given_fd >= 0)
+		ret = failure(f, GUESTRAM_FD_NOT_MAPPED, -ENOENT);
 	if (!ret && !p.matches)
-		ret = find_anon(pid, &p, why, len);
-	if (!ret && p.kind != GUEST_ANON) {
-		if (given_fd >= 0) {
-			fd = fcntl(given_fd, F_DUPFD_CLOEXEC, 3);
-			if (fd < 0) {
-				ret = -errno;
-				snprintf(why, len, "cannot keep the fd passed: "
-					 "%s", strerror(errno));
-			}
-		} else {
-			ret = take_fd(pid, pidfd, &p.found, &fd, why, len);
-		}
-	}
+		ret = find_anon(pid, &p, f);
+	if (!ret && p.kind != GUEST_ANON)
+		ret = shared_fd(pid, pidfd, given_fd, &p, &fd, f);
 	if (ret)
 		return ret;
 	*out = (struct guestram){

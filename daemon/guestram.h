@@ -14,7 +14,23 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "error.h"
+
 enum guest_kind { GUEST_ANON, GUEST_MEMFD, GUEST_PONE };
+
+/* Failures of guestram_find() (error.h). */
+enum {
+	GUESTRAM_PROC = 1,	/* a /proc file of the process unreadable */
+	GUESTRAM_NO_RAM,	/* no shared RAM mapped, no -m option */
+	GUESTRAM_NO_ANON,	/* no anonymous mapping of the -m size */
+	GUESTRAM_MANY_ANON,	/* more than one */
+	GUESTRAM_NO_FD,		/* shared RAM mapped, but no fd of it held */
+	GUESTRAM_TAKE_FD,	/* pidfd_getfd() refused */
+	GUESTRAM_FD_NOT_RAM,	/* the fd passed: not a memfd or /dev/pone */
+	GUESTRAM_FD_NOT_MAPPED,	/* ... not mapped by the process */
+	GUESTRAM_KEEP_FD,	/* ... cannot be duplicated */
+	GUESTRAM_FAILURES
+};
 
 struct guestram {
 	enum guest_kind kind;
@@ -24,13 +40,9 @@ struct guestram {
 	off_t offset;		/* fd offset of addr */
 };
 
-/*
- * given_fd: an fd of the guest RAM a client passed, or -1 to look for it.
- * On error why says what was looked for and not found.
- */
+/* given_fd: an fd of the guest RAM a client passed, or -1 to look for it;
+ * -ESRCH when the process is gone. */
 int guestram_find(pid_t pid, int pidfd, int given_fd, struct guestram *out,
-		  char *why, size_t len);
-
-const char *guest_kind_name(enum guest_kind k);
+		  struct failure *f);
 
 #endif

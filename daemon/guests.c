@@ -1,30 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/pidfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <pone/uapi.h>
+
 #include "guests.h"
 #include "log.h"
-#include "ponedev.h"
 #include "procfs.h"
+#include "statefile.h"
 
-void guests_init(struct guests *gs, struct pone_engine *e, bool track_writes,
-		 bool track_pone)
+void guests_init(struct guests *gs, const struct guests_config *cfg)
 {
-	*gs = (struct guests){ .engine = e, .track_writes = track_writes,
-			       .track_pone = track_pone };
+	*gs = (struct guests){ .cfg = *cfg };
 	pthread_mutex_init(&gs->lock, NULL);
 }
 
 static void guest_free(struct guest *g)
 {
-	pagemap_close(&g->pagemap);
-	free(g->huge_zero);
+	if (g->ops)
+		g->ops->close(g);
 	if (g->ram.fd >= 0)
 		close(g->ram.fd);
 	if (g->pidfd >= 0)
@@ -38,12 +40,7 @@ void guest_put(struct guest *g)
 		guest_free(g);
 }
 
-void guests_fini(struct guests *gs)
-{
-	pthread_mutex_destroy(&gs->lock);
-}
-
-struct guest *guests_find(struct guests *gs, pid_t pid, const char *name)
+static struct guest *find(struct guests *gs, pid_t pid, const char *name)
 {
 	struct guest *g;
 
@@ -53,7 +50,7 @@ struct guest *guests_find(struct guests *gs, pid_t pid, const char *name)
 	return NULL;
 }
 
-static int check_name(const char *name, char *why, size_t len)
+static bool good_name(const char *name)
 {
 	size_t i, n = strlen(name);
 
@@ -61,37 +58,34 @@ static int check_name(const char *name, char *why, size_t len)
 		if (!(strchr("-_.+:@", name[i]) ||
 		      (name[i] >= '0' && name[i] <= '9') ||
 		      ((name[i] | 0x20) >= 'a' && (name[i] | 0x20) <= 'z')))
-			break;
-	if (!n || i < n || n >= GUEST_NAME_MAX || name[0] == '.') {
-		snprintf(why, len, "bad guest name '%s': use 1 to %d letters, "
-			 "digits and -_.+:@, not starting with '.'", name,
-			 GUEST_NAME_MAX - 1);
-		return -EINVAL;
-	}
-	return 0;
+			return false;
+	return n && n < GUEST_NAME_MAX && name[0] != '.';
 }
 
 /* The process, pinned by a pidfd, and not a zombie. */
-static int open_process(struct guest *g, char *why, size_t len)
+static int open_process(struct guest *g, struct failure *f)
 {
 	int ret;
 
 	g->pidfd = pidfd_open(g->pid, 0);
-	if (g->pidfd < 0) {
-		ret = -errno;
-		snprintf(why, len, "process %d: %s", (int)g->pid,
-			 errno == ESRCH ? "no such process" : strerror(errno));
-		return ret;
-	}
+	if (g->pidfd < 0)
+		return -errno;
 	ret = proc_start_time(g->pid, &g->start_time);
-	if (ret)
-		snprintf(why, len, "process %d: cannot read /proc/%d/stat: %s",
-			 (int)g->pid, (int)g->pid, strerror(-ret));
-	return ret;
+	return ret && ret != -ESRCH ? failure(f, GUESTRAM_PROC, ret) : ret;
 }
 
-static int add_region(struct guests *gs, struct guest *g, char *why,
-		      size_t len)
+static const struct guest_ops *ops_of(enum guest_kind kind)
+{
+	static const struct guest_ops *const ops[] = {
+		[GUEST_ANON] = &guest_anon_ops,
+		[GUEST_MEMFD] = &guest_memfd_ops,
+		[GUEST_PONE] = &guest_pone_ops,
+	};
+
+	return ops[kind];
+}
+
+static int add_region(struct guests *gs, struct guest *g, struct failure *f)
 {
 	struct pone_region_desc d = {
 		.name = g->name,
@@ -100,157 +94,157 @@ static int add_region(struct guests *gs, struct guest *g, char *why,
 		.offset = g->ram.offset,
 		.pid = g->pid,
 		.addr = g->ram.addr,
-		.resident = pagemap_resident,
-		.resident_ctx = &g->pagemap,
 	};
-	int ret = pagemap_open(&g->pagemap, g->pid, g->ram.addr, d.pages);
-	/* One count a 2 MiB page, the partial ones at both ends too. */
-	size_t blocks = (g->ram.size >> 21) + 2;
+	int ret;
 
-	/*
-	 * Never through a mapping of ours: MADV_PAGEOUT skips pages that
-	 * more than one process maps, and pone.ko would have to zap ours
-	 * with the guest's at every merge and discard (a TLB shootdown each
-	 * while our workers run). Of /dev/pone RAM pone.ko says which pages
-	 * have a frame: a hole reads as zeros, and is not read.
-	 */
-	d.mode = g->ram.kind == GUEST_ANON ? PONE_READ_VM : PONE_READ_PREAD;
-	if (ret) {
-		snprintf(why, len, "cannot open /proc/%d/pagemap: %s",
-			 (int)g->pid, strerror(-ret));
-		return ret;
-	}
-	if (g->ram.kind != GUEST_PONE && !pagemap_knows_huge(&g->pagemap))
-		log_warn("guest %s: this kernel has no PAGEMAP_SCAN, and poned "
-			 "may not read frame numbers and /proc/kpageflags (it "
-			 "needs CAP_SYS_ADMIN): huge pages cannot be told apart, "
-			 "and paging out a zero page splits its huge page "
-			 "whatever thp_split says", g->name);
-	if (g->ram.kind == GUEST_PONE) {
-		d.resident = ponedev_resident;
-		d.resident_ctx = g;
-		d.unwritten_exact = gs->track_pone;
-		/* pone.ko compares every pair it merges, and hashes the
-		 * pages it finds written. */
-		d.merges_verified = true;
-		d.resident_hashes = gs->track_pone;
-		g->pone_track_writes = gs->track_pone;
-	} else if (gs->track_writes) {
-		ret = pagemap_track_open(&g->pagemap, g->pid);
-		if (ret)
-			log_warn("guest %s: cannot track its writes: "
-				 "/proc/%d/clear_refs: %s%s; every pass reads "
-				 "all of its pages", g->name, (int)g->pid,
-				 strerror(-ret), ret == -EACCES ?
-				 " (poned needs CAP_DAC_OVERRIDE)" : "");
-	}
-	g->huge_zero = calloc(blocks, sizeof(*g->huge_zero));
-	if (!g->huge_zero) {
-		snprintf(why, len, "out of memory for the state of %llu pages",
-			 (unsigned long long)d.pages);
-		return -ENOMEM;
-	}
-	ret = pone_engine_add_region(gs->engine, &d, &g->region);
+	g->ops = ops_of(g->ram.kind);
+	ret = g->ops->open(gs, g, &d, f);
 	if (ret)
-		snprintf(why, len, "the engine cannot take %llu more pages: %s",
-			 (unsigned long long)d.pages, strerror(-ret));
-	return ret;
+		return ret;
+	ret = pone_engine_add_region(gs->cfg.engine, &d, &g->region);
+	return ret ? failure(f, GUESTS_ENGINE, ret) : 0;
+}
+
+static void guest_exited(struct source *s, uint32_t events)
+{
+	struct guest *g = (struct guest *)((char *)s -
+					   offsetof(struct guest, exited));
+
+	(void)events;
+	log_info("process %d exited: detaching its guest", (int)g->pid);
+	guests_detach_guest(g->guests, g);
+}
+
+/* Its exit detaches it; a restarted poned takes it back. */
+static int keep(struct guests *gs, struct guest *g, struct failure *f)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &g->exited };
+	int ret = 0;
+
+	g->exited.ready = guest_exited;
+	if (gs->cfg.epfd >= 0 &&
+	    epoll_ctl(gs->cfg.epfd, EPOLL_CTL_ADD, g->pidfd, &ev))
+		return failure(f, GUESTS_WATCH, -errno);
+	if (gs->cfg.state_dir)
+		ret = statefile_save(gs->cfg.state_dir, g->name, g->pid,
+				     g->start_time);
+	if (ret && gs->cfg.epfd >= 0)
+		epoll_ctl(gs->cfg.epfd, EPOLL_CTL_DEL, g->pidfd, NULL);
+	return ret ? failure(f, GUESTS_STATE, ret) : 0;
 }
 
 static int check_new(struct guests *gs, pid_t pid, const char *name,
-		     char *why, size_t len)
+		     struct failure *f)
 {
-	struct guest *g;
-
-	if (pid <= 0) {
-		snprintf(why, len, "bad pid %d", (int)pid);
-		return -EINVAL;
-	}
-	if (name && check_name(name, why, len))
-		return -EINVAL;
-	g = guests_find(gs, pid, NULL);
-	if (!g && name)
-		g = guests_find(gs, 0, name);
-	if (g) {
-		snprintf(why, len, "already attached: guest '%s', pid %d",
-			 g->name, (int)g->pid);
-		return -EEXIST;
-	}
+	if (pid <= 0)
+		return failure(f, GUESTS_BAD_PID, -EINVAL);
+	if (name && !good_name(name))
+		return failure(f, GUESTS_BAD_NAME, -EINVAL);
+	if (find(gs, pid, NULL) || (name && find(gs, 0, name)))
+		return failure(f, GUESTS_ATTACHED, -EEXIST);
 	return 0;
 }
 
-/* ram NULL: look for it, or take given_fd. */
-static int attach(struct guests *gs, pid_t pid, const char *name,
-		  int given_fd, const struct guestram *ram, struct guest **out,
-		  char *why, size_t len)
+static struct guest *guest_new(struct guests *gs, pid_t pid,
+			       const char *name)
 {
-	struct guest *g = NULL;
-	int ret;
+	struct guest *g = calloc(1, sizeof(*g));
 
-	/* Every failure below says why; should one not, the errno does. */
-	why[0] = '\0';
-	ret = check_new(gs, pid, name, why, len);
-	if (!ret && !(g = calloc(1, sizeof(*g)))) {
-		snprintf(why, len, "out of memory");
-		ret = -ENOMEM;
-	}
-	if (ret) {
-		if (ram && ram->fd >= 0)
-			close(ram->fd);
-		return ret;
-	}
-	*g = (struct guest){ .pid = pid, .pidfd = -1, .refs = 1,
+	if (!g)
+		return NULL;
+	*g = (struct guest){ .pid = pid, .pidfd = -1, .refs = 1, .guests = gs,
 			     .ram.fd = -1, .pagemap.fd = -1,
 			     .pagemap.clear_refs = -1,
 			     .pagemap.kpageflags = -1,
 			     .attached_at = (uint64_t)time(NULL) };
-	if (ram)
-		g->ram = *ram;
 	if (name)
 		snprintf(g->name, sizeof(g->name), "%s", name);
 	else
 		snprintf(g->name, sizeof(g->name), "pid-%d", (int)pid);
-	ret = open_process(g, why, len);
-	if (!ret && !ram)
-		ret = guestram_find(pid, g->pidfd, given_fd, &g->ram, why, len);
-	if (ret == -ESRCH)
-		snprintf(why, len, "process %d is not running", (int)pid);
-	if (!ret && g->ram.kind == GUEST_PONE)
-		ret = ponedev_check(g->ram.fd, why, len);
+	return g;
+}
+
+/* Its RAM found or given, the guest is made ready and kept. */
+static int open_guest(struct guests *gs, struct guest *g, int given_fd,
+		      bool found, struct failure *f)
+{
+	int ret = open_process(g, f);
+
+	if (!ret && !found)
+		ret = guestram_find(g->pid, g->pidfd, given_fd, &g->ram, f);
 	if (!ret)
-		ret = add_region(gs, g, why, len);
-	if (ret) {
-		if (!why[0])
-			snprintf(why, len, "%s", strerror(-ret));
-		guest_free(g);
-		return ret;
+		ret = add_region(gs, g, f);
+	if (!ret) {
+		ret = keep(gs, g, f);
+		if (ret)
+			pone_engine_remove_region(gs->cfg.engine, g->region);
 	}
+	return ret;
+}
+
+static void list_add(struct guests *gs, struct guest *g)
+{
 	pthread_mutex_lock(&gs->lock);
 	g->next = gs->list;
 	gs->list = g;
 	gs->count++;
 	pthread_mutex_unlock(&gs->lock);
+}
+
+/* ram NULL: look for it, or take given_fd. */
+static int attach(struct guests *gs, pid_t pid, const char *name,
+		  int given_fd, const struct guestram *ram, struct guest **out,
+		  struct failure *f)
+{
+	struct guest *g = NULL;
+	struct failure ignored;
+	int ret;
+
+	f = f ? f : &ignored;
+	f->code = 0;
+	ret = check_new(gs, pid, name, f);
+	if (!ret && !(g = guest_new(gs, pid, name)))
+		ret = -ENOMEM;
+	if (ret) {
+		if (ram && ram->fd >= 0)
+			close(ram->fd);
+		return ret;
+	}
+	if (ram)
+		g->ram = *ram;
+	ret = open_guest(gs, g, given_fd, ram, f);
+	if (ret) {
+		guest_free(g);
+		return ret;
+	}
+	list_add(gs, g);
+	log_info("attached guest '%s': pid %d, %llu MiB of %s RAM", g->name,
+		 (int)g->pid, (unsigned long long)(g->ram.size >> 20),
+		 g->ops->name);
 	*out = g;
 	return 0;
 }
 
 int guests_attach(struct guests *gs, pid_t pid, const char *name,
-		  int given_fd, struct guest **out, char *why, size_t len)
+		  int given_fd, struct guest **out, struct failure *f)
 {
-	return attach(gs, pid, name, given_fd, NULL, out, why, len);
+	return attach(gs, pid, name, given_fd, NULL, out, f);
 }
 
 int guests_attach_ram(struct guests *gs, pid_t pid, const char *name,
 		      const struct guestram *ram, struct guest **out,
-		      char *why, size_t len)
+		      struct failure *f)
 {
-	return attach(gs, pid, name, -1, ram, out, why, len);
+	return attach(gs, pid, name, -1, ram, out, f);
 }
 
-void guests_detach_guest(struct guests *gs, struct guest *g)
+/* Off the list and out of the engine; forgotten with its last reference. */
+static void drop(struct guests *gs, struct guest *g)
 {
 	struct guest **pp;
 
+	if (gs->cfg.epfd >= 0)
+		epoll_ctl(gs->cfg.epfd, EPOLL_CTL_DEL, g->pidfd, NULL);
 	pthread_mutex_lock(&gs->lock);
 	for (pp = &gs->list; *pp && *pp != g; pp = &(*pp)->next)
 		;
@@ -260,26 +254,64 @@ void guests_detach_guest(struct guests *gs, struct guest *g)
 	}
 	pthread_mutex_unlock(&gs->lock);
 	/* Returns once no worker reads the region: then no new reference. */
-	pone_engine_remove_region(gs->engine, g->region);
+	pone_engine_remove_region(gs->cfg.engine, g->region);
 	guest_put(g);
 }
 
-int guests_detach(struct guests *gs, pid_t pid, const char *name, char *why,
-		  size_t len)
+void guests_detach_guest(struct guests *gs, struct guest *g)
 {
-	struct guest *g = guests_find(gs, pid, name);
+	if (gs->cfg.state_dir)
+		statefile_remove(gs->cfg.state_dir, g->name);
+	log_info("detached guest '%s' (pid %d)", g->name, (int)g->pid);
+	drop(gs, g);
+}
 
-	if (!g) {
-		if (name)
-			snprintf(why, len, "no guest named '%s' is attached",
-				 name);
-		else
-			snprintf(why, len, "no guest with pid %d is attached",
-				 (int)pid);
-		return -ENOENT;
-	}
+int guests_detach(struct guests *gs, pid_t pid, const char *name,
+		  struct failure *f)
+{
+	struct guest *g = find(gs, pid, name);
+
+	if (!g)
+		return failure(f, GUESTS_NOT_ATTACHED, -ENOENT);
 	guests_detach_guest(gs, g);
 	return 0;
+}
+
+void guests_fini(struct guests *gs)
+{
+	while (gs->list)
+		drop(gs, gs->list);
+	pthread_mutex_destroy(&gs->lock);
+}
+
+/* A saved guest is attached again if its process is still the same one. */
+static int reattach(void *ctx, const char *name, pid_t pid, uint64_t start)
+{
+	struct guests *gs = ctx;
+	struct failure f;
+	struct guest *g;
+	uint64_t now;
+	char why[512];
+	int ret;
+
+	if (proc_start_time(pid, &now) || now != start) {
+		log_info("guest '%s' (pid %d) is gone since poned last ran",
+			 name, (int)pid);
+		return 1;
+	}
+	ret = guests_attach(gs, pid, name, -1, &g, &f);
+	if (ret) {
+		guests_failure_text(gs, ret, &f, pid, name, why, sizeof(why));
+		log_warn("cannot attach guest '%s' again: %s", name, why);
+		return 1;
+	}
+	return 0;
+}
+
+void guests_restore(struct guests *gs)
+{
+	if (gs->cfg.state_dir)
+		statefile_each(gs->cfg.state_dir, reattach, gs);
 }
 
 struct guest *guests_get(struct guests *gs, uint32_t region)
@@ -297,15 +329,9 @@ struct guest *guests_get(struct guests *gs, uint32_t region)
 
 static void track_writes(void *ctx, struct guest *g)
 {
-	int ret;
-
 	(void)ctx;
-	if (g->pagemap.clear_refs < 0)
-		return;
-	ret = pagemap_track_writes(&g->pagemap);
-	if (ret)
-		log_debug("guest %s: soft-dirty bits not taken (%s): this pass "
-			  "reads all of its pages", g->name, strerror(-ret));
+	if (g->ops->track_writes)
+		g->ops->track_writes(g);
 }
 
 void guests_track_writes(struct guests *gs)
@@ -342,4 +368,96 @@ void guests_each(struct guests *gs, void (*fn)(void *ctx, struct guest *g),
 		guest_put(all[i]);
 	}
 	free(all);
+}
+
+/* What the operator may do about a refusal of the kernel. */
+static const char *needs(int err, const char *what)
+{
+	return err == -EACCES || err == -EPERM ? what : "";
+}
+
+/* The words of a failure with a code; most name the process. */
+static int text_of(const struct guests *gs, int err, int code, pid_t pid,
+		   const char *name, char *buf, size_t len)
+{
+	const char *e = strerror(-err);
+
+	switch (code) {
+	case GUESTRAM_PROC:
+		return snprintf(buf, len, "process %d: cannot read its /proc "
+				"files: %s%s", (int)pid, e, needs(err,
+				" (poned needs CAP_DAC_READ_SEARCH and "
+				"CAP_SYS_PTRACE)"));
+	case GUESTRAM_NO_RAM:
+		return snprintf(buf, len, "process %d has no guest RAM: no "
+				"memfd:memory-backend-memfd or /dev/pone "
+				"mapping, and no -m option to size anonymous "
+				"RAM by", (int)pid);
+	case GUESTRAM_NO_ANON:
+	case GUESTRAM_MANY_ANON:
+		return snprintf(buf, len, "process %d has %s private anonymous "
+				"mapping of its -m size: cannot tell its guest "
+				"RAM", (int)pid, code == GUESTRAM_NO_ANON ?
+				"no" : "more than one");
+	case GUESTRAM_NO_FD:
+		return snprintf(buf, len, "process %d maps its guest RAM but "
+				"holds no fd of it to take; pass the fd with the "
+				"request", (int)pid);
+	case GUESTRAM_TAKE_FD:
+		return snprintf(buf, len, "cannot take process %d's fd of its "
+				"guest RAM: %s%s", (int)pid, e, needs(err,
+				" (poned needs CAP_SYS_PTRACE)"));
+	case GUESTRAM_FD_NOT_RAM:
+		return snprintf(buf, len, "the fd passed is not a memfd or "
+				"/dev/pone");
+	case GUESTRAM_FD_NOT_MAPPED:
+		return snprintf(buf, len, "process %d does not map the fd "
+				"passed", (int)pid);
+	case GUESTRAM_KEEP_FD:
+		return snprintf(buf, len, "cannot keep the fd passed: %s", e);
+	case GUESTS_BAD_PID:
+		return snprintf(buf, len, "bad pid %d", (int)pid);
+	case GUESTS_BAD_NAME:
+		return snprintf(buf, len, "bad guest name '%s': use 1 to %d "
+				"letters, digits and -_.+:@, not starting with "
+				"'.'", name, GUEST_NAME_MAX - 1);
+	case GUESTS_ATTACHED:
+		return snprintf(buf, len, "already attached: process %d%s%s%s",
+				(int)pid, name ? " or a guest named '" : "",
+				name ? name : "", name ? "'" : "");
+	case GUESTS_NOT_ATTACHED:
+		return name ? snprintf(buf, len, "no guest named '%s' is "
+				       "attached", name) :
+			      snprintf(buf, len, "no guest with pid %d is "
+				       "attached", (int)pid);
+	case GUESTS_ENGINE:
+		return snprintf(buf, len, "the engine cannot take the guest "
+				"RAM of process %d: %s", (int)pid, e);
+	case GUESTS_WATCH:
+		return snprintf(buf, len, "cannot watch process %d: %s",
+				(int)pid, e);
+	case GUESTS_STATE:
+		return snprintf(buf, len, "cannot list the guest in the state "
+				"directory %s: %s", gs->cfg.state_dir, e);
+	case GUESTS_PONE_MODULE:
+		return snprintf(buf, len, "/dev/pone does not answer "
+				"PONE_IOC_INFO: %s (is pone.ko loaded?)", e);
+	case GUESTS_PONE_ABI:
+		return snprintf(buf, len, "pone.ko speaks another ABI version "
+				"than poned's (%u): install the module and the "
+				"daemon of one release", PONE_ABI_VERSION);
+	}
+	return -1;
+}
+
+void guests_failure_text(const struct guests *gs, int err,
+			 const struct failure *f, pid_t pid, const char *name,
+			 char *buf, size_t len)
+{
+	if (text_of(gs, err, f ? f->code : 0, pid, name, buf, len) >= 0)
+		return;
+	if (err == -ESRCH)
+		snprintf(buf, len, "process %d is not running", (int)pid);
+	else
+		snprintf(buf, len, "process %d: %s", (int)pid, strerror(-err));
 }

@@ -11,14 +11,14 @@ static const struct {
 	enum log_level level;
 	const char *name;
 } levels[] = {
-	{ LOG_ERR, "error" },
-	{ LOG_WARN, "warning" },
-	{ LOG_INFO, "info" },
-	{ LOG_DEBUG, "debug" },
+	{ LOG_LEVEL_ERR, "error" },
+	{ LOG_LEVEL_WARN, "warning" },
+	{ LOG_LEVEL_INFO, "info" },
+	{ LOG_LEVEL_DEBUG, "debug" },
 };
 
 /* Set once before the threads start: read-only afterwards. */
-static enum log_level max_level = LOG_INFO;
+static enum log_level max_level = LOG_LEVEL_INFO;
 static int to_journal;
 
 void log_init(enum log_level max)

@@ -6,7 +6,7 @@
 #include <sys/mman.h>
 #include <sys/uio.h>
 
-#include "reclaim.h"
+#include "pageout.h"
 
 #define IOV_BATCH 512
 
@@ -20,7 +20,7 @@ static long advise(int pidfd, const struct iovec *iov, size_t n)
 	return done < 0 ? -errno : (long)(done / PONE_PAGE_SIZE);
 }
 
-long reclaim_pageout(int pidfd, uint64_t addr,
+long pageout_pages(int pidfd, uint64_t addr,
 		     const struct pone_page_ref *pages, size_t n)
 {
 	struct iovec iov[IOV_BATCH];
@@ -83,4 +83,29 @@ int swap_space(struct swap_space *s)
 	fclose(f);
 	s->in_files = swap_in_files();
 	return 0;
+}
+
+const char *swap_problem(int err, const struct swap_space *s)
+{
+	if (err)
+		return "cannot read /proc/meminfo";
+	if (!s->total)
+		return "no swap configured: zero pages can be recycled only "
+		       "from anonymous huge pages, none from memfd guests (add "
+		       "a swap file: see README, 'Swap')";
+	if (s->free < s->total / 100)
+		return "swap is full: zero pages cannot be recycled until "
+		       "slots are free (add swap)";
+	return NULL;
+}
+
+const char *swap_note(const struct swap_space *s)
+{
+	if (!s->total || s->in_files < s->total)
+		return NULL;
+	return "swap is in files only: the kernel splits a zero huge page "
+	       "before it pages it out to a file, which costs 2.6 times the "
+	       "CPU a page but holds no swap slot; a partition or a loop "
+	       "device over the file would take it whole, holding 512 slots "
+	       "(see README, 'Swap')";
 }

@@ -6,7 +6,6 @@
 
 #include "log.h"
 #include "periods.h"
-#include "ponedev.h"
 
 static uint64_t now_ns(clockid_t clock)
 {
@@ -43,10 +42,10 @@ static void on_duplicate(void *ctx, const struct pone_dup *d, size_t n)
 			__atomic_add_fetch(across ? &p->pass_across :
 					   &p->pass_within, 1, __ATOMIC_RELAXED);
 		}
-		if (g && g->ram.kind == GUEST_PONE)
+		if (g && g->ops->merge)
 			__atomic_add_fetch(&p->pass_merged,
-					   ponedev_merge(p->guests, p->engine,
-							 g, d + i, j - i),
+					   g->ops->merge(p->guests, g, d + i,
+							 j - i),
 					   __ATOMIC_RELAXED);
 		guest_put(g);
 	}
@@ -55,14 +54,14 @@ static void on_duplicate(void *ctx, const struct pone_dup *d, size_t n)
 static void report(struct periods *p, bool merge,
 		   const struct pone_pass_stats *s)
 {
-	log_msg(merge ? LOG_INFO : LOG_DEBUG, "%s pass: %llu pages read, %llu not resident, %llu unwritten since read, %llu zero "
-		 "(%llu recyclable), %llu changed, %.3f s, %.3f CPU-s",
-		 merge ? "merge" : "reclaim", (unsigned long long)s->scanned,
-		 (unsigned long long)s->absent, (unsigned long long)s->unwritten,
-		 (unsigned long long)s->zero,
-		 (unsigned long long)s->zero_stable,
-		 (unsigned long long)s->changed, s->wall_ns / 1e9,
-		 s->cpu_ns / 1e9);
+	log_msg(merge ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "%s pass: %llu pages "
+		"read, %llu not resident, %llu unwritten since read, %llu zero "
+		"(%llu recyclable), %llu changed, %.3f s, %.3f CPU-s",
+		merge ? "merge" : "reclaim", (unsigned long long)s->scanned,
+		(unsigned long long)s->absent, (unsigned long long)s->unwritten,
+		(unsigned long long)s->zero, (unsigned long long)s->zero_stable,
+		(unsigned long long)s->changed, s->wall_ns / 1e9,
+		s->cpu_ns / 1e9);
 	if (merge)
 		log_info("merge pass: %llu duplicate pages found (%llu within "
 			 "a guest, %llu across guests); %llu merged by pone.ko, "
@@ -85,10 +84,8 @@ static void run_pass(struct periods *p, bool merge)
 	int ret;
 
 	pthread_mutex_lock(&p->lock);
-	p->recycle = (struct recycle_pass){ p->engine, p->guests,
-					    p->set.thp_split,
-					    (uint32_t)(p->fig.passes + 1) &
-					    0x3fffff };
+	recycle_pass_init(&p->recycle, p->engine, p->guests, p->set.thp_split,
+			  p->fig.passes + 1);
 	pthread_mutex_unlock(&p->lock);
 	__atomic_store_n(&p->pass_merged, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->pass_within, 0, __ATOMIC_RELAXED);
@@ -160,6 +157,12 @@ static void *periods_main(void *arg)
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
+}
+
+void periods_settings_of(const struct config *c, struct periods_settings *s)
+{
+	*s = (struct periods_settings){ c->reclaim_period, c->merge_period,
+					c->cpu_limit, c->thp_split };
 }
 
 int periods_start(struct periods *p, struct pone_engine *e, struct guests *gs,

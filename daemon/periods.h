@@ -56,6 +56,9 @@ struct periods {
 	pthread_t thread;
 };
 
+/* The settings as the config has them. */
+void periods_settings_of(const struct config *c, struct periods_settings *s);
+
 int periods_start(struct periods *p, struct pone_engine *e, struct guests *gs,
 		  const struct periods_settings *set);
 void periods_stop(struct periods *p);

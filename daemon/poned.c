@@ -23,123 +23,17 @@
 
 #include "commands.h"
 #include "control.h"
-#include "daemon.h"
 #include "log.h"
 #include "pagemap.h"
-#include "procfs.h"
+#include "pageout.h"
+#include "poned.h"
 #include "statefile.h"
-#include "status.h"
-
-/* A guest's process, watched through its pidfd. */
-struct watch {
-	struct source src;
-	struct daemon *d;
-	pid_t pid;
-};
 
 struct signals {
 	struct source src;
 	int fd;
 	bool stop;
 };
-
-void daemon_periods_settings(const struct config *c,
-			     struct periods_settings *s)
-{
-	*s = (struct periods_settings){ c->reclaim_period, c->merge_period,
-					c->cpu_limit, c->thp_split };
-}
-
-static void guest_exited(struct source *s, uint32_t events)
-{
-	struct watch *w = (struct watch *)s;
-	char why[256];
-
-	(void)events;
-	log_info("process %d exited: detaching its guest", (int)w->pid);
-	daemon_detach(w->d, w->pid, NULL, why, sizeof(why));
-}
-
-static int watch_guest(struct daemon *d, struct guest *g)
-{
-	struct watch *w = malloc(sizeof(*w));
-	struct epoll_event ev = { .events = EPOLLIN };
-
-	if (!w)
-		return -ENOMEM;
-	*w = (struct watch){ { guest_exited }, d, g->pid };
-	ev.data.ptr = &w->src;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, g->pidfd, &ev)) {
-		free(w);
-		return -errno;
-	}
-	g->watch = w;
-	return 0;
-}
-
-int daemon_attach(struct daemon *d, pid_t pid, const char *name, int fd,
-		  struct guest **out, char *why, size_t len)
-{
-	const char *swap = swap_problem();
-	struct guest *g;
-	int ret = guests_attach(&d->guests, pid, name, fd, &g, why, len);
-
-	if (ret)
-		return ret;
-	ret = watch_guest(d, g);
-	if (!ret)
-		ret = statefile_save(d->cfg.state_dir, g->name, g->pid,
-				     g->start_time);
-	if (ret) {
-		snprintf(why, len, "cannot keep guest '%s' in %s: %s", g->name,
-			 d->cfg.state_dir, strerror(-ret));
-		daemon_detach(d, g->pid, NULL, NULL, 0);
-		return ret;
-	}
-	log_info("attached guest '%s': pid %d, %llu MiB of %s RAM", g->name,
-		 (int)g->pid, (unsigned long long)(g->ram.size >> 20),
-		 guest_kind_name(g->ram.kind));
-	if (swap)
-		log_warn("%s", swap);
-	*out = g;
-	return 0;
-}
-
-int daemon_detach(struct daemon *d, pid_t pid, const char *name, char *why,
-		  size_t len)
-{
-	struct guest *g = guests_find(&d->guests, pid, name);
-
-	if (!g)
-		return guests_detach(&d->guests, pid, name, why, len);
-	epoll_ctl(d->epfd, EPOLL_CTL_DEL, g->pidfd, NULL);
-	free(g->watch);
-	g->watch = NULL;
-	statefile_remove(d->cfg.state_dir, g->name);
-	log_info("detached guest '%s' (pid %d)", g->name, (int)g->pid);
-	guests_detach_guest(&d->guests, g);
-	return 0;
-}
-
-/* A saved guest is attached again if its process is still the same one. */
-static int reattach(void *ctx, const char *name, pid_t pid, uint64_t start)
-{
-	struct daemon *d = ctx;
-	struct guest *g;
-	uint64_t now;
-	char why[512];
-
-	if (proc_start_time(pid, &now) || now != start) {
-		log_info("guest '%s' (pid %d) is gone since poned last ran",
-			 name, (int)pid);
-		return 1;
-	}
-	if (daemon_attach(d, pid, name, -1, &g, why, sizeof(why))) {
-		log_warn("cannot attach guest '%s' again: %s", name, why);
-		return 1;
-	}
-	return 0;
-}
 
 static void signal_ready(struct source *s, uint32_t events)
 {
@@ -187,7 +81,7 @@ static int open_signals(struct signals *sg, int epfd)
 
 /* DSA where the config asks for it and the machine has it; else the CPU,
  * and the log says why. */
-static void pick_backend(struct daemon *d)
+static void pick_backend(struct poned *d)
 {
 	char why[512];
 
@@ -204,7 +98,7 @@ static void pick_backend(struct daemon *d)
 	log_info("DSA offload: %s", d->backend);
 }
 
-static bool start_write_tracking(struct daemon *d)
+static bool start_write_tracking(struct poned *d)
 {
 	d->write_tracking = "off";
 	if (!d->cfg.write_tracking)
@@ -224,7 +118,7 @@ static bool start_write_tracking(struct daemon *d)
 	return true;
 }
 
-static int make_engine(struct daemon *d)
+static int make_engine(struct poned *d)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct pone_engine_config ec = { 0 };
@@ -253,42 +147,47 @@ static int make_engine(struct daemon *d)
 	return ret;
 }
 
-/* On the way out: guests stay listed in the state directory, for the
- * next start to attach them again. */
-static void drop_guests(struct daemon *d)
+static void log_swap(void)
 {
-	struct guest *g;
+	struct swap_space s;
+	int err = swap_space(&s);
+	const char *problem = swap_problem(err, &s);
 
-	while ((g = d->guests.list)) {
-		free(g->watch);
-		guests_detach_guest(&d->guests, g);
-	}
-	guests_fini(&d->guests);
+	if (problem)
+		log_warn("%s", problem);
+	else if (swap_note(&s))
+		log_info("%s", swap_note(&s));
 }
 
-static void loop(struct daemon *d, struct signals *sg)
+/*
+ * One event a wait: a handler may free another source (a detach request
+ * frees the watch of the guest's pidfd), whose event would otherwise
+ * still wait in the same batch.
+ */
+static void loop(struct poned *d, struct signals *sg)
 {
-	struct epoll_event ev[16];
+	struct epoll_event ev;
 
 	while (!sg->stop) {
-		int i, n = epoll_wait(d->epfd, ev, 16, -1);
+		int n = epoll_wait(d->epfd, &ev, 1, -1);
 
 		if (n < 0 && errno != EINTR) {
 			log_err("epoll_wait: %s", strerror(errno));
 			return;
 		}
-		for (i = 0; i < n; i++) {
-			struct source *s = ev[i].data.ptr;
-
-			s->ready(s, ev[i].events);
-		}
+		if (n > 0)
+			((struct source *)ev.data.ptr)->ready(ev.data.ptr,
+							      ev.events);
 	}
 }
 
+#define CONFIG_DEFAULT "/etc/pone/poned.conf"
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: poned --config PATH [--foreground]\n"
-		   "  --config PATH   settings (INI, section [poned])\n"
+	fprintf(f, "usage: poned [--config PATH] [--foreground]\n"
+		   "  --config PATH   settings (INI, section [poned]; default "
+		   CONFIG_DEFAULT ")\n"
 		   "  --foreground    stay attached to the terminal\n"
 		   "  --version       print the version\n");
 }
@@ -318,25 +217,32 @@ static int parse_args(int argc, char **argv, struct args *a)
 		default: usage(stderr); return -EINVAL;
 		}
 	}
-	if (optind < argc || !a->config) {
+	if (optind < argc) {
 		usage(stderr);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int setup(struct daemon *d, const struct args *a)
+static int setup(struct poned *d, const struct args *a)
 {
 	struct periods_settings ps;
+	struct guests_config gc;
 	char err[1024];
 	int ret;
 
+	const char *path = a->config ? a->config : CONFIG_DEFAULT;
+	bool absent = !a->config && access(path, F_OK) && errno == ENOENT;
+
 	config_defaults(&d->cfg);
-	if (config_load(a->config, &d->cfg, err, sizeof(err))) {
+	if (!absent && config_load(path, &d->cfg, err, sizeof(err))) {
 		fprintf(stderr, "poned: %s\n", err);
 		return -EINVAL;
 	}
 	log_init(d->cfg.log_level);
+	if (absent)
+		log_info("no %s: running on the built-in settings (see "
+			 "poned.conf(5))", path);
 	ret = statefile_init(d->cfg.state_dir);
 	if (ret) {
 		log_err("state directory %s: %s", d->cfg.state_dir,
@@ -354,19 +260,20 @@ static int setup(struct daemon *d, const struct args *a)
 		log_err("cannot start the engine: %s", strerror(-ret));
 		return ret;
 	}
-	guests_init(&d->guests, d->engine, start_write_tracking(d),
-		    d->cfg.write_tracking);
-	daemon_periods_settings(&d->cfg, &ps);
+	gc = (struct guests_config){ d->engine, d->epfd, d->cfg.state_dir,
+				     start_write_tracking(d),
+				     d->cfg.write_tracking };
+	guests_init(&d->guests, &gc);
+	periods_settings_of(&d->cfg, &ps);
 	return periods_start(&d->periods, d->engine, &d->guests, &ps);
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .epfd = -1 };
+	struct poned d = { .epfd = -1 };
 	struct control *ctl = NULL;
 	struct signals sg = { .fd = -1 };
 	struct args a = { 0 };
-	const char *swap;
 	int ret;
 
 	if (parse_args(argc, argv, &a))
@@ -383,12 +290,8 @@ int main(int argc, char **argv)
 		log_err("control socket %s: %s%s", d.cfg.socket, strerror(-ret),
 			ret == -EADDRINUSE ? " (another poned serves it)" : "");
 	} else {
-		statefile_each(d.cfg.state_dir, reattach, &d);
-		swap = swap_problem();
-		if (swap)
-			log_warn("%s", swap);
-		else if ((swap = swap_note()))
-			log_info("%s", swap);
+		guests_restore(&d.guests);
+		log_swap();
 		log_info("guest RAM only read, never written: %s",
 			 pagemap_read_maps_zero_page() ?
 			 "the kernel maps it to the shared zero page (no "
@@ -404,7 +307,7 @@ int main(int argc, char **argv)
 	}
 	control_close(ctl);
 	periods_stop(&d.periods);
-	drop_guests(&d);
+	guests_fini(&d.guests);
 	pone_engine_free(d.engine);
 	pone_backend_destroy(d.dsa);
 	close(sg.fd);

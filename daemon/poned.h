@@ -2,9 +2,38 @@
 /*
  * The daemon as the control commands see it. Everything here is owned by
  * poned's main(); commands run on its main thread, one at a time.
+ *
+ * Threads: the main thread (the epoll loop: control requests, guest exits,
+ * signals), the scan thread (periods.c, one pass at a time) and the
+ * engine's workers, which act on what a pass finds (recycle.c, the guests'
+ * ops).
+ *
+ * Locking:
+ *   guests.lock        the guest list: held only to walk it, take a
+ *                      reference, or link and unlink a guest; never
+ *                      across a system call or a call into the engine
+ *   periods.lock       the periods' settings and figures; never held
+ *                      across a pass
+ *   the engine's       taken inside libpone: its pass lock by the scan
+ *                      thread across a pass; its lock by workers that
+ *                      report merges or ask whether a range is idle, and
+ *                      by status for one walk of a guest's page states
+ *                      (a word a page: about 0.2 ms a GiB)
+ *
+ * No two of guests.lock and periods.lock are ever held at once, and neither
+ * is held when the engine is called, so there is no order to keep between
+ * them: a worker in a pass takes guests.lock, lets go, then reports to the
+ * engine. Status takes each briefly and does its I/O (smaps, pone.ko's
+ * counters) holding a reference to the guest, not a lock, so asking for it
+ * does not hold up a pass (tests/e2e/bench_status.c measures it).
+ *
+ * Guest lifetime: a reference (guest_hold/guests_get .. guest_put) keeps
+ * a detached guest's memory and fds until the last user lets go;
+ * pone_engine_remove_region() returns only once no worker reads its
+ * region.
  */
-#ifndef PONED_DAEMON_H
-#define PONED_DAEMON_H
+#ifndef PONED_PONED_H
+#define PONED_PONED_H
 
 #include <stdint.h>
 
@@ -14,7 +43,7 @@
 #include "guests.h"
 #include "periods.h"
 
-struct daemon {
+struct poned {
 	struct config cfg;
 	struct pone_engine *engine;
 	unsigned int engine_threads_max;	/* its pool */
@@ -26,16 +55,5 @@ struct daemon {
 	int epfd;
 	uint64_t started;		/* CLOCK_REALTIME seconds */
 };
-
-/* Attach or detach a guest, and keep the state directory and the pidfd
- * watch in step (poned.c). */
-int daemon_attach(struct daemon *d, pid_t pid, const char *name, int fd,
-		  struct guest **out, char *why, size_t len);
-int daemon_detach(struct daemon *d, pid_t pid, const char *name, char *why,
-		  size_t len);
-
-/* The periods' settings as the config has them. */
-void daemon_periods_settings(const struct config *c,
-			     struct periods_settings *s);
 
 #endif

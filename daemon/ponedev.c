@@ -1,33 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Guests whose RAM is a /dev/pone region (pone.ko): the module frees zero
+ * pages (DISCARD) and makes equal pages share one frame (MERGE), checking
+ * each page itself at the point of no return; poned only proposes. Batches
+ * go from the worker that found them, one ioctl for up to PONE_BATCH_MAX
+ * pages. The module says which pages have a frame (a hole reads as zeros
+ * and is not read) and, when writes are tracked, which were written since
+ * it was last asked, with their hashes.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "log.h"
-#include "ponedev.h"
+#include <pone/uapi.h>
 
-int ponedev_info(int fd, struct pone_info *info)
+#include "guests.h"
+#include "log.h"
+
+static int info_of(int fd, struct pone_info *info)
 {
 	return ioctl(fd, PONE_IOC_INFO, info) ? -errno : 0;
 }
 
-int ponedev_check(int fd, char *why, size_t len)
+/* The module's ABI must be ours. */
+static int check_abi(int fd, struct failure *f)
 {
 	struct pone_info info;
-	int ret = ponedev_info(fd, &info);
+	int ret = info_of(fd, &info);
 
-	if (ret) {
-		snprintf(why, len, "/dev/pone does not answer PONE_IOC_INFO: "
-			 "%s (is pone.ko loaded?)", strerror(-ret));
-		return ret;
-	}
-	if (info.abi_version != PONE_ABI_VERSION) {
-		snprintf(why, len, "pone.ko speaks ABI version %u, poned %u: "
-			 "install the module and the daemon of one release",
-			 info.abi_version, PONE_ABI_VERSION);
-		return -EPROTO;
-	}
+	if (ret)
+		return failure(f, GUESTS_PONE_MODULE, ret);
+	if (info.abi_version != PONE_ABI_VERSION)
+		return failure(f, GUESTS_PONE_ABI, -EPROTO);
 	return 0;
 }
 
@@ -36,7 +41,8 @@ static uint64_t offset_of(const struct guest *g, uint64_t index)
 	return (uint64_t)g->ram.offset + index * PONE_PAGE_SIZE;
 }
 
-int ponedev_resident(void *ctx, uint64_t first, unsigned int n,
+/* pone_region_desc.resident; ctx is the guest. */
+static int resident(void *ctx, uint64_t first, unsigned int n,
 		     uint64_t *mask, uint64_t *unwritten, uint64_t *hash)
 {
 	const struct guest *g = ctx;
@@ -66,13 +72,15 @@ static void batch_error(struct guest *g, const char *what, int err)
 			 strerror(err));
 }
 
-void ponedev_discard(struct guest *g, const struct pone_page_ref *pages,
-		     size_t n)
+/* No huge pages here: every zero page goes. */
+static void discard(const struct recycle_pass *rp, struct guest *g,
+		    const struct pone_page_ref *pages, size_t n)
 {
 	struct pone_discard_entry e[PONE_BATCH_MAX];
 	struct pone_batch b = { .entries = (uintptr_t)e };
 	size_t i, done;
 
+	(void)rp;
 	while (n) {
 		b.count = (uint32_t)(n < PONE_BATCH_MAX ? n : PONE_BATCH_MAX);
 		for (i = 0; i < b.count; i++)
@@ -115,7 +123,7 @@ static size_t merge_entries(struct guests *gs, struct guest *g,
 		struct guest *c = canonical_guest(gs, dups[i].canonical.region,
 						  prev);
 
-		if (!c || c->ram.kind != GUEST_PONE) {
+		if (!c || c->ops != g->ops) {
 			guest_put(c);
 			continue;
 		}
@@ -130,9 +138,10 @@ static size_t merge_entries(struct guests *gs, struct guest *g,
 	return k;
 }
 
-size_t ponedev_merge(struct guests *gs, struct pone_engine *eng,
-		     struct guest *g, const struct pone_dup *dups, size_t n)
+static size_t merge(struct guests *gs, struct guest *g,
+		    const struct pone_dup *dups, size_t n)
 {
+	struct pone_engine *eng = gs->cfg.engine;
 	struct pone_merge_entry e[PONE_BATCH_MAX];
 	struct pone_dup done[PONE_BATCH_MAX];
 	struct guest *refs[PONE_BATCH_MAX];
@@ -167,3 +176,66 @@ size_t ponedev_merge(struct guests *gs, struct pone_engine *eng,
 	__atomic_add_fetch(&g->merged_pages, merged, __ATOMIC_RELAXED);
 	return merged;
 }
+
+static int pone_open(struct guests *gs, struct guest *g,
+		     struct pone_region_desc *d, struct failure *f)
+{
+	int ret = check_abi(g->ram.fd, f);
+
+	if (ret)
+		return ret;
+	d->mode = PONE_READ_PREAD;
+	d->resident = resident;
+	d->resident_ctx = g;
+	d->unwritten_exact = gs->cfg.track_pone;
+	/* pone.ko compares every pair it merges, and hashes the pages it
+	 * finds written. */
+	d->merges_verified = true;
+	d->resident_hashes = gs->cfg.track_pone;
+	g->pone_track_writes = gs->cfg.track_pone;
+	return 0;
+}
+
+static void pone_close(struct guest *g)
+{
+	(void)g;
+}
+
+static json_t *counts_json(const struct guest *g, const struct pone_info *info)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "frames", (json_int_t)info->region.frames,
+			 "shared", (json_int_t)info->region.shared,
+			 "zero", (json_int_t)info->region.zero,
+			 "merges", (json_int_t)info->region.merges,
+			 "cow_breaks", (json_int_t)info->region.cow_breaks,
+			 "discards", (json_int_t)info->region.discards,
+			 "merge_changed", (json_int_t)__atomic_load_n(
+				 &g->merge_changed, __ATOMIC_RELAXED),
+			 "merge_busy", (json_int_t)__atomic_load_n(
+				 &g->merge_busy, __ATOMIC_RELAXED));
+}
+
+/* The module's frames, not the process's page tables. */
+static void usage(struct guest *g, struct guest_usage *u)
+{
+	struct pone_info info;
+
+	*u = (struct guest_usage){ 0 };
+	if (info_of(g->ram.fd, &info))
+		return;
+	u->resident = info.region.frames * PONE_PAGE_SIZE;
+	u->saved = info.region.zero * PONE_PAGE_SIZE;
+	u->frames_mapped = info.region.frames;
+	u->frames_held = info.total.frames;
+	u->detail = counts_json(g, &info);
+}
+
+const struct guest_ops guest_pone_ops = {
+	.name = "pone",
+	.open = pone_open,
+	.close = pone_close,
+	.recycle = discard,
+	.merge = merge,
+	.usage = usage,
+};

@@ -1,20 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
-#include "ponedev.h"
-#include "reclaim.h"
+#include "pageout.h"
 #include "recycle.h"
 
 #define HUGE_PAGES 512			/* 4 KiB pages in a 2 MiB page */
-#define COUNT_BITS 10			/* up to 512 in a block word */
+
+/*
+ * A huge page's count is one word, so that workers add to it with one
+ * compare-and-swap: the pass it counts in, and how many of its pages were
+ * found zero in that pass. A count of an earlier pass is stale and reads
+ * as 0; the pass number wraps after 4 million passes, weeks of them.
+ */
+#define COUNT_BITS 10			/* up to 512 */
 #define COUNT_MASK ((1u << COUNT_BITS) - 1)
+#define PASS_MASK ((1u << (32 - COUNT_BITS)) - 1)
+
+static uint32_t count_pack(uint32_t pass, uint32_t count)
+{
+	return pass << COUNT_BITS | count;
+}
+
+static uint32_t count_in(uint32_t word, uint32_t pass)
+{
+	return word >> COUNT_BITS == pass ? word & COUNT_MASK : 0;
+}
+
+void recycle_pass_init(struct recycle_pass *rp, struct pone_engine *e,
+		       struct guests *gs, enum thp_split policy, uint64_t pass)
+{
+	*rp = (struct recycle_pass){ e, gs, policy,
+				     (uint32_t)pass & PASS_MASK };
+}
 
 static void pageout(struct guest *g, const struct pone_page_ref *pages,
 		    size_t n)
 {
-	long k = reclaim_pageout(g->pidfd, g->ram.addr, pages, n);
+	long k = pageout_pages(g->pidfd, g->ram.addr, pages, n);
 
 	if (k >= 0) {
 		__atomic_add_fetch(&g->recycled_pages, (uint64_t)k,
@@ -47,14 +72,12 @@ static bool count_zero(const struct recycle_pass *rp, struct guest *g,
 	uint32_t old = __atomic_load_n(w, __ATOMIC_RELAXED), new;
 
 	do {
-		uint32_t count = old >> COUNT_BITS == rp->number ?
-				 old & COUNT_MASK : 0;
-
-		new = rp->number << COUNT_BITS | (count + (uint32_t)n);
+		new = count_pack(rp->number,
+				 count_in(old, rp->number) + (uint32_t)n);
 	} while (!__atomic_compare_exchange_n(w, &old, new, false,
 					      __ATOMIC_RELAXED,
 					      __ATOMIC_RELAXED));
-	return (new & COUNT_MASK) == HUGE_PAGES;
+	return count_in(new, rp->number) == HUGE_PAGES;
 }
 
 static void huge_block(const struct recycle_pass *rp, struct guest *g,
@@ -82,20 +105,28 @@ static void huge_block(const struct recycle_pass *rp, struct guest *g,
 	__atomic_add_fetch(&g->huge_split, 1, __ATOMIC_RELAXED);
 }
 
-/* Zero pages of guest g, ascending, found stable in this pass. */
-static void recycle_zero(const struct recycle_pass *rp, struct guest *g,
-			 const struct pone_page_ref *pages, size_t n)
+int recycle_attach(struct guest *g)
+{
+	/* One count a 2 MiB page, the partial ones at both ends too. */
+	g->huge_zero = calloc((g->ram.size >> 21) + 2, sizeof(*g->huge_zero));
+	return g->huge_zero ? 0 : -ENOMEM;
+}
+
+void recycle_detach(struct guest *g)
+{
+	free(g->huge_zero);
+	g->huge_zero = NULL;
+}
+
+void recycle_pageout(const struct recycle_pass *rp, struct guest *g,
+		     const struct pone_page_ref *pages, size_t n)
 {
 	uint64_t huge[PAGEMAP_MAX / 64] = { 0 };
 	uint64_t base = pages[0].index, span = pages[n - 1].index + 1 - base;
 	struct pone_page_ref small[PAGEMAP_MAX];
 	size_t i, j, nsmall = 0;
 
-	if (g->ram.kind == GUEST_PONE) {	/* no huge pages there */
-		ponedev_discard(g, pages, n);
-		return;
-	}
-	if (span > PAGEMAP_MAX || !g->huge_zero ||
+	if (span > PAGEMAP_MAX ||
 	    pagemap_query(&g->pagemap, base, (unsigned int)span, NULL, huge))
 		memset(huge, 0, sizeof(huge));
 	for (i = 0; i < n; i = j) {
@@ -128,7 +159,7 @@ void recycle_found(const struct recycle_pass *rp,
 		for (j = i + 1; j < n && pages[j].region == pages[i].region; j++)
 			;
 		if (g)
-			recycle_zero(rp, g, pages + i, j - i);
+			g->ops->recycle(rp, g, pages + i, j - i);
 		guest_put(g);
 	}
 }

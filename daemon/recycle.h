@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Which zero pages of a guest to recycle, and recycling them: paged out
- * (reclaim.h), or discarded by pone.ko for a /dev/pone guest (ponedev.h).
+ * Recycling the zero pages a pass found: each run of a guest's pages goes
+ * to its kind's recycle op. For RAM the guest process maps (anonymous,
+ * memfd) that is recycle_pageout(): which of them to page out (pageout.h).
  *
  * Paging out one 4 KiB page of a transparent huge page splits it, which
  * costs the guest TLB reach, so pages inside huge pages follow a policy:
@@ -30,9 +31,20 @@ struct recycle_pass {
 	uint32_t number;		/* of the pass, to reset the counts */
 };
 
-/* The actuator's zero pages (pone_actuator.zero), of any guests: each
- * region's run goes to recycle_zero() of its guest, if still attached. */
+/* pass: the daemon's count of passes, this one included. */
+void recycle_pass_init(struct recycle_pass *rp, struct pone_engine *e,
+		       struct guests *gs, enum thp_split policy, uint64_t pass);
+
+/* The actuator's zero pages (pone_actuator.zero), of any guests. */
 void recycle_found(const struct recycle_pass *rp,
 		   const struct pone_page_ref *pages, size_t n);
+
+/* The per-huge-page counts of a guest paged out, and their release. */
+int recycle_attach(struct guest *g);
+void recycle_detach(struct guest *g);
+
+/* guest_ops.recycle of RAM the guest process maps. */
+void recycle_pageout(const struct recycle_pass *rp, struct guest *g,
+		     const struct pone_page_ref *pages, size_t n);
 
 #endif

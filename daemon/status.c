@@ -2,99 +2,63 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "ponedev.h"
-#include "procfs.h"
-#include "reclaim.h"
+#include "pageout.h"
 #include "status.h"
 
 struct totals {
 	json_int_t ram, resident, recycled, duplicate, within, across, saved;
 	json_int_t merged;
-	/* /dev/pone: frames the regions point at, counting shares, and the
-	 * frames there are (the module's total). */
-	json_int_t pone_mapped, pone_frames;
+	/* Frames the guests' RAM points at, counting shares, and the frames
+	 * the kernel helper holds for them all. */
+	json_int_t frames_mapped, frames_held;
 };
 
-/* What pone.ko counts for a /dev/pone guest's region. */
-static json_t *pone_json(struct guest *g, struct pone_info *info)
+static json_int_t counter(uint64_t *c)
 {
-	if (g->ram.kind != GUEST_PONE || ponedev_info(g->ram.fd, info))
-		return NULL;
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "frames", (json_int_t)info->region.frames,
-			 "shared", (json_int_t)info->region.shared,
-			 "zero", (json_int_t)info->region.zero,
-			 "merges", (json_int_t)info->region.merges,
-			 "cow_breaks", (json_int_t)info->region.cow_breaks,
-			 "discards", (json_int_t)info->region.discards);
+	return (json_int_t)__atomic_load_n(c, __ATOMIC_RELAXED);
 }
 
-/* info: what pone.ko said, when the result has a "pone" object. */
-static json_t *guest_json_info(struct daemon *d, struct guest *g,
-			       struct pone_info *info)
+/* u: what the guest's kind says of its memory. */
+static json_t *guest_json_usage(struct poned *d, struct guest *g,
+				struct guest_usage *u)
 {
 	struct pone_region_counts rc;
-	struct proc_usage u;
-	json_t *pone = pone_json(g, info), *o;
-	uint64_t saved;
+	json_t *o;
 
-	proc_usage(g->pid, g->ram.addr, g->ram.addr + g->ram.size, &u);
-	/* Splitting a huge page to page part of it out, the kernel maps its
-	 * zero parts to the shared zero page: no memory, no swap either. */
-	saved = u.swap + pagemap_zero_pages(&g->pagemap) * PONE_PAGE_SIZE;
-	if (pone) {
-		/* The module's frames, not the process's page tables. */
-		u.rss = info->region.frames * PONE_PAGE_SIZE;
-		u.swap = 0;
-		saved = info->region.zero * PONE_PAGE_SIZE;
-	}
+	g->ops->usage(g, u);
 	pone_engine_region_counts(d->engine, g->region, &rc);
 	o = json_pack(
 		"{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
 		" s:I, s:I, s:I, s:I, s:I, s:I}",
 		"name", g->name, "pid", (int)g->pid,
-		"ram", guest_kind_name(g->ram.kind), "backend", d->backend,
+		"ram", g->ops->name, "backend", d->backend,
 		"ram_bytes", (json_int_t)g->ram.size,
-		"resident_bytes", (json_int_t)u.rss,
-		"swap_bytes", (json_int_t)u.swap,
-		"recycled_pages",
-		(json_int_t)__atomic_load_n(&g->recycled_pages, __ATOMIC_RELAXED),
+		"resident_bytes", (json_int_t)u->resident,
+		"swap_bytes", (json_int_t)u->swap,
+		"recycled_pages", counter(&g->recycled_pages),
 		"duplicate_pages", (json_int_t)rc.duplicate,
-		"duplicates_within",
-		(json_int_t)__atomic_load_n(&g->dups_within, __ATOMIC_RELAXED),
-		"duplicates_across",
-		(json_int_t)__atomic_load_n(&g->dups_across, __ATOMIC_RELAXED),
+		"duplicates_within", counter(&g->dups_within),
+		"duplicates_across", counter(&g->dups_across),
 		/* Recycled zero pages hold a swap slot, or are the zero page:
 		 * no memory either way. */
-		"saved_bytes", (json_int_t)saved,
+		"saved_bytes", (json_int_t)u->saved,
 		"zero_pages", (json_int_t)rc.zero,
 		"stable_pages", (json_int_t)rc.stable,
-		"huge_pages_whole",
-		(json_int_t)__atomic_load_n(&g->huge_whole, __ATOMIC_RELAXED),
-		"huge_pages_split",
-		(json_int_t)__atomic_load_n(&g->huge_split, __ATOMIC_RELAXED),
-		"merged_pages",
-		(json_int_t)__atomic_load_n(&g->merged_pages, __ATOMIC_RELAXED),
+		"huge_pages_whole", counter(&g->huge_whole),
+		"huge_pages_split", counter(&g->huge_split),
+		"merged_pages", counter(&g->merged_pages),
 		"attached_at", (json_int_t)g->attached_at);
-	if (o && pone) {
-		json_object_set_new(pone, "merge_changed", json_integer(
-			(json_int_t)__atomic_load_n(&g->merge_changed,
-						    __ATOMIC_RELAXED)));
-		json_object_set_new(pone, "merge_busy", json_integer(
-			(json_int_t)__atomic_load_n(&g->merge_busy,
-						    __ATOMIC_RELAXED)));
-		json_object_set_new(o, "pone", pone);
-	}
-	else
-		json_decref(pone);
+	if (o && u->detail)
+		json_object_set(o, g->ops->name, u->detail);
+	json_decref(u->detail);
 	return o;
 }
 
-json_t *guest_json(struct daemon *d, struct guest *g)
+json_t *guest_json(struct poned *d, struct guest *g)
 {
-	struct pone_info info;
+	struct guest_usage u;
 
-	return guest_json_info(d, g, &info);
+	return guest_json_usage(d, g, &u);
 }
 
 static json_int_t field(json_t *o, const char *key)
@@ -103,7 +67,7 @@ static json_int_t field(json_t *o, const char *key)
 }
 
 struct guests_walk {
-	struct daemon *d;
+	struct poned *d;
 	json_t *list;
 	struct totals t;
 };
@@ -111,8 +75,8 @@ struct guests_walk {
 static void add_guest(void *ctx, struct guest *g)
 {
 	struct guests_walk *w = ctx;
-	struct pone_info info;
-	json_t *o = guest_json_info(w->d, g, &info);
+	struct guest_usage u;
+	json_t *o = guest_json_usage(w->d, g, &u);
 
 	if (!o)
 		return;
@@ -124,47 +88,10 @@ static void add_guest(void *ctx, struct guest *g)
 	w->t.across += field(o, "duplicates_across");
 	w->t.saved += field(o, "saved_bytes");
 	w->t.merged += field(o, "merged_pages");
-	if (json_object_get(o, "pone")) {
-		w->t.pone_mapped += (json_int_t)info.region.frames;
-		w->t.pone_frames = (json_int_t)info.total.frames;
-	}
+	w->t.frames_mapped += (json_int_t)u.frames_mapped;
+	if (u.frames_held)
+		w->t.frames_held = (json_int_t)u.frames_held;
 	json_array_append_new(w->list, o);
-}
-
-/* err: what swap_space() returned for s. */
-static const char *problem_of(int err, const struct swap_space *s)
-{
-	if (err)
-		return "cannot read /proc/meminfo";
-	if (!s->total)
-		return "no swap configured: zero pages can be recycled only "
-		       "from anonymous huge pages, none from memfd guests (add "
-		       "a swap file: see README, 'Swap')";
-	if (s->free < s->total / 100)
-		return "swap is full: zero pages cannot be recycled until "
-		       "slots are free (add swap)";
-	return NULL;
-}
-
-const char *swap_problem(void)
-{
-	struct swap_space s;
-	int err = swap_space(&s);
-
-	return problem_of(err, &s);
-}
-
-const char *swap_note(void)
-{
-	struct swap_space s;
-
-	if (swap_space(&s) || !s.total || s.in_files < s.total)
-		return NULL;
-	return "swap is in files only: the kernel splits a zero huge page "
-	       "before it pages it out to a file, which costs 2.6 times the "
-	       "CPU a page but holds no swap slot; a partition or a loop "
-	       "device over the file would take it whole, holding 512 slots "
-	       "(see README, 'Swap')";
 }
 
 static double cpu_seconds(void)
@@ -196,13 +123,13 @@ static json_t *last_pass_json(const struct periods_figures *f)
 			 "wall_s", s->wall_ns / 1e9, "cpu_s", s->cpu_ns / 1e9);
 }
 
-json_t *status_json(struct daemon *d)
+json_t *status_json(struct poned *d)
 {
 	struct guests_walk w = { d, json_array(), { 0 } };
 	struct pone_engine_memory mem;
 	struct periods_figures f;
 	struct swap_space sw = { 0 };
-	const char *problem = problem_of(swap_space(&sw), &sw);
+	const char *problem = swap_problem(swap_space(&sw), &sw);
 
 	guests_each(&d->guests, add_guest, &w);
 	periods_figures(&d->periods, &f);
@@ -239,5 +166,5 @@ json_t *status_json(struct daemon *d)
 		"saved_bytes", w.t.saved,
 		"merged_pages", w.t.merged,
 		/* Frames the regions would hold unmerged, less those they do. */
-		"pone_frames_saved", w.t.pone_mapped - w.t.pone_frames);
+		"pone_frames_saved", w.t.frames_mapped - w.t.frames_held);
 }

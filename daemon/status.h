@@ -9,14 +9,9 @@
 
 #include <jansson.h>
 
-#include "daemon.h"
+#include "poned.h"
 
-json_t *status_json(struct daemon *d);
-json_t *guest_json(struct daemon *d, struct guest *g);
-
-/* Why zero pages cannot be recycled now, or NULL. */
-const char *swap_problem(void);
-/* What the swap's kind costs recycling, where it matters; or NULL. */
-const char *swap_note(void);
+json_t *status_json(struct poned *d);
+json_t *guest_json(struct poned *d, struct guest *g);
 
 #endif

@@ -52,7 +52,7 @@ static void good_file(void **state)
 	assert_true(c.cpu_limit == 0.5);
 	assert_int_equal(c.nice, -5);
 	assert_int_equal(c.thp_split, THP_NEVER);
-	assert_int_equal(c.log_level, LOG_DEBUG);
+	assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
 	assert_string_equal(c.socket, "/run/x.sock");
 	assert_string_equal(c.state_dir, "/var/lib/x");
 	assert_string_equal(c.dsa, "wq0.1");

@@ -249,6 +249,7 @@ static uint64_t vmstat(const char *name)
 	return v;
 }
 
+/* Under poned's default policy; whole zero huge pages go out under any. */
 static int passes(struct pone_engine *e, struct actuation *a,
 		  const struct child *ch, uint64_t bytes, struct run *r)
 {
@@ -259,14 +260,14 @@ static int passes(struct pone_engine *e, struct actuation *a,
 	int ret;
 
 	/* The first pass only sees the zero pages: recyclable a period on. */
-	a->rp.number = 1;
+	recycle_pass_init(&a->rp, e, a->rp.guests, THP_IDLE, 1);
 	guests_track_writes(a->rp.guests);
 	ret = pone_engine_scan(e, PONE_PASS_RECLAIM, &act, &st);
 	if (!ret)
 		ret = proc_usage(ch->pid, ch->addr, ch->addr + bytes, &before);
 	if (ret)
 		return ret;
-	a->rp.number = 2;
+	recycle_pass_init(&a->rp, e, a->rp.guests, THP_IDLE, 2);
 	a->cpu_ns = 0;
 	/* As poned does before each pass; its CPU is the pass's too. */
 	track_ns = thread_cpu_ns();
@@ -296,10 +297,10 @@ static int run_once(enum layout l, uint64_t pages, unsigned int threads,
 	struct pone_engine_config cfg = { .threads = threads };
 	struct guestram ram = { .kind = GUEST_ANON,
 				.size = pages * PONE_PAGE_SIZE, .fd = -1 };
-	/* poned's default policy; whole zero huge pages go out under any. */
-	struct actuation a = { .rp.policy = THP_IDLE };
+	struct actuation a = { 0 };
 	struct pone_engine *e;
 	struct guests gs;
+	struct failure f;
 	struct guest *g;
 	struct child ch;
 	char why[256];
@@ -312,16 +313,17 @@ static int run_once(enum layout l, uint64_t pages, unsigned int threads,
 		child_stop(&ch);
 		return ret;
 	}
-	guests_init(&gs, e, tracking, tracking);
+	guests_init(&gs, &(struct guests_config){ e, -1, NULL, tracking,
+						   tracking });
 	ram.addr = ch.addr;
-	ret = guests_attach_ram(&gs, ch.pid, "bench", &ram, &g, why,
-				sizeof(why));
+	ret = guests_attach_ram(&gs, ch.pid, "bench", &ram, &g, &f);
 	if (ret) {
+		guests_failure_text(&gs, ret, &f, ch.pid, "bench", why,
+				    sizeof(why));
 		fflush(stdout);
 		fprintf(stderr, "pone-bench: cannot attach the child: %s\n",
 			why);
 	} else {
-		a.rp.engine = e;
 		a.rp.guests = &gs;
 		memset(r, 0, sizeof(*r));
 		ret = passes(e, &a, &ch, ram.size, r);

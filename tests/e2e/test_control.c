@@ -15,8 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -34,15 +37,35 @@ static int connect_daemon(void)
 	return fd;
 }
 
-/* Sends len bytes, returns the reply line ("" if the daemon hung up). */
-static char *exchange(const char *req, size_t len, char *reply, size_t cap)
+/* The first bytes of a request, with an fd riding along. */
+static ssize_t send_fd(int sock, const char *req, size_t len, int fd)
+{
+	char cmsg[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { (void *)req, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cmsg,
+			     .msg_controllen = sizeof(cmsg) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
+/* Sends len bytes (with fd, if >= 0), returns the reply line ("" if the
+ * daemon hung up). */
+static char *exchange_fd(const char *req, size_t len, int with, char *reply,
+			 size_t cap)
 {
 	int fd = connect_daemon();
 	size_t got = 0, off;
 	ssize_t k;
 
 	for (off = 0; off < len; off += (size_t)k) {
-		k = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		k = with >= 0 && !off ? send_fd(fd, req, len, with) :
+			send(fd, req + off, len - off, MSG_NOSIGNAL);
 		if (k <= 0)
 			break;
 	}
@@ -56,14 +79,24 @@ static char *exchange(const char *req, size_t len, char *reply, size_t cap)
 	return reply;
 }
 
-static void expect_error(const char *req, const char *message)
+static char *exchange(const char *req, size_t len, char *reply, size_t cap)
+{
+	return exchange_fd(req, len, -1, reply, cap);
+}
+
+static void expect_error_fd(const char *req, int fd, const char *message)
 {
 	char reply[4096];
 
-	exchange(req, strlen(req), reply, sizeof(reply));
+	exchange_fd(req, strlen(req), fd, reply, sizeof(reply));
 	if (!strstr(reply, "\"ok\":false") || !strstr(reply, message))
 		fail_msg("request %s: reply '%s' lacks '%s'", req, reply,
 			 message);
+}
+
+static void expect_error(const char *req, const char *message)
+{
+	expect_error_fd(req, -1, message);
 }
 
 static void still_serving(void)
@@ -144,6 +177,77 @@ static void bad_attach(void **state)
 		     "bad guest name");
 	expect_error("{\"cmd\":\"detach\",\"name\":\"nobody\"}\n",
 		     "no guest named 'nobody'");
+	still_serving();
+}
+
+static void attach_request(char *req, size_t len, pid_t pid, const char *name)
+{
+	snprintf(req, len, "{\"cmd\":\"attach\",\"pid\":%d,\"name\":\"%s\"}"
+		 "\n", (int)pid, name);
+}
+
+/* A process whose command line has "-m 64M", as QEMU's, but no memory of
+ * that size. */
+static pid_t start_no_ram(void)
+{
+	pid_t pid = fork();
+
+	if (!pid) {
+		execl("/bin/sh", "sh", "-c", "sleep 60; :", "sh", "-m", "64M",
+		      (char *)NULL);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	wait_s(0.2);	/* exec'd */
+	return pid;
+}
+
+/* Each way an attach of a real process fails says why, and attaches
+ * nothing. */
+static void attach_failures_say_why(void **state)
+{
+	const char *const args[] = { "-m", "16M", NULL };
+	const char *detach[] = { "detach", "--name", "first", NULL };
+	char req[160], fifo[128], guests[128], moved[140];
+	struct testguest g;
+	pid_t sh = start_no_ram();
+	int fd;
+
+	(void)state;
+	attach_request(req, sizeof(req), sh, "no-ram");
+	expect_error(req, "has no private anonymous mapping of its -m size");
+	kill(sh, SIGKILL);
+	waitpid(sh, NULL, 0);
+
+	assert_int_equal(guest_start(&g, args), 0);
+	attach_request(req, sizeof(req), g.c.pid, "first");
+	snprintf(fifo, sizeof(fifo), "%s/fifo", d.dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	fd = open(fifo, O_RDWR | O_CLOEXEC);
+	expect_error_fd(req, fd, "is not a memfd or /dev/pone");
+	close(fd);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	expect_error_fd(req, fd, "does not map the fd passed");
+	close(fd);
+
+	/* The state directory cannot list it: a file where its folder is. */
+	snprintf(guests, sizeof(guests), "%s/state/guests", d.dir);
+	snprintf(moved, sizeof(moved), "%s.moved", guests);
+	assert_int_equal(rename(guests, moved), 0);
+	fd = open(guests, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	close(fd);
+	expect_error(req, "cannot list the guest in the state directory");
+	assert_int_equal(unlink(guests), 0);
+	assert_int_equal(rename(moved, guests), 0);
+
+	assert_int_equal(ctl_attach(&d, g.c.pid, "first"), 0);
+	expect_error(req, "already attached");
+	attach_request(req, sizeof(req), g.c.pid, "second");
+	expect_error(req, "already attached: process");
+	attach_request(req, sizeof(req), 1, "first");
+	expect_error(req, "or a guest named 'first'");
+	assert_int_equal(ctl(&d, NULL, 0, detach), 0);
+	guest_quit(&g);
 	still_serving();
 }
 
@@ -231,6 +335,7 @@ int main(void)
 		cmocka_unit_test(huge_line),
 		cmocka_unit_test(hang_ups),
 		cmocka_unit_test(bad_attach),
+		cmocka_unit_test(attach_failures_say_why),
 		cmocka_unit_test(pone_ctl_errors),
 		cmocka_unit_test(periods_apply_at_once),
 		cmocka_unit_test(stable_periods_set),
