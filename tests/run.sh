@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds PageONE three ways and runs every test suite but 'bench':
+# Builds PageONE three ways, with every option on and warnings as errors,
+# and runs every test suite but 'bench':
 #   build-release  all suites
 #   build-asan     the unit, dsa, e2e and host suites under
 #                  AddressSanitizer + UBSan (e2e: poned itself, fed bad
@@ -12,14 +13,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/deps.sh
 
+# CI builds everything there is: a missing library fails the setup.
+all=(--werror -Ddsa=enabled -Dsystemd=enabled -Dtests=enabled)
 passed=0
 failed=0
 skipped=0
 
+# setup DIR MESON-SETUP-ARGS...: configure the build, again if it is
+# there (the demo's, say, has neither --werror nor every option on), and
+# build it.
 setup() {
 	local dir=$1
 	shift
-	[ -f "$dir/build.ninja" ] || meson setup "$dir" "$@"
+	if [ -f "$dir/build.ninja" ]; then
+		meson setup --reconfigure "$dir" "${all[@]}" "$@"
+	else
+		meson setup "$dir" "${all[@]}" "$@"
+	fi
 	ninja -C "$dir"
 }
 
