@@ -2,7 +2,7 @@
 /*
  * What poned tells systemd (its unit is Type=notify): sd_notify() and
  * sd_notifyf() of libsystemd. A poned built without libsystemd
- * (-Dsystemd=disabled) tells no one.
+ * (-Dsystemd=disabled) tells no one, and its unit is Type=exec.
  */
 #ifndef PONED_NOTIFY_H
 #define PONED_NOTIFY_H
