@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "log.h"
+#include "notify.h"
 #include "periods.h"
 
 static uint64_t now_ns(clockid_t clock)

@@ -14,7 +14,6 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 #include "commands.h"
 #include "control.h"
 #include "log.h"
+#include "notify.h"
 #include "pagemap.h"
 #include "pageout.h"
 #include "poned.h"

@@ -13,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/deps.sh
 build=build-release
-[ -f $build/build.ninja ] || meson setup $build --buildtype=release >/dev/null
+[ -f $build/build.ninja ] ||
+	meson setup $build --buildtype=release -Dtests=enabled >/dev/null
 ninja --quiet -C $build
 $build/tests/pone-demo "$@"
 echo

@@ -7,6 +7,9 @@ packages=(
 	meson ninja-build pkg-config gcc libc6-dev
 	libxxhash-dev libcmocka-dev libaccel-config-dev linux-libc-dev
 	libjansson-dev libinih-dev libsystemd-dev
+	# the install test renders the man pages; unit_file verifies the unit
+	# and the unit's directory comes from systemd.pc
+	groff-base systemd
 	# Debian's kernel booted in QEMU: the vm suite (with pone.ko built
 	# against its headers), the e2e qemu test and the demo
 	linux-headers-amd64 make qemu-system-x86 busybox-static cpio
