@@ -181,13 +181,11 @@ static void loop(struct poned *d, struct signals *sg)
 	}
 }
 
-#define CONFIG_DEFAULT "/etc/pone/poned.conf"
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: poned [--config PATH] [--foreground]\n"
 		   "  --config PATH   settings (INI, section [poned]; default "
-		   CONFIG_DEFAULT ")\n"
+		   PONED_CONFIG ")\n"
 		   "  --foreground    stay attached to the terminal\n"
 		   "  --version       print the version\n");
 }
@@ -231,7 +229,7 @@ static int setup(struct poned *d, const struct args *a)
 	char err[1024];
 	int ret;
 
-	const char *path = a->config ? a->config : CONFIG_DEFAULT;
+	const char *path = a->config ? a->config : PONED_CONFIG;
 	bool absent = !a->config && access(path, F_OK) && errno == ENOENT;
 
 	config_defaults(&d->cfg);
