@@ -63,21 +63,26 @@ static uint64_t block_first(const struct guest *g, uint64_t block)
 	return block * HUGE_PAGES - (g->ram.addr >> PONE_PAGE_SHIFT);
 }
 
-/* Adds n zero pages of this pass to the block's count; true when that
- * makes all of its pages zero. */
-static bool count_zero(const struct recycle_pass *rp, struct guest *g,
-		       uint64_t block, size_t n)
+bool recycle_count(uint32_t *word, uint32_t pass, size_t n)
 {
-	uint32_t *w = &g->huge_zero[block - block_of(g, 0)];
-	uint32_t old = __atomic_load_n(w, __ATOMIC_RELAXED), new;
+	uint32_t old = __atomic_load_n(word, __ATOMIC_RELAXED), new;
 
 	do {
-		new = count_pack(rp->number,
-				 count_in(old, rp->number) + (uint32_t)n);
-	} while (!__atomic_compare_exchange_n(w, &old, new, false,
+		new = count_pack(pass, count_in(old, pass) + (uint32_t)n);
+	} while (!__atomic_compare_exchange_n(word, &old, new, false,
 					      __ATOMIC_RELAXED,
 					      __ATOMIC_RELAXED));
-	return count_in(new, rp->number) == HUGE_PAGES;
+	return count_in(new, pass) == HUGE_PAGES;
+}
+
+enum huge_verdict recycle_verdict(enum thp_split policy, bool whole,
+				  bool idle)
+{
+	if (whole)
+		return HUGE_WHOLE;
+	if (policy == THP_ALWAYS || (policy == THP_IDLE && idle))
+		return HUGE_SPLIT;
+	return HUGE_KEEP;
 }
 
 static void huge_block(const struct recycle_pass *rp, struct guest *g,
@@ -86,23 +91,29 @@ static void huge_block(const struct recycle_pass *rp, struct guest *g,
 {
 	uint64_t first = block_first(g, block);
 	struct pone_page_ref whole[HUGE_PAGES];
+	bool all = recycle_count(&g->huge_zero[block - block_of(g, 0)],
+				 rp->number, n);
+	/* Asked only where the policy needs it: it walks 512 page states. */
+	bool idle = !all && rp->policy == THP_IDLE &&
+		    pone_engine_range_idle(rp->engine, pages[0].region, first,
+					   HUGE_PAGES);
 	size_t i;
 
-	if (count_zero(rp, g, block, n)) {
+	switch (recycle_verdict(rp->policy, all, idle)) {
+	case HUGE_WHOLE:
 		for (i = 0; i < HUGE_PAGES; i++)
 			whole[i] = (struct pone_page_ref){ pages[0].region,
 							   first + i };
 		pageout(g, whole, HUGE_PAGES);
 		__atomic_add_fetch(&g->huge_whole, 1, __ATOMIC_RELAXED);
-		return;
+		break;
+	case HUGE_SPLIT:
+		pageout(g, pages, n);
+		__atomic_add_fetch(&g->huge_split, 1, __ATOMIC_RELAXED);
+		break;
+	case HUGE_KEEP:
+		break;
 	}
-	if (rp->policy == THP_NEVER ||
-	    (rp->policy == THP_IDLE &&
-	     !pone_engine_range_idle(rp->engine, pages[0].region, first,
-				     HUGE_PAGES)))
-		return;
-	pageout(g, pages, n);
-	__atomic_add_fetch(&g->huge_split, 1, __ATOMIC_RELAXED);
 }
 
 int recycle_attach(struct guest *g)

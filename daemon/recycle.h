@@ -43,6 +43,22 @@ void recycle_found(const struct recycle_pass *rp,
 int recycle_attach(struct guest *g);
 void recycle_detach(struct guest *g);
 
+/*
+ * The policy, on its own: recycle_count() adds n zero pages found in a
+ * pass to a huge page's count word, and is true when that makes all 512
+ * of them zero in that pass (a count of another pass reads as none);
+ * recycle_verdict() says what of the huge page's zero pages goes out.
+ */
+enum huge_verdict {
+	HUGE_KEEP,	/* none: the huge page stays whole */
+	HUGE_SPLIT,	/* those found, splitting it */
+	HUGE_WHOLE,	/* all of it, unsplit */
+};
+
+bool recycle_count(uint32_t *word, uint32_t pass, size_t n);
+enum huge_verdict recycle_verdict(enum thp_split policy, bool whole,
+				  bool idle);
+
 /* guest_ops.recycle of RAM the guest process maps. */
 void recycle_pageout(const struct recycle_pass *rp, struct guest *g,
 		     const struct pone_page_ref *pages, size_t n);
