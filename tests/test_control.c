@@ -5,7 +5,7 @@
  * request reaches the handler; a line too long gets the error reply and
  * its client is dropped, as is one that goes away mid-line, leaving no fd
  * behind; the socket is the owner's only; a live socket is not taken
- * over, a stale one is.
+ * over, a stale one is, a file that is no socket is left alone.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -417,6 +417,26 @@ static void a_stale_socket_is_replaced(void **state)
 	close(c);
 }
 
+/* A socket path set by mistake to a file's is no reason to lose the file. */
+static void a_file_not_a_socket_is_left_alone(void **state)
+{
+	struct server *s = *state;
+	char buf[8] = { 0 };
+	FILE *f;
+
+	make_socket_dir(s);
+	f = fopen(s->path, "w");
+	assert_non_null(f);
+	fputs("keep", f);
+	fclose(f);
+	assert_int_equal(serve(s), -EEXIST);
+	f = fopen(s->path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "keep");
+}
+
 static void a_path_too_long_is_refused(void **state)
 {
 	struct server *s = *state;
@@ -447,6 +467,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_live_socket_is_not_taken_over,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(a_stale_socket_is_replaced,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(a_file_not_a_socket_is_left_alone,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(a_path_too_long_is_refused,
 						setup, teardown),
