@@ -101,13 +101,15 @@ static int setup(void **state)
 	if (!s)
 		return -1;
 	snprintf(s->dir, sizeof(s->dir), "/tmp/pone-control-XXXXXX");
-	if (!mkdtemp(s->dir))
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0 || !mkdtemp(s->dir)) {
+		free(s);
 		return -1;
+	}
 	/* In a directory control_open() makes. */
 	snprintf(s->path, sizeof(s->path), "%s/run/ctl.sock", s->dir);
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	*state = s;
-	return s->epfd < 0 ? -1 : 0;
+	return 0;
 }
 
 static int teardown(void **state)
@@ -124,6 +126,9 @@ static int teardown(void **state)
 	free(s);
 	return 0;
 }
+
+/* A test with a server of its own, not yet serving. */
+#define with_server(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 static int client(struct server *s)
 {
@@ -452,26 +457,16 @@ static void a_path_too_long_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(one_reply_a_line_in_order,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(clients_are_served_apart,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(a_passed_fd_reaches_the_handler,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			a_line_too_long_is_refused_and_dropped, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			a_client_gone_mid_line_is_dropped, setup, teardown),
-		cmocka_unit_test_setup_teardown(the_socket_is_the_owners_only,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(a_live_socket_is_not_taken_over,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(a_stale_socket_is_replaced,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(a_file_not_a_socket_is_left_alone,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(a_path_too_long_is_refused,
-						setup, teardown),
+		with_server(one_reply_a_line_in_order),
+		with_server(clients_are_served_apart),
+		with_server(a_passed_fd_reaches_the_handler),
+		with_server(a_line_too_long_is_refused_and_dropped),
+		with_server(a_client_gone_mid_line_is_dropped),
+		with_server(the_socket_is_the_owners_only),
+		with_server(a_live_socket_is_not_taken_over),
+		with_server(a_stale_socket_is_replaced),
+		with_server(a_file_not_a_socket_is_left_alone),
+		with_server(a_path_too_long_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

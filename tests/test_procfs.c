@@ -165,7 +165,8 @@ static uint64_t boot_ticks(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * hz + (uint64_t)ts.tv_nsec / (1000000000 / hz);
+	return (uint64_t)ts.tv_sec * hz +
+	       (uint64_t)ts.tv_nsec / (1000000000 / hz);
 }
 
 /* The start time is when it forked: one later is another process. */

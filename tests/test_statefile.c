@@ -100,7 +100,7 @@ static bool exists(const char *dir, const char *name)
 	return !access(path, F_OK);
 }
 
-static char base[32], dir[48];
+static char base[32], state_dir[48];
 
 /* *state: a directory that does not exist yet, in a fresh one. */
 static int setup(void **state)
@@ -108,8 +108,8 @@ static int setup(void **state)
 	snprintf(base, sizeof(base), "/tmp/pone-statefile-XXXXXX");
 	if (!mkdtemp(base))
 		return -1;
-	snprintf(dir, sizeof(dir), "%s/state", base);
-	*state = dir;
+	snprintf(state_dir, sizeof(state_dir), "%s/state", base);
+	*state = state_dir;
 	return 0;
 }
 
@@ -127,6 +127,9 @@ static int teardown(void **state)
 	(void)state;
 	return nftw(base, rm, 8, FTW_DEPTH | FTW_PHYS);
 }
+
+/* A test with a state directory of its own. */
+#define with_state_dir(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 static void init_makes_private_dirs(void **state)
 {
@@ -251,18 +254,12 @@ static void entries_survive_a_new_init(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(init_makes_private_dirs,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(saved_entries_are_read_back,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(save_replaces_and_remove_removes,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(refused_entries_are_removed,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(foreign_files_are_skipped,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(entries_survive_a_new_init,
-						setup, teardown),
+		with_state_dir(init_makes_private_dirs),
+		with_state_dir(saved_entries_are_read_back),
+		with_state_dir(save_replaces_and_remove_removes),
+		with_state_dir(refused_entries_are_removed),
+		with_state_dir(foreign_files_are_skipped),
+		with_state_dir(entries_survive_a_new_init),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
