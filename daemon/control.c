@@ -212,10 +212,14 @@ static void accept_ready(struct source *s, uint32_t events)
 	c->nclients++;
 }
 
-/* A socket file no one listens on is left by a daemon that died. */
+/*
+ * A socket file no one listens on is left by a daemon that died. connect()
+ * is refused by a file that is no socket too: that one is not ours.
+ */
 static int claim_path(const struct sockaddr_un *sa)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct stat st;
 	int ret;
 
 	if (fd < 0)
@@ -224,8 +228,11 @@ static int claim_path(const struct sockaddr_un *sa)
 	close(fd);
 	if (!ret)
 		return -EADDRINUSE;
-	if (errno == ECONNREFUSED)
-		unlink(sa->sun_path);
+	if (errno != ECONNREFUSED)
+		return 0;
+	if (!stat(sa->sun_path, &st) && !S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	unlink(sa->sun_path);
 	return 0;
 }
 

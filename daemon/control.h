@@ -27,6 +27,10 @@ typedef char *control_error_fn(void *ctx, const char *message);
 
 struct control;
 
+/*
+ * Serves path, its directory made if need be, in place of a socket no one
+ * listens on: -EADDRINUSE if one does, -EEXIST if path is not a socket.
+ */
 int control_open(const char *path, int epfd, control_fn *fn,
 		 control_error_fn *error, void *ctx, struct control **out);
 void control_close(struct control *c);

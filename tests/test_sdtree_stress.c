@@ -423,9 +423,10 @@ static bool op_lookup(struct thr *th)
 	for (uint32_t i = 0; i < n; i++) {
 		g[i] = below(&th->rng, s->cfg->groups);
 		/*
-		 * The leaf id is ignored: give any, but not one of ours (see
-		 * test_lookup_leaf_in_tree in test_sdtree.c: a lookup whose
-		 * id is that of an equal leaf in the tree finds nothing).
+		 * The leaf id is ignored: give any, but not one of ours
+		 * (see test_lookup_leaf_in_tree in test_sdtree_insert.c: a
+		 * lookup whose id is that of an equal leaf in the tree finds
+		 * nothing).
 		 */
 		keys[i] = (struct sdtree_key){ s->ghash[g[i]],
 					       s->nleaf + below(&th->rng,
