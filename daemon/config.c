@@ -272,21 +272,18 @@ static int on_entry(void *user, const char *section, const char *key,
 	return !apply(l->c, where, key, value, false, l->err, l->len);
 }
 
-int config_load(const char *path, struct config *c, char *err, size_t len)
+/* Reads f to its end and closes it; errors name it as path. */
+static int parse(FILE *f, const char *path, struct config *c, char *err,
+		 size_t len)
 {
 	struct config next = *c;
-	struct load l = { path, &next, err, len, fopen(path, "r"), 0 };
+	struct load l = { path, &next, err, len, f, 0 };
 	char why[256];
 	int ret;
 
-	if (!l.f) {
-		ret = -errno;
-		snprintf(err, len, "%s: %s", path, strerror(errno));
-		return ret;
-	}
 	err[0] = 0;
 	ret = ini_parse_stream(read_line, &l, on_entry, &l);
-	fclose(l.f);
+	fclose(f);
 	if (ret) {
 		if (!err[0])
 			snprintf(err, len, "%s:%d: not a 'key = value' line",
@@ -299,4 +296,28 @@ int config_load(const char *path, struct config *c, char *err, size_t len)
 	}
 	*c = next;
 	return 0;
+}
+
+static int open_failed(const char *path, char *err, size_t len)
+{
+	int ret = -errno;
+
+	snprintf(err, len, "%s: %s", path, strerror(-ret));
+	return ret;
+}
+
+int config_load(const char *path, struct config *c, char *err, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	return f ? parse(f, path, c, err, len) : open_failed(path, err, len);
+}
+
+int config_parse(const char *text, size_t size, const char *path,
+		 struct config *c, char *err, size_t len)
+{
+	/* Read as a file is, line by line: "r" leaves the text as it is. */
+	FILE *f = fmemopen((void *)text, size, "r");
+
+	return f ? parse(f, path, c, err, len) : open_failed(path, err, len);
 }
