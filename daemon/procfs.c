@@ -184,18 +184,29 @@ static int parse_size(const char *v, uint64_t *bytes)
 	return 0;
 }
 
+/* The argument at v, of at most max bytes: the last one of a command line
+ * may lack its NUL. */
+static int parse_arg(const char *v, size_t max, uint64_t *bytes)
+{
+	char *s = strndup(v, max);
+	int ret = s ? parse_size(s, bytes) : -ENOMEM;
+
+	free(s);
+	return ret;
+}
+
 int proc_qemu_ram_size(const char *args, size_t len, uint64_t *bytes)
 {
-	const char *a = args, *end = args + len;
+	size_t i, n;
 
-	while (a < end) {
-		const char *next = a + strnlen(a, (size_t)(end - a)) + 1;
+	for (i = 0; i < len; i += n + 1) {
+		const char *a = args + i;
 
-		if (!strcmp(a, "-m") && next < end)
-			return parse_size(next, bytes);
-		if (!strncmp(a, "-m=", 3))
-			return parse_size(a + 3, bytes);
-		a = next;
+		n = strnlen(a, len - i);
+		if (n == 2 && !memcmp(a, "-m", 2) && i + 3 < len)
+			return parse_arg(a + 3, len - i - 3, bytes);
+		if (n >= 3 && !memcmp(a, "-m=", 3))
+			return parse_arg(a + 3, n - 3, bytes);
 	}
 	return -ENOENT;
 }
