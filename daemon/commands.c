@@ -20,7 +20,11 @@ static char *dump(json_t *reply)
 
 static json_t *fail(const char *why)
 {
-	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
+	char text[WHY_MAX];
+
+	snprintf(text, sizeof(text), "%s", why);
+	request_reason_utf8(text);
+	return json_pack("{s:b, s:s}", "ok", 0, "error", text);
 }
 
 static json_t *ok(const char *key, json_t *value)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -146,4 +147,40 @@ void request_free(struct request *r)
 {
 	json_decref(r->json);
 	r->json = NULL;
+}
+
+/* Bytes of the character s starts with, 0 if none: UTF-8 as jansson takes
+ * it, with no overlong forms, surrogates or code points past U+10FFFF. */
+static size_t utf8_char(const unsigned char *s)
+{
+	size_t n, i;
+	uint32_t c;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	n = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	c = s[0] & (0x7f >> n);
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)	/* the NUL ends it too */
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void request_reason_utf8(char *why)
+{
+	while (*why) {
+		size_t n = utf8_char((unsigned char *)why);
+
+		if (n)
+			why += n;
+		else
+			*why++ = '?';
+	}
 }

@@ -44,4 +44,12 @@ int request_parse(const char *line, struct request *r, char *why,
 		  size_t len);
 void request_free(struct request *r);
 
+/*
+ * Makes a reason text a JSON reply can carry, which must be UTF-8 and a
+ * reason may not be: it may quote bytes a client sent (jansson's errors
+ * do), or be cut inside a character to fit its buffer. Each byte that is
+ * not part of a whole character becomes '?'.
+ */
+void request_reason_utf8(char *why);
+
 #endif

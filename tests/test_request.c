@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Control requests: each command with its fields as the daemon takes
- * them, and each malformed one refused with the reason a client is told.
+ * them, and each malformed one refused with the reason a client is told,
+ * which a reply must be able to carry.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "request.h"
@@ -99,11 +101,43 @@ static void malformed_requests(void **state)
 		"threads: value must be a string or a number");
 }
 
+static void reason_is(const char *why, const char *text)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s", why);
+	request_reason_utf8(buf);
+	assert_string_equal(buf, text);
+}
+
+/* A reply cannot carry what is not UTF-8: such a reason got none. jansson
+ * quotes a line cut inside a character, even a line all UTF-8. */
+static void reasons_utf8(void **state)
+{
+	struct request r;
+	char why[512];
+
+	(void)state;
+	assert_int_equal(request_parse("{\"c\\u\xc3\xa9\"}", &r, why, sizeof(why)),
+			 -22);
+	request_reason_utf8(why);
+	assert_string_equal(why, "malformed request: invalid escape near "
+			    "'\"c\\u?'");
+	reason_is("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		  "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	reason_is("cut \xe2\x82", "cut ??");
+	reason_is("overlong \xc0\xaf \xe0\x80\xaf", "overlong ?? ???");
+	reason_is("surrogate \xed\xa0\x80", "surrogate ???");
+	reason_is("past U+10FFFF \xf4\x90\x80\x80", "past U+10FFFF ????");
+	reason_is("stray \x80\xbf \xff", "stray ?? ?");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_requests),
 		cmocka_unit_test(malformed_requests),
+		cmocka_unit_test(reasons_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
