@@ -7,6 +7,8 @@ packages=(
 	meson ninja-build pkg-config gcc libc6-dev
 	libxxhash-dev libcmocka-dev libaccel-config-dev linux-libc-dev
 	libjansson-dev libinih-dev libsystemd-dev
+	# the fuzzers (tests/fuzz): clang with libFuzzer and its sanitizers
+	clang-14 libclang-rt-14-dev
 	# Debian's kernel booted in QEMU: the vm suite (with pone.ko built
 	# against its headers), the e2e qemu test and the demo
 	linux-headers-amd64 make qemu-system-x86 busybox-static cpio
