@@ -246,13 +246,37 @@ struct load {
 	int line;
 };
 
-/* libinih's handler is not told the line: the reader counts them. */
+/* Whether the line just read into str (num bytes) went on past it. */
+static bool cut(const char *str, int num, FILE *f)
+{
+	size_t n = strlen(str);
+	int c;
+
+	if (n < (size_t)num - 1 || str[n - 1] == '\n')
+		return false;
+	c = getc(f);		/* its newline, or more of it */
+	return c != EOF && c != '\n';
+}
+
+/*
+ * libinih's handler is not told the line: the reader counts them. libinih
+ * reads a line in pieces of its buffer's size and parses each as a line,
+ * so that the tail of a long comment could set a key: a line longer than
+ * the buffer is refused instead.
+ */
 static char *read_line(char *str, int num, void *user)
 {
 	struct load *l = user;
 
 	l->line++;
-	return fgets(str, num, l->f);
+	if (!fgets(str, num, l->f))
+		return NULL;
+	if (!cut(str, num, l->f))
+		return str;
+	if (!l->err[0])
+		snprintf(l->err, l->len, "%s:%d: line longer than %d bytes",
+			 l->path, l->line, num - 1);
+	return NULL;
 }
 
 static int on_entry(void *user, const char *section, const char *key,
@@ -284,12 +308,11 @@ static int parse(FILE *f, const char *path, struct config *c, char *err,
 	err[0] = 0;
 	ret = ini_parse_stream(read_line, &l, on_entry, &l);
 	fclose(f);
-	if (ret) {
-		if (!err[0])
-			snprintf(err, len, "%s:%d: not a 'key = value' line",
-				 path, ret);
+	if (ret && !err[0])
+		snprintf(err, len, "%s:%d: not a 'key = value' line", path,
+			 ret);
+	if (err[0])
 		return -EINVAL;
-	}
 	if (inconsistent(&next, why, sizeof(why))) {
 		snprintf(err, len, "%s: %s", path, why);
 		return -EINVAL;
