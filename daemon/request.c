@@ -48,18 +48,21 @@ static int parse_detach(struct request *r, char *why, size_t len)
 	return ret;
 }
 
-/* A value as text, the way the config file has it. */
+/* A value as text, the way the config file has it; whole, or -E2BIG: a
+ * value cut could be another valid one ("1" of "1x..."). */
 static int value_text(json_t *v, char *buf, size_t len)
 {
+	int n;
+
 	if (json_is_string(v))
-		snprintf(buf, len, "%s", json_string_value(v));
+		n = snprintf(buf, len, "%s", json_string_value(v));
 	else if (json_is_integer(v))
-		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+		n = snprintf(buf, len, "%lld", (long long)json_integer_value(v));
 	else if (json_is_real(v))
-		snprintf(buf, len, "%g", json_real_value(v));
+		n = snprintf(buf, len, "%g", json_real_value(v));
 	else
 		return -EINVAL;
-	return 0;
+	return (size_t)n < len ? 0 : -E2BIG;
 }
 
 static int parse_set(struct request *r, char *why, size_t len)
@@ -73,9 +76,12 @@ static int parse_set(struct request *r, char *why, size_t len)
 	if (json_object_size(values) > REQUEST_SET_MAX)
 		return refuse(why, len, "set: too many settings at once");
 	json_object_foreach(values, key, v) {
-		if (value_text(v, r->text[r->nset], sizeof(r->text[0]))) {
-			snprintf(why, len, "%s: value must be a string or a "
-				 "number", key);
+		int ret = value_text(v, r->text[r->nset], sizeof(r->text[0]));
+
+		if (ret) {
+			snprintf(why, len, "%s: %s", key, ret == -E2BIG ?
+				 "value longer than 255 bytes" :
+				 "value must be a string or a number");
 			return -EINVAL;
 		}
 		r->keys[r->nset] = key;

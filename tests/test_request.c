@@ -101,6 +101,23 @@ static void malformed_requests(void **state)
 		"threads: value must be a string or a number");
 }
 
+/* A value is taken whole or not at all: 255 zeros and an x are no 0. */
+static void long_values(void **state)
+{
+	char line[512], *v = line + sprintf(line, "{\"cmd\": \"set\", "
+					    "\"values\": {\"threads\": \"");
+	struct request r;
+
+	(void)state;
+	memset(v, '0', 255);
+	strcpy(v + 255, "\"}}");
+	parsed(line, &r);
+	assert_int_equal(strlen(r.values[0]), 255);
+	request_free(&r);
+	strcpy(v + 255, "x\"}}");
+	refused(line, "threads: value longer than 255 bytes");
+}
+
 static void reason_is(const char *why, const char *text)
 {
 	char buf[64];
@@ -137,6 +154,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_requests),
 		cmocka_unit_test(malformed_requests),
+		cmocka_unit_test(long_values),
 		cmocka_unit_test(reasons_utf8),
 	};
 
