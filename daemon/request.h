@@ -5,9 +5,10 @@
  * "pid": N | "name": S}, {"cmd": "set", "values": {"KEY": VALUE, ...}}.
  *
  * request_parse() checks the shape of a request only: the command, the
- * types and presence of its fields, a set's values as the config file
- * would have them (config_set() judges the settings). What it refuses, it
- * says why of in why, and the request is then not to be freed.
+ * types and presence of its fields, a set's values as text as the config
+ * file has them (config_set() judges the settings). A request it takes is
+ * the caller's to request_free(); of one it refuses, it writes why, in
+ * the words a client is told, and holds nothing.
  */
 #ifndef PONED_REQUEST_H
 #define PONED_REQUEST_H
