@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "log.h"
+#include "request.h"
 #include "status.h"
 
 #define WHY_MAX 512
@@ -21,7 +20,11 @@ static char *dump(json_t *reply)
 
 static json_t *fail(const char *why)
 {
-	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
+	char text[WHY_MAX];
+
+	snprintf(text, sizeof(text), "%s", why);
+	request_reason_utf8(text);
+	return json_pack("{s:b, s:s}", "ok", 0, "error", text);
 }
 
 static json_t *ok(const char *key, json_t *value)
@@ -35,140 +38,72 @@ char *commands_error(void *ctx, const char *message)
 	return dump(fail(message));
 }
 
-static json_t *cmd_version(struct poned *d, json_t *req, int fd)
+static json_t *cmd_version(struct poned *d, const struct request *r, int fd)
 {
 	(void)d;
-	(void)req;
+	(void)r;
 	(void)fd;
 	return ok("version", json_string(PONE_VERSION));
 }
 
-static json_t *cmd_status(struct poned *d, json_t *req, int fd)
+static json_t *cmd_status(struct poned *d, const struct request *r, int fd)
 {
-	(void)req;
+	(void)r;
 	(void)fd;
 	return ok("status", status_json(d));
 }
 
-static json_t *cmd_guests(struct poned *d, json_t *req, int fd)
+static json_t *cmd_guests(struct poned *d, const struct request *r, int fd)
 {
 	json_t *all = status_json(d);
 	json_t *list = json_incref(json_object_get(all, "guests"));
 
-	(void)req;
+	(void)r;
 	(void)fd;
 	json_decref(all);
 	return ok("guests", list);
 }
 
-/* "pid" must be a positive integer and "name" a string, where present. */
-static const char *target(json_t *req, pid_t *pid, const char **name)
-{
-	json_t *p = json_object_get(req, "pid");
-	json_t *n = json_object_get(req, "name");
-
-	*pid = 0;
-	*name = NULL;
-	if (p && (!json_is_integer(p) || json_integer_value(p) <= 0 ||
-		  json_integer_value(p) > 0x7fffffff))
-		return "\"pid\" must be a positive integer";
-	if (n && !json_is_string(n))
-		return "\"name\" must be a string";
-	*pid = p ? (pid_t)json_integer_value(p) : 0;
-	*name = n ? json_string_value(n) : NULL;
-	return NULL;
-}
-
-static json_t *cmd_attach(struct poned *d, json_t *req, int fd)
+static json_t *cmd_attach(struct poned *d, const struct request *r, int fd)
 {
 	char why[WHY_MAX];
-	const char *name, *bad;
 	struct failure f;
 	struct guest *g;
-	pid_t pid;
-	int ret;
+	int ret = guests_attach(&d->guests, r->pid, r->name, fd, &g, &f);
 
-	bad = target(req, &pid, &name);
-	if (!bad && !pid)
-		bad = "attach needs \"pid\"";
-	if (bad)
-		return fail(bad);
-	ret = guests_attach(&d->guests, pid, name, fd, &g, &f);
 	if (ret) {
-		guests_failure_text(&d->guests, ret, &f, pid, name, why,
+		guests_failure_text(&d->guests, ret, &f, r->pid, r->name, why,
 				    sizeof(why));
 		return fail(why);
 	}
 	return ok("guest", guest_json(d, g));
 }
 
-static json_t *cmd_detach(struct poned *d, json_t *req, int fd)
+static json_t *cmd_detach(struct poned *d, const struct request *r, int fd)
 {
 	char why[WHY_MAX];
-	const char *name, *bad;
 	struct failure f;
-	pid_t pid;
-	int ret;
+	int ret = guests_detach(&d->guests, r->pid, r->name, &f);
 
 	(void)fd;
-	bad = target(req, &pid, &name);
-	if (!bad && !pid == !name)
-		bad = "detach needs \"pid\" or \"name\", not both";
-	if (bad)
-		return fail(bad);
-	ret = guests_detach(&d->guests, pid, name, &f);
 	if (ret) {
-		guests_failure_text(&d->guests, ret, &f, pid, name, why,
+		guests_failure_text(&d->guests, ret, &f, r->pid, r->name, why,
 				    sizeof(why));
 		return fail(why);
 	}
 	return json_pack("{s:b}", "ok", 1);
 }
 
-/* A value as text, the way the config file has it. */
-static int value_text(json_t *v, char *buf, size_t len)
-{
-	if (json_is_string(v))
-		snprintf(buf, len, "%s", json_string_value(v));
-	else if (json_is_integer(v))
-		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-	else if (json_is_real(v))
-		snprintf(buf, len, "%g", json_real_value(v));
-	else
-		return -EINVAL;
-	return 0;
-}
-
-/* More than there are settings that change at run time. */
-#define SET_MAX 16
-
 /* All settings or none, judged together. */
-static json_t *cmd_set(struct poned *d, json_t *req, int fd)
+static json_t *cmd_set(struct poned *d, const struct request *r, int fd)
 {
-	json_t *values = json_object_get(req, "values"), *v;
 	struct config next = d->cfg;
 	struct periods_settings ps;
-	char why[WHY_MAX], text[SET_MAX][256];
-	const char *key, *keys[SET_MAX], *texts[SET_MAX];
+	char why[WHY_MAX];
 	unsigned int threads;
-	size_t n = 0;
 
 	(void)fd;
-	if (!json_is_object(values) || !json_object_size(values))
-		return fail("set needs \"values\": {\"KEY\": VALUE, ...}");
-	if (json_object_size(values) > SET_MAX)
-		return fail("set: too many settings at once");
-	json_object_foreach(values, key, v) {
-		if (value_text(v, text[n], sizeof(text[n]))) {
-			snprintf(why, sizeof(why), "%s: value must be a string "
-				 "or a number", key);
-			return fail(why);
-		}
-		keys[n] = key;
-		texts[n] = text[n];
-		n++;
-	}
-	if (config_set(&next, n, keys, texts, why, sizeof(why)))
+	if (config_set(&next, r->nset, r->keys, r->values, why, sizeof(why)))
 		return fail(why);
 	threads = next.threads ? next.threads : d->engine_threads_max;
 	if (threads > d->engine_threads_max) {
@@ -187,45 +122,28 @@ static json_t *cmd_set(struct poned *d, json_t *req, int fd)
 	return json_pack("{s:b}", "ok", 1);
 }
 
-static const struct command {
-	const char *name;
-	json_t *(*run)(struct poned *d, json_t *req, int fd);
-} commands[] = {
-	{ "status", cmd_status },
-	{ "guests", cmd_guests },
-	{ "attach", cmd_attach },
-	{ "detach", cmd_detach },
-	{ "set", cmd_set },
-	{ "version", cmd_version },
+/* By enum request_cmd. */
+static json_t *(*const commands[])(struct poned *d, const struct request *r,
+				   int fd) = {
+	[REQUEST_STATUS] = cmd_status,
+	[REQUEST_GUESTS] = cmd_guests,
+	[REQUEST_ATTACH] = cmd_attach,
+	[REQUEST_DETACH] = cmd_detach,
+	[REQUEST_SET] = cmd_set,
+	[REQUEST_VERSION] = cmd_version,
 };
 
 static json_t *dispatch(struct poned *d, const char *line, int fd)
 {
-	json_error_t err;
-	json_t *req = json_loads(line, JSON_REJECT_DUPLICATES, &err), *reply;
-	const char *name;
+	struct request r;
 	char why[WHY_MAX];
-	size_t i;
+	json_t *reply;
 
-	if (!json_is_object(req)) {
-		snprintf(why, sizeof(why), "malformed request: %s",
-			 req ? "not a JSON object" : err.text);
-		json_decref(req);
+	if (request_parse(line, &r, why, sizeof(why)))
 		return fail(why);
-	}
-	name = json_string_value(json_object_get(req, "cmd"));
-	for (i = 0; name && i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (!strcmp(name, commands[i].name)) {
-			reply = commands[i].run(d, req, fd);
-			json_decref(req);
-			return reply;
-		}
-	}
-	snprintf(why, sizeof(why), "unknown command%s%s: expected status, "
-		 "guests, attach, detach, set or version", name ? " " : "",
-		 name ? name : " (no \"cmd\")");
-	json_decref(req);
-	return fail(why);
+	reply = commands[r.cmd](d, &r, fd);
+	request_free(&r);
+	return reply;
 }
 
 char *commands_run(void *ctx, const char *line, int fd)

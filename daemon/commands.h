@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The control requests, one JSON object a line: {"cmd": "status"},
- * "guests", "version", {"cmd": "attach", "pid": N, "name": S} (optionally
- * with the guest RAM's fd attached), {"cmd": "detach", "pid": N | "name":
- * S}, {"cmd": "set", "values": {"KEY": VALUE, ...}}. Replies carry "ok";
- * a failed request gets {"ok": false, "error": WHY} and changes nothing.
+ * The control requests (request.h) carried out; an attach may come with
+ * the guest RAM's fd. Replies carry "ok"; a failed request gets {"ok":
+ * false, "error": WHY} and changes nothing.
  */
 #ifndef PONED_COMMANDS_H
 #define PONED_COMMANDS_H

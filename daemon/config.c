@@ -246,13 +246,37 @@ struct load {
 	int line;
 };
 
-/* libinih's handler is not told the line: the reader counts them. */
+/* Whether the line just read into str (num bytes) went on past it. */
+static bool cut(const char *str, int num, FILE *f)
+{
+	size_t n = strlen(str);
+	int c;
+
+	if (n < (size_t)num - 1 || str[n - 1] == '\n')
+		return false;
+	c = getc(f);		/* its newline, or more of it */
+	return c != EOF && c != '\n';
+}
+
+/*
+ * libinih's handler is not told the line: the reader counts them. libinih
+ * reads a line in pieces of its buffer's size and parses each as a line,
+ * so that the tail of a long comment could set a key: a line longer than
+ * the buffer is refused instead.
+ */
 static char *read_line(char *str, int num, void *user)
 {
 	struct load *l = user;
 
 	l->line++;
-	return fgets(str, num, l->f);
+	if (!fgets(str, num, l->f))
+		return NULL;
+	if (!cut(str, num, l->f))
+		return str;
+	if (!l->err[0])
+		snprintf(l->err, l->len, "%s:%d: line longer than %d bytes",
+			 l->path, l->line, num - 1);
+	return NULL;
 }
 
 static int on_entry(void *user, const char *section, const char *key,
@@ -272,31 +296,51 @@ static int on_entry(void *user, const char *section, const char *key,
 	return !apply(l->c, where, key, value, false, l->err, l->len);
 }
 
-int config_load(const char *path, struct config *c, char *err, size_t len)
+/* Reads f to its end and closes it; errors name it as path. */
+static int parse(FILE *f, const char *path, struct config *c, char *err,
+		 size_t len)
 {
 	struct config next = *c;
-	struct load l = { path, &next, err, len, fopen(path, "r"), 0 };
+	struct load l = { path, &next, err, len, f, 0 };
 	char why[256];
 	int ret;
 
-	if (!l.f) {
-		ret = -errno;
-		snprintf(err, len, "%s: %s", path, strerror(errno));
-		return ret;
-	}
 	err[0] = 0;
 	ret = ini_parse_stream(read_line, &l, on_entry, &l);
-	fclose(l.f);
-	if (ret) {
-		if (!err[0])
-			snprintf(err, len, "%s:%d: not a 'key = value' line",
-				 path, ret);
+	fclose(f);
+	if (ret && !err[0])
+		snprintf(err, len, "%s:%d: not a 'key = value' line", path,
+			 ret);
+	if (err[0])
 		return -EINVAL;
-	}
 	if (inconsistent(&next, why, sizeof(why))) {
 		snprintf(err, len, "%s: %s", path, why);
 		return -EINVAL;
 	}
 	*c = next;
 	return 0;
+}
+
+static int open_failed(const char *path, char *err, size_t len)
+{
+	int ret = -errno;
+
+	snprintf(err, len, "%s: %s", path, strerror(-ret));
+	return ret;
+}
+
+int config_load(const char *path, struct config *c, char *err, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	return f ? parse(f, path, c, err, len) : open_failed(path, err, len);
+}
+
+int config_parse(const char *text, size_t size, const char *path,
+		 struct config *c, char *err, size_t len)
+{
+	/* Read as a file is, line by line: "r" leaves the text as it is. */
+	FILE *f = fmemopen((void *)text, size, "r");
+
+	return f ? parse(f, path, c, err, len) : open_failed(path, err, len);
 }

@@ -34,6 +34,9 @@ struct config {
 
 void config_defaults(struct config *c);
 int config_load(const char *path, struct config *c, char *err, size_t len);
+/* The same, of a file's text, size bytes, that errors call path. */
+int config_parse(const char *text, size_t size, const char *path,
+		 struct config *c, char *err, size_t len);
 
 /* n settings, as `pone-ctl set KEY=VALUE...` gives them; only keys that
  * can change at run time (config_runtime_key()). The set is judged as a

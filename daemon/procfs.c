@@ -20,7 +20,7 @@ static FILE *open_proc(pid_t pid, const char *what, int *err)
 	return f;
 }
 
-static int parse_map(char *line, struct proc_map *m)
+int proc_parse_map(char *line, struct proc_map *m)
 {
 	int path_at = 0;
 
@@ -44,7 +44,7 @@ int proc_maps(pid_t pid, int (*fn)(void *ctx, const struct proc_map *m),
 	while (f && !ret && getline(&line, &cap, f) > 0) {
 		struct proc_map m;
 
-		ret = parse_map(line, &m);
+		ret = proc_parse_map(line, &m);
 		if (!ret)
 			ret = fn(ctx, &m);
 	}
@@ -75,23 +75,31 @@ int proc_cmdline(pid_t pid, char **args, size_t *len)
 	return 0;
 }
 
-int proc_start_time(pid_t pid, uint64_t *ticks)
+int proc_parse_start_time(const char *stat, uint64_t *ticks)
 {
-	char buf[1024], *p;
-	int ret, field;
-	FILE *f = open_proc(pid, "stat", &ret);
-
-	if (!f)
-		return ret;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
 	/* The name in parentheses may hold spaces: count after its end. */
-	p = p ? strrchr(buf, ')') : NULL;
+	const char *p = strrchr(stat, ')');
+	int field;
+
 	for (field = 2; p && field < 22; field++)
 		p = strchr(p + 1, ' ');
 	if (!p || sscanf(p, " %" SCNu64, ticks) != 1)
 		return -EIO;
 	return 0;
+}
+
+int proc_start_time(pid_t pid, uint64_t *ticks)
+{
+	char buf[1024];
+	int ret;
+	FILE *f = open_proc(pid, "stat", &ret);
+
+	if (!f)
+		return ret;
+	ret = fgets(buf, sizeof(buf), f) ? proc_parse_start_time(buf, ticks)
+					 : -EIO;
+	fclose(f);
+	return ret;
 }
 
 struct usage_walk {
@@ -117,13 +125,13 @@ static void usage_line(struct usage_walk *w, const char *line)
 		w->u->swap += kib << 10;
 }
 
-int proc_usage(pid_t pid, uint64_t start, uint64_t end, struct proc_usage *u)
+/* Closes f, which may be NULL: then u is all zero. */
+static void usage_walk(FILE *f, uint64_t start, uint64_t end,
+		       struct proc_usage *u)
 {
 	struct usage_walk w = { start, end, false, u };
 	char *line = NULL;
 	size_t cap = 0;
-	int ret;
-	FILE *f = open_proc(pid, "smaps", &ret);
 
 	*u = (struct proc_usage){ 0 };
 	while (f && getline(&line, &cap, f) > 0)
@@ -131,7 +139,24 @@ int proc_usage(pid_t pid, uint64_t start, uint64_t end, struct proc_usage *u)
 	free(line);
 	if (f)
 		fclose(f);
+}
+
+int proc_usage(pid_t pid, uint64_t start, uint64_t end, struct proc_usage *u)
+{
+	int ret;
+
+	usage_walk(open_proc(pid, "smaps", &ret), start, end, u);
 	return ret;
+}
+
+int proc_parse_usage(const char *smaps, size_t len, uint64_t start,
+		     uint64_t end, struct proc_usage *u)
+{
+	/* Read as the file is, line by line: "r" leaves the text as it is. */
+	FILE *f = fmemopen((void *)smaps, len, "r");
+
+	usage_walk(f, start, end, u);
+	return f ? 0 : -errno;
 }
 
 static int parse_size(const char *v, uint64_t *bytes)
@@ -159,18 +184,29 @@ static int parse_size(const char *v, uint64_t *bytes)
 	return 0;
 }
 
+/* The argument at v, of at most max bytes: the last one of a command line
+ * may lack its NUL. */
+static int parse_arg(const char *v, size_t max, uint64_t *bytes)
+{
+	char *s = strndup(v, max);
+	int ret = s ? parse_size(s, bytes) : -ENOMEM;
+
+	free(s);
+	return ret;
+}
+
 int proc_qemu_ram_size(const char *args, size_t len, uint64_t *bytes)
 {
-	const char *a = args, *end = args + len;
+	size_t i, n;
 
-	while (a < end) {
-		const char *next = a + strnlen(a, (size_t)(end - a)) + 1;
+	for (i = 0; i < len; i += n + 1) {
+		const char *a = args + i;
 
-		if (!strcmp(a, "-m") && next < end)
-			return parse_size(next, bytes);
-		if (!strncmp(a, "-m=", 3))
-			return parse_size(a + 3, bytes);
-		a = next;
+		n = strnlen(a, len - i);
+		if (n == 2 && !memcmp(a, "-m", 2) && i + 3 < len)
+			return parse_arg(a + 3, len - i - 3, bytes);
+		if (n >= 3 && !memcmp(a, "-m=", 3))
+			return parse_arg(a + 3, n - 3, bytes);
 	}
 	return -ENOENT;
 }

@@ -41,4 +41,21 @@ int proc_usage(pid_t pid, uint64_t start, uint64_t end, struct proc_usage *u);
 /* Size of the value of "-m" (QEMU's RAM size), in bytes; -ENOENT if none. */
 int proc_qemu_ram_size(const char *args, size_t len, uint64_t *bytes);
 
+/*
+ * The parsers of those files, on text from anywhere (the fuzzers feed
+ * them): what the functions above make of the same text, -EIO where they
+ * would fail for its sake.
+ */
+
+/* One line of maps, NUL-terminated; its newline goes, and m->path points
+ * into it. */
+int proc_parse_map(char *line, struct proc_map *m);
+
+/* The stat line, NUL-terminated. */
+int proc_parse_start_time(const char *stat, uint64_t *ticks);
+
+/* The smaps text, len bytes. */
+int proc_parse_usage(const char *smaps, size_t len, uint64_t start,
+		     uint64_t end, struct proc_usage *u);
+
 #endif

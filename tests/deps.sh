@@ -10,6 +10,8 @@ packages=(
 	# the install test renders the man pages; unit_file verifies the unit
 	# and the unit's directory comes from systemd.pc
 	groff-base systemd
+	# the fuzzers (tests/fuzz): clang with libFuzzer and its sanitizers
+	clang-14 libclang-rt-14-dev
 	# Debian's kernel booted in QEMU: the vm suite (with pone.ko built
 	# against its headers), the e2e qemu test and the demo
 	linux-headers-amd64 make qemu-system-x86 busybox-static cpio

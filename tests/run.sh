@@ -71,6 +71,10 @@ setup build-tsan --buildtype=debugoptimized -Db_sanitize=thread
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	run build-tsan --suite stress
 
+# The parsers under libFuzzer, ASan and UBSan: a minute each (tests/fuzz).
+CC=clang-14 setup build-fuzz -Dfuzz=true
+run build-fuzz --suite fuzz
+
 echo "tests: $skipped skipped (the SKIPPED lines above say why)"
 echo "tests: $passed passed, $failed failed"
 exit "$status"

@@ -102,6 +102,26 @@ static void bad_files(void **state)
 		"merge_period (30 s) is shorter than reclaim_period (60 s)");
 }
 
+/* libinih reads 199 bytes of a line at a time, and took the rest of a
+ * longer one for a line of its own. */
+static void long_lines(void **state)
+{
+	char text[512], err[512], *x = text + sprintf(text, "[poned]\n; ");
+	struct config c;
+
+	(void)state;
+	memset(x, 'x', 197);	/* a comment of 199 bytes fits */
+	strcpy(x + 197, "\nthreads = 3\n");
+	config_defaults(&c);
+	assert_int_equal(config_parse(text, strlen(text), "f", &c, err,
+				      sizeof(err)), 0);
+	assert_int_equal(c.threads, 3);
+	strcpy(x + 197, "threads = 64\n");
+	refused(text, ":2: line longer than 199 bytes");
+	strcpy(x + 197, "x\n");
+	refused(text, ":2: line longer than 199 bytes");
+}
+
 static void missing_file(void **state)
 {
 	struct config c;
@@ -169,6 +189,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_file),
 		cmocka_unit_test(bad_files),
+		cmocka_unit_test(long_lines),
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(runtime_changes),
 	};
