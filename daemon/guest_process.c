@@ -26,12 +26,13 @@ static void warn_no_huge(const struct guest *g)
 static void track_open(struct guest *g)
 {
 	int ret = pagemap_track_open(&g->pagemap, g->pid);
+	const char *fix = ret == -EACCES ? " (poned needs CAP_DAC_OVERRIDE)" :
+			  "";
 
 	if (ret)
 		log_warn("guest %s: cannot track its writes: /proc/%d/"
 			 "clear_refs: %s%s; every pass reads all of its pages",
-			 g->name, (int)g->pid, strerror(-ret),
-			 ret == -EACCES ? " (poned needs CAP_DAC_OVERRIDE)" : "");
+			 g->name, (int)g->pid, strerror(-ret), fix);
 }
 
 /* Recycling needs swap: say so at each attach while there is none. */

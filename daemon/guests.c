@@ -401,8 +401,8 @@ static int text_of(const struct guests *gs, int err, int code, pid_t pid,
 				"no" : "more than one");
 	case GUESTRAM_NO_FD:
 		return snprintf(buf, len, "process %d maps its guest RAM but "
-				"holds no fd of it to take; pass the fd with the "
-				"request", (int)pid);
+				"holds no fd of it to take; pass the fd with "
+				"the request", (int)pid);
 	case GUESTRAM_TAKE_FD:
 		return snprintf(buf, len, "cannot take process %d's fd of its "
 				"guest RAM: %s%s", (int)pid, e, needs(err,
