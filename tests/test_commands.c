@@ -27,14 +27,19 @@
 #define READY_FD "PONE_TEST_READY_FD"
 #define RAM (16 << 20)
 
-/* The child, run as QEMU with 16 MiB of anonymous guest RAM. */
+/*
+ * The child, run as QEMU with 16 MiB of anonymous guest RAM: a mapping of
+ * its own between two guard pages, which the kernel cannot merge with
+ * its neighbours (a sanitizer's, say) as it would two of the same kind.
+ */
 static int fake_qemu(void)
 {
-	char *ram = mmap(NULL, RAM, PROT_READ | PROT_WRITE,
+	char *ram = mmap(NULL, RAM + 2 * 4096, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	const char *fd = getenv(READY_FD);
 
-	if (ram == MAP_FAILED || !fd)
+	if (ram == MAP_FAILED || !fd ||
+	    mprotect(ram += 4096, RAM, PROT_READ | PROT_WRITE))
 		return 1;
 	memset(ram, 0x5a, RAM);
 	if (write(atoi(fd), "r", 1) != 1)
