@@ -25,21 +25,44 @@
 
 #define QEMU "qemu-system-x86_64"
 #define READY_FD "PONE_TEST_READY_FD"
+#define RAM_KIND "PONE_TEST_RAM"
 #define RAM (16 << 20)
 
-/*
- * The child, run as QEMU with 16 MiB of anonymous guest RAM: a mapping of
- * its own between two guard pages, which the kernel cannot merge with
- * its neighbours (a sanitizer's, say) as it would two of the same kind.
- */
-static int fake_qemu(void)
+/* Anonymous RAM of the -m size, a mapping of its own between two guard
+ * pages, which the kernel cannot merge with its neighbours (a sanitizer's,
+ * say) as it would two of the same kind. */
+static char *anon_ram(void)
 {
 	char *ram = mmap(NULL, RAM + 2 * 4096, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	const char *fd = getenv(READY_FD);
 
-	if (ram == MAP_FAILED || !fd ||
+	if (ram == MAP_FAILED ||
 	    mprotect(ram += 4096, RAM, PROT_READ | PROT_WRITE))
+		return NULL;
+	return ram;
+}
+
+/* Shared RAM as QEMU's memory-backend-memfd names it, its fd closed. */
+static char *memfd_ram(void)
+{
+	int fd = memfd_create("memory-backend-memfd", 0);
+	char *ram;
+
+	if (fd < 0 || ftruncate(fd, RAM))
+		return NULL;
+	ram = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return ram == MAP_FAILED ? NULL : ram;
+}
+
+/* The child, run as QEMU with 16 MiB of guest RAM of the kind asked:
+ * anonymous, two anonymous mappings of that size, or a memfd. */
+static int fake_qemu(void)
+{
+	const char *kind = getenv(RAM_KIND), *fd = getenv(READY_FD);
+	char *ram = !strcmp(kind, "memfd") ? memfd_ram() : anon_ram();
+
+	if (!ram || !fd || (!strcmp(kind, "two") && !anon_ram()))
 		return 1;
 	memset(ram, 0x5a, RAM);
 	if (write(atoi(fd), "r", 1) != 1)
@@ -48,7 +71,7 @@ static int fake_qemu(void)
 	return 0;
 }
 
-static pid_t start_qemu(void)
+static pid_t start_qemu(const char *kind)
 {
 	char *const argv[] = { QEMU, "-m", "16M", NULL };
 	char num[16], c;
@@ -63,6 +86,7 @@ static pid_t start_qemu(void)
 		close(p[0]);
 		snprintf(num, sizeof(num), "%d", p[1]);
 		setenv(READY_FD, num, 1);
+		setenv(RAM_KIND, kind, 1);
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
@@ -171,7 +195,7 @@ static bool listed(const struct fixture *fx, const char *name)
 static void attach_and_detach(void **state)
 {
 	struct fixture *fx = *state;
-	pid_t pid = start_qemu();
+	pid_t pid = start_qemu("anon");
 	char line[128];
 
 	snprintf(line, sizeof(line), "{\"cmd\":\"attach\",\"pid\":%d,"
@@ -195,6 +219,29 @@ static void attach_and_detach(void **state)
 	says(fx, "{\"cmd\":\"guests\"}", "\"guests\":[]");
 }
 
+static void attach_says(struct fixture *fx, const char *kind,
+			const char *want)
+{
+	pid_t pid = start_qemu(kind);
+	char line[128];
+
+	snprintf(line, sizeof(line), "{\"cmd\":\"attach\",\"pid\":%d}",
+		 (int)pid);
+	says(fx, line, want);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Guest RAM that cannot be told or taken: why, and nothing attached. */
+static void ram_not_found(void **state)
+{
+	struct fixture *fx = *state;
+
+	attach_says(fx, "two", "more than one private anonymous mapping");
+	attach_says(fx, "memfd", "holds no fd of it to take");
+	says(fx, "{\"cmd\":\"guests\"}", "\"guests\":[]");
+}
+
 /* A passed fd is the handler's to close, whatever the request. */
 static void passed_fd_closed(void **state)
 {
@@ -215,6 +262,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(version_and_status),
 		cmocka_unit_test(set_whole_or_nothing),
 		cmocka_unit_test(attach_and_detach),
+		cmocka_unit_test(ram_not_found),
 		cmocka_unit_test(passed_fd_closed),
 	};
 
