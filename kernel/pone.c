@@ -803,7 +803,7 @@ static int pone_discard_check(struct pone_region *r, struct pone_job *job)
 }
 
 /* Acts on entry i of a checked batch; stores its result and returns it. */
-static u32 pone_merge_entry(struct pone_region *d, struct pone_job *job, u32 i)
+static u32 pone_merge_act(struct pone_region *d, struct pone_job *job, u32 i)
 {
 	struct pone_merge_entry *e = (struct pone_merge_entry *)job->entries + i;
 
@@ -813,8 +813,7 @@ static u32 pone_merge_entry(struct pone_region *d, struct pone_job *job, u32 i)
 	return e->result;
 }
 
-static u32 pone_discard_entry(struct pone_region *r, struct pone_job *job,
-			      u32 i)
+static u32 pone_discard_act(struct pone_region *r, struct pone_job *job, u32 i)
 {
 	struct pone_discard_entry *e =
 		(struct pone_discard_entry *)job->entries + i;
@@ -834,13 +833,13 @@ static const struct pone_batch_ops pone_merge_ops = {
 	.entry_size = sizeof(struct pone_merge_entry),
 	.merge = true,
 	.check = pone_merge_check,
-	.act = pone_merge_entry,
+	.act = pone_merge_act,
 };
 
 static const struct pone_batch_ops pone_discard_ops = {
 	.entry_size = sizeof(struct pone_discard_entry),
 	.check = pone_discard_check,
-	.act = pone_discard_entry,
+	.act = pone_discard_act,
 };
 
 /*
