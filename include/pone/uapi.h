@@ -4,10 +4,10 @@
  *
  * Every open of /dev/pone is one region of guest RAM; it takes its size
  * from its first shared mapping. read(2) gives what its pages hold, a hole
- * (a page never written, or discarded) as zeros, without allocating. Offsets are byte offsets into a region,
- * page aligned. Batches carry one result a entry; the ioctl returns how
- * many entries were done (PONE_DONE), or a negative errno, in which case
- * nothing was changed.
+ * (a page never written, or discarded) as zeros, without allocating.
+ * Offsets are byte offsets into a region, page aligned. Batches carry one
+ * result a entry; the ioctl returns how many entries were done
+ * (PONE_DONE), or a negative errno, in which case nothing was changed.
  */
 #ifndef PONE_UAPI_H
 #define PONE_UAPI_H
@@ -24,8 +24,8 @@
 /* Per-entry outcome of MERGE and DISCARD. */
 enum pone_result {
 	PONE_DONE = 0,		/* merged, or discarded */
-	PONE_CHANGED = 1,	/* contents differ (merge) or not zero (discard) */
-	PONE_BUSY = 2,		/* a frame is pinned or being faulted in: retry */
+	PONE_CHANGED = 1,	/* pages differ (merge), not zero (discard) */
+	PONE_BUSY = 2,		/* a frame pinned or being faulted in: retry */
 	PONE_HOLE = 3,		/* an offset has no frame: it reads as zeros */
 	PONE_SAME = 4,		/* both offsets already share one frame */
 };
