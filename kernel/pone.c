@@ -537,6 +537,21 @@ static ssize_t pone_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	return done;
 }
 
+/*
+ * As in a file of the region's size: SEEK_END is from its end, and no
+ * offset lies past it (none but 0 before the first mapping sets the
+ * size), so that read(2) from where lseek(2) put it reads that page.
+ * SEEK_DATA and SEEK_HOLE see every page as data: RESIDENT says which
+ * have a frame.
+ */
+static loff_t pone_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct pone_region *r = file->private_data;
+
+	return fixed_size_llseek(file, offset, whence,
+				 (loff_t)READ_ONCE(r->pages) << PAGE_SHIFT);
+}
+
 static int pone_index(struct pone_region *r, u64 offset, pgoff_t *index)
 {
 	if (offset & ~PAGE_MASK)
@@ -1150,7 +1165,7 @@ static const struct file_operations pone_fops = {
 	.read_iter = pone_read_iter,
 	.unlocked_ioctl = pone_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = noop_llseek,
+	.llseek = pone_llseek,
 };
 
 /* The totals of PONE_IOC_INFO, one file each in /sys/class/misc/pone/. */

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * pone.ko's contract, one behaviour at a time, each checked against the
- * pages' contents and the module's counters: zero reads, read(2),
- * RESIDENT and the pages written, merge, copy on write from either side,
- * discard, refusal of changed pages, merges across regions, and every kind
- * of bad input leaving everything as it was.
+ * pages' contents and the module's counters: zero reads, read(2) and
+ * lseek(2), RESIDENT and the pages written, merge, copy on write from
+ * either side, discard, refusal of changed pages, merges across regions,
+ * and every kind of bad input leaving everything as it was.
  */
 #include "vmtest.h"
 
@@ -143,6 +143,52 @@ static void test_read(void)
 	CHECK(bad != MAP_FAILED);
 	CHECK_ERRNO(pread(r.fd, bad, PAGE, PAGE), EFAULT);
 	CHECK(munmap(bad, PAGE) == 0);
+	region_free(r, PAGES);
+}
+
+/*
+ * lseek(2) as in a file of the region's size: read(2) then reads the page
+ * it points to; SEEK_END counts from the region's end, and nothing lies
+ * past it.
+ */
+static void test_lseek(void)
+{
+	static uint8_t buf[2 * PAGE];
+	const off_t end = PAGES * PAGE;
+	struct region r = { .fd = vm_open() };
+
+	/* No size before the first mapping: only 0. */
+	CHECK(lseek(r.fd, 0, SEEK_END) == 0);
+	CHECK_ERRNO(lseek(r.fd, PAGE, SEEK_SET), EINVAL);
+	r.mem = vm_map(r.fd, PAGES);
+	vm_fill(pg(r, 5), 51);
+	vm_fill(pg(r, 6), 52);
+	vm_fill(pg(r, PAGES - 1), 53);
+
+	CHECK(lseek(r.fd, 5 * PAGE, SEEK_SET) == 5 * PAGE);
+	CHECK(read(r.fd, buf, PAGE) == PAGE && vm_page_is(buf, 51));
+	CHECK(lseek(r.fd, 0, SEEK_CUR) == 6 * PAGE);
+	CHECK(read(r.fd, buf, PAGE) == PAGE && vm_page_is(buf, 52));
+	CHECK(lseek(r.fd, -2 * (off_t)PAGE, SEEK_CUR) == 5 * PAGE);
+	CHECK(read(r.fd, buf, 2 * PAGE) == 2 * PAGE);
+	CHECK(vm_page_is(buf, 51) && vm_page_is(buf + PAGE, 52));
+	/* A hole reads as zeros from where the seek put it, too. */
+	CHECK(lseek(r.fd, 7 * PAGE, SEEK_SET) == 7 * PAGE);
+	CHECK(read(r.fd, buf, PAGE) == PAGE && vm_page_is(buf, 0));
+	/* pread(2) neither uses nor moves the position. */
+	CHECK(pread(r.fd, buf, PAGE, 5 * PAGE) == PAGE && vm_page_is(buf, 51));
+	CHECK(lseek(r.fd, 0, SEEK_CUR) == 8 * PAGE);
+
+	CHECK(lseek(r.fd, -(off_t)PAGE, SEEK_END) == end - (off_t)PAGE);
+	CHECK(read(r.fd, buf, 2 * PAGE) == PAGE && vm_page_is(buf, 53));
+	CHECK(read(r.fd, buf, PAGE) == 0);
+	CHECK(lseek(r.fd, 0, SEEK_END) == end);
+	/* Past either end: refused, and the position stays. */
+	CHECK_ERRNO(lseek(r.fd, 1, SEEK_END), EINVAL);
+	CHECK_ERRNO(lseek(r.fd, end + 1, SEEK_SET), EINVAL);
+	CHECK_ERRNO(lseek(r.fd, -1, SEEK_SET), EINVAL);
+	CHECK_ERRNO(lseek(r.fd, -end - 1, SEEK_CUR), EINVAL);
+	CHECK(lseek(r.fd, 0, SEEK_CUR) == end);
 	region_free(r, PAGES);
 }
 
@@ -664,6 +710,7 @@ int main(void)
 	RUN(test_abi_and_size);
 	RUN(test_zero_reads);
 	RUN(test_read);
+	RUN(test_lseek);
 	RUN(test_resident);
 	RUN(test_written);
 	RUN(test_write_allocates);
