@@ -981,41 +981,29 @@ static long pone_info(struct pone_region *r, void __user *arg)
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
-/* Bits [@start, @start + @n) of @map, @n <= 64, as the low bits. */
-static u64 pone_bits_at(const unsigned long *map, unsigned long start, u32 n)
-{
-	unsigned long w = start / BITS_PER_LONG, off = start % BITS_PER_LONG;
-	u64 v;
-
-	BUILD_BUG_ON(BITS_PER_LONG != 64);
-	v = map[w] >> off;
-	if (off && off + n > BITS_PER_LONG)
-		v |= (u64)map[w + 1] << (BITS_PER_LONG - off);
-	return n < 64 ? v & GENMASK_ULL(n - 1, 0) : v;
-}
+/* Room for PONE_RESIDENT_MAX bits of the present bitmap, and its shift. */
+#define PONE_FRAME_BITS (PONE_RESIDENT_MAX + BITS_PER_LONG)
 
 /*
- * Bit i of @frames says whether page @first + i has a frame; bit i of
- * @marked is set when it is also marked written: one snapshot of both,
- * under the xarray's lock, which the present bitmap changes under with
- * the slots. Only the marked slots are walked: in a steady state, a few
- * of each range.
+ * Bit i of @frames (PONE_FRAME_BITS) says whether page @first + i has a
+ * frame; bit i of @marked is set when it is also marked written: one
+ * snapshot of both, under the xarray's lock, which the present bitmap
+ * changes under with the slots. Only the marked slots are walked: in a
+ * steady state, a few of each range.
  */
 static void pone_slot_bits(struct pone_region *r, pgoff_t first, u32 pages,
-			   u64 *frames, u64 *marked)
+			   unsigned long *frames, unsigned long *marked)
 {
+	unsigned int shift = first % BITS_PER_LONG;
 	XA_STATE(xas, &r->frames, first);
 	struct pone_frame *f;
-	u32 i;
 
 	xas_lock(&xas);
-	for (i = 0; i < pages; i += 64)
-		frames[i / 64] = pone_bits_at(r->present, first + i,
-					      min(pages - i, 64U));
-	xas_for_each_marked(&xas, f, first + pages - 1, PONE_WRITTEN) {
-		i = xas.xa_index - first;
-		marked[i / 64] |= 1ull << (i % 64);
-	}
+	/* From the word of @first on, down by its bit's place in that word. */
+	bitmap_shift_right(frames, r->present + BIT_WORD(first), shift,
+			   pages + shift);
+	xas_for_each_marked(&xas, f, first + pages - 1, PONE_WRITTEN)
+		__set_bit(xas.xa_index - first, marked);
 	xas_unlock(&xas);
 }
 
@@ -1065,28 +1053,31 @@ static void pone_take_written(struct pone_region *r, pgoff_t index, u64 *hash)
 
 /* One zap a run of consecutive pages set in @bits: a TLB flush a run. */
 static void pone_zap_marked(struct pone_region *r, pgoff_t first,
-			    const u64 *bits, u32 pages)
+			    const unsigned long *bits, u32 pages)
 {
-	const unsigned long *b = (const unsigned long *)bits;
 	unsigned long start, end;
 
-	for_each_set_bitrange(start, end, b, pages)
+	for_each_set_bitrange(start, end, bits, pages)
 		unmap_mapping_pages(&r->mapping, first + start, end - start,
 				    false);
 }
 
-static int pone_bits_out(u64 user, const u64 *bits, u32 pages)
+/* @pages bits of @bits to @user, as the __u64 words of the ABI. */
+static int pone_bits_out(u64 user, const unsigned long *bits, u32 pages)
 {
-	if (copy_to_user(u64_to_user_ptr(user), bits,
-			 DIV_ROUND_UP(pages, 64) * sizeof(bits[0])))
+	u64 words[PONE_RESIDENT_MAX / 64];
+
+	bitmap_to_arr64(words, bits, pages);
+	if (copy_to_user(u64_to_user_ptr(user), words,
+			 DIV_ROUND_UP(pages, 64) * sizeof(words[0])))
 		return -EFAULT;
 	return 0;
 }
 
 static long pone_resident(struct pone_region *r, void __user *arg)
 {
-	u64 bits[PONE_RESIDENT_MAX / 64] = {};
-	u64 written[PONE_RESIDENT_MAX / 64] = {};
+	DECLARE_BITMAP(bits, PONE_FRAME_BITS) = {};
+	DECLARE_BITMAP(written, PONE_RESIDENT_MAX) = {};
 	struct pone_resident q;
 	unsigned long i;
 	pgoff_t first;
@@ -1118,7 +1109,7 @@ static long pone_resident(struct pone_region *r, void __user *arg)
 		u64 __user *hashes = u64_to_user_ptr(q.hashes);
 
 		pone_zap_marked(r, first, written, q.pages);
-		for_each_set_bit(i, (unsigned long *)written, q.pages) {
+		for_each_set_bit(i, written, q.pages) {
 			u64 hash;
 
 			pone_take_written(r, first + i, hashes ? &hash : NULL);

@@ -202,6 +202,43 @@ static int resident(int fd, uint64_t first, uint32_t pages, uint64_t *bits,
 	return ioctl(fd, PONE_IOC_RESIDENT, &q);
 }
 
+/*
+ * RESIDENT of ranges that start anywhere in a word of the module's bitmap
+ * and end anywhere in one of the user's: each bit as the page, and none
+ * past the range in its last word.
+ */
+static void test_resident_ranges(void)
+{
+	const size_t pages = PONE_RESIDENT_MAX + 128;
+	const size_t firsts[] = { 0, 1, 63, 64, 65, 100, 127 };
+	const uint32_t counts[] = { 1, 63, 64, 65, 200, PONE_RESIDENT_MAX - 1,
+				    PONE_RESIDENT_MAX };
+	struct region r = region_new(pages);
+	uint64_t bits[PONE_RESIDENT_MAX / 64];
+	size_t f, c, i;
+
+	for (i = 0; i < pages; i++)
+		if (i % 3 == 0 || i % 64 == 63)
+			vm_fill(pg(r, i), i + 1);
+	for (f = 0; f < sizeof(firsts) / sizeof(firsts[0]); f++) {
+		for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+			size_t first = firsts[f];
+			uint32_t n = counts[c];
+
+			memset(bits, 0xa5, sizeof(bits));
+			CHECK(resident(r.fd, first, n, bits, 0) == 0);
+			for (i = 0; i < (n + 63) / 64 * 64; i++) {
+				size_t p = first + i;
+				bool set = bits[i / 64] >> (i % 64) & 1;
+
+				CHECK(set == (i < n && (p % 3 == 0 ||
+							p % 64 == 63)));
+			}
+		}
+	}
+	region_free(r, pages);
+}
+
 /* The pages of the region written since last asked, each given with the
  * xxh64 of what it holds now, and no other. */
 static uint64_t written(struct region r)
@@ -712,6 +749,7 @@ int main(void)
 	RUN(test_read);
 	RUN(test_lseek);
 	RUN(test_resident);
+	RUN(test_resident_ranges);
 	RUN(test_written);
 	RUN(test_write_allocates);
 	RUN(test_merge_and_cow);
