@@ -90,8 +90,18 @@
  * - The region lives as long as its file, which every mapping holds; its
  *   size is written once under size_lock (smp_store_release), and read
  *   with smp_load_acquire where the present bitmap may follow, with
- *   READ_ONCE elsewhere. frame structs
- *   are SLAB_TYPESAFE_BY_RCU so PONE_IOC_INFO can walk a region under RCU.
+ *   READ_ONCE elsewhere.
+ * - A frame is freed when its last share is put, and a share is put only
+ *   once no slot points to the frame for it (but on the region's release,
+ *   when no one can walk the region), so a frame seen in a slot under the
+ *   xarray's lock outlives that hold of the lock: PONE_IOC_INFO walks a
+ *   region's frames so. Not under RCU: frame structs are plain slab
+ *   objects, not SLAB_TYPESAFE_BY_RCU, which would keep slub_debug from
+ *   poisoning them. A frame used after its free is then caught as any slab
+ *   object is: with slub_debug=FP (the VM tests boot with FZPU), a read
+ *   finds poison in place of its page pointer and faults on it, a write is
+ *   reported when the object is next allocated, and a second free fails
+ *   the free checks; with KASAN, any of them at once.
  * - PONE_IOC_INFO counts a region's shared offsets by that walk, under the
  *   region's count_lock, and keeps the count while share_gen stays the
  *   same: every change of a frame's sharers bumps it, after the change
@@ -125,6 +135,8 @@
 #define PONE_LOCKS BIT(PONE_LOCK_BITS)
 /* Regions up to 1 TiB: far beyond a guest, far from index overflow. */
 #define PONE_MAX_PAGES (1UL << (40 - PAGE_SHIFT))
+/* Slots pone_walk_shared() looks at in one hold of the xarray's lock */
+#define PONE_WALK_SLOTS 512
 
 struct pone_frame {
 	struct page *page;
@@ -902,26 +914,29 @@ out:
 	return err ? err : done;
 }
 
-/* Offsets whose frame is shared: an O(region) walk, for statistics only. */
+/*
+ * Offsets whose frame is shared: an O(region) walk, for statistics only,
+ * under the xarray's lock (see the locking rules), dropped every
+ * PONE_WALK_SLOTS slots so that the region's faults wait for no more.
+ */
 static u64 pone_walk_shared(struct pone_region *r)
 {
 	XA_STATE(xas, &r->frames, 0);
 	struct pone_frame *f;
+	unsigned int seen = 0;
 	u64 n = 0;
 
-	rcu_read_lock();
+	xas_lock(&xas);
 	xas_for_each(&xas, f, ULONG_MAX) {
-		if (xas_retry(&xas, f))
-			continue;
 		n += atomic_read(&f->shares) > 1;
-		if (need_resched()) {
-			xas_pause(&xas);
-			rcu_read_unlock();
-			cond_resched();
-			rcu_read_lock();
-		}
+		if (++seen % PONE_WALK_SLOTS)
+			continue;
+		xas_pause(&xas);
+		xas_unlock(&xas);
+		cond_resched();
+		xas_lock(&xas);
 	}
-	rcu_read_unlock();
+	xas_unlock(&xas);
 	return n;
 }
 
@@ -1222,8 +1237,7 @@ static int __init pone_init(void)
 {
 	int err;
 
-	pone_frame_cache = KMEM_CACHE(pone_frame,
-				      SLAB_TYPESAFE_BY_RCU | SLAB_ACCOUNT);
+	pone_frame_cache = KMEM_CACHE(pone_frame, SLAB_ACCOUNT);
 	if (!pone_frame_cache)
 		return -ENOMEM;
 	pone_zero_hash = pone_page_hash(ZERO_PAGE(0));
