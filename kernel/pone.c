@@ -752,6 +752,7 @@ static int pone_job_copy_in(struct pone_job *job, void __user *arg,
 	return 0;
 }
 
+/* The entries back to the user, with what results they have. */
 static int pone_job_copy_out(struct pone_job *job)
 {
 	if (copy_to_user(job->uentries, job->entries,
@@ -887,7 +888,13 @@ static void pone_zap_runs(struct pone_region *r, const pgoff_t *sorted,
 	}
 }
 
-/* MERGE or DISCARD: every entry checked, then each acted on in turn. */
+/*
+ * MERGE or DISCARD: every entry checked, and written back as it came, so
+ * that the results will go where the entries are; then each acted on in
+ * turn. Results that cannot be written back then (the entries were
+ * unmapped or write-protected since) do not undo what was done, so the
+ * call does not fail: it says what was done, and that they are missing.
+ */
 static long pone_batch(struct pone_region *r, struct file *file,
 		       void __user *arg, const struct pone_batch_ops *ops)
 {
@@ -901,6 +908,8 @@ static long pone_batch(struct pone_region *r, struct file *file,
 	err = pone_job_copy_in(&job, arg, ops->entry_size, ops->merge);
 	if (!err)
 		err = ops->check(r, &job);
+	if (!err)
+		err = pone_job_copy_out(&job);
 	if (err)
 		goto out;
 	pone_zap_runs(r, job.sorted, job.count);
@@ -908,7 +917,8 @@ static long pone_batch(struct pone_region *r, struct file *file,
 		done += ops->act(r, &job, i) == PONE_DONE;
 		cond_resched();
 	}
-	err = pone_job_copy_out(&job);
+	if (pone_job_copy_out(&job))
+		done |= PONE_BATCH_UNREPORTED;
 out:
 	pone_job_free(&job);
 	return err ? err : done;
