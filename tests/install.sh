@@ -3,8 +3,8 @@
 # every file an operator needs where meson says, and the files that name
 # other installed files name them where they are installed. meson.build
 # gives the paths: MESON, SOURCE_ROOT, BUILD_ROOT, VERSION, BINDIR,
-# SBINDIR, SYSCONFDIR, PKGDATADIR, DOCDIR, MANDIR, UNITDIR. The man pages
-# are rendered with man, else groff, where there is one.
+# SBINDIR, SYSCONFDIR, PKGDATADIR, DOCDIR, MANDIR, UNITDIR, DKMSDIR. The
+# man pages are rendered with man, else groff, where there is one.
 set -euo pipefail
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
@@ -22,9 +22,14 @@ hook=$PKGDATADIR/libvirt-qemu-hook
 config=$SYSCONFDIR/pone/poned.conf
 pages=("$MANDIR/man8/poned.8" "$MANDIR/man8/pone-ctl.8"
        "$MANDIR/man5/poned.conf.5" "$MANDIR/man4/pone.4")
+# pone.ko's sources for DKMS, self-contained
+dkms=$DKMSDIR/pone-$VERSION
+kmod=("$dkms/pone.c" "$dkms/Kbuild" "$dkms/Makefile"
+      "$dkms/include/pone/uapi.h")
 expected=("$SBINDIR/poned" "$BINDIR/pone-ctl" "$unit" "$hook" "$config"
 	  "$DOCDIR/README.md" "$DOCDIR/dsa/README.md"
-	  "$DOCDIR/kernel/README.md" "${pages[@]}")
+	  "$DOCDIR/kernel/README.md" "${pages[@]}" "${kmod[@]}"
+	  "$dkms/dkms.conf")
 diff <(printf '%s\n' "${expected[@]}" | sort) \
 	<(cd "$dest" && find . ! -type d | sed 's|^\.||' | sort) ||
 	fail "the files installed (>) are not those expected (<)"
@@ -37,7 +42,8 @@ done
 "$dest$BINDIR/pone-ctl" --help >/dev/null
 
 # Nothing left for meson to fill in, in what it made.
-if grep -n '@[a-z]*@' "$dest$unit" "$dest$hook" "${pages[@]/#/$dest}"; then
+if grep -n '@[a-z]*@' "$dest$unit" "$dest$hook" "${pages[@]/#/$dest}" \
+	"$dest$dkms/dkms.conf"; then
 	fail "placeholders left above"
 fi
 
@@ -74,3 +80,12 @@ for page in "${pages[@]}"; do
 	fi
 	[ -z "$out" ] || fail "$page: $out"
 done
+
+for f in pone.c Kbuild Makefile; do
+	cmp "$SOURCE_ROOT/kernel/$f" "$dest$dkms/$f"
+done
+cmp "$SOURCE_ROOT/include/pone/uapi.h" "$dest$dkms/include/pone/uapi.h"
+grep -qx "PACKAGE_VERSION=\"$VERSION\"" "$dest$dkms/dkms.conf" ||
+	fail "$dkms/dkms.conf does not say PACKAGE_VERSION=\"$VERSION\""
+bash -n "$dest$dkms/dkms.conf"
+
