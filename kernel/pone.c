@@ -90,8 +90,18 @@
  * - The region lives as long as its file, which every mapping holds; its
  *   size is written once under size_lock (smp_store_release), and read
  *   with smp_load_acquire where the present bitmap may follow, with
- *   READ_ONCE elsewhere. frame structs
- *   are SLAB_TYPESAFE_BY_RCU so PONE_IOC_INFO can walk a region under RCU.
+ *   READ_ONCE elsewhere.
+ * - A frame is freed when its last share is put, and a share is put only
+ *   once no slot points to the frame for it (but on the region's release,
+ *   when no one can walk the region), so a frame seen in a slot under the
+ *   xarray's lock outlives that hold of the lock: PONE_IOC_INFO walks a
+ *   region's frames so. Not under RCU: frame structs are plain slab
+ *   objects, not SLAB_TYPESAFE_BY_RCU, which would keep slub_debug from
+ *   poisoning them. A frame used after its free is then caught as any slab
+ *   object is: with slub_debug=FP (the VM tests boot with FZPU), a read
+ *   finds poison in place of its page pointer and faults on it, a write is
+ *   reported when the object is next allocated, and a second free fails
+ *   the free checks; with KASAN, any of them at once.
  * - PONE_IOC_INFO counts a region's shared offsets by that walk, under the
  *   region's count_lock, and keeps the count while share_gen stays the
  *   same: every change of a frame's sharers bumps it, after the change
@@ -125,6 +135,8 @@
 #define PONE_LOCKS BIT(PONE_LOCK_BITS)
 /* Regions up to 1 TiB: far beyond a guest, far from index overflow. */
 #define PONE_MAX_PAGES (1UL << (40 - PAGE_SHIFT))
+/* Slots pone_walk_shared() looks at in one hold of the xarray's lock */
+#define PONE_WALK_SLOTS 512
 
 struct pone_frame {
 	struct page *page;
@@ -537,6 +549,21 @@ static ssize_t pone_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	return done;
 }
 
+/*
+ * As in a file of the region's size: SEEK_END is from its end, and no
+ * offset lies past it (none but 0 before the first mapping sets the
+ * size), so that read(2) from where lseek(2) put it reads that page.
+ * SEEK_DATA and SEEK_HOLE see every page as data: RESIDENT says which
+ * have a frame.
+ */
+static loff_t pone_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct pone_region *r = file->private_data;
+
+	return fixed_size_llseek(file, offset, whence,
+				 (loff_t)READ_ONCE(r->pages) << PAGE_SHIFT);
+}
+
 static int pone_index(struct pone_region *r, u64 offset, pgoff_t *index)
 {
 	if (offset & ~PAGE_MASK)
@@ -725,6 +752,7 @@ static int pone_job_copy_in(struct pone_job *job, void __user *arg,
 	return 0;
 }
 
+/* The entries back to the user, with what results they have. */
 static int pone_job_copy_out(struct pone_job *job)
 {
 	if (copy_to_user(job->uentries, job->entries,
@@ -803,7 +831,7 @@ static int pone_discard_check(struct pone_region *r, struct pone_job *job)
 }
 
 /* Acts on entry i of a checked batch; stores its result and returns it. */
-static u32 pone_merge_entry(struct pone_region *d, struct pone_job *job, u32 i)
+static u32 pone_merge_act(struct pone_region *d, struct pone_job *job, u32 i)
 {
 	struct pone_merge_entry *e = (struct pone_merge_entry *)job->entries + i;
 
@@ -813,8 +841,7 @@ static u32 pone_merge_entry(struct pone_region *d, struct pone_job *job, u32 i)
 	return e->result;
 }
 
-static u32 pone_discard_entry(struct pone_region *r, struct pone_job *job,
-			      u32 i)
+static u32 pone_discard_act(struct pone_region *r, struct pone_job *job, u32 i)
 {
 	struct pone_discard_entry *e =
 		(struct pone_discard_entry *)job->entries + i;
@@ -834,13 +861,13 @@ static const struct pone_batch_ops pone_merge_ops = {
 	.entry_size = sizeof(struct pone_merge_entry),
 	.merge = true,
 	.check = pone_merge_check,
-	.act = pone_merge_entry,
+	.act = pone_merge_act,
 };
 
 static const struct pone_batch_ops pone_discard_ops = {
 	.entry_size = sizeof(struct pone_discard_entry),
 	.check = pone_discard_check,
-	.act = pone_discard_entry,
+	.act = pone_discard_act,
 };
 
 /*
@@ -861,7 +888,13 @@ static void pone_zap_runs(struct pone_region *r, const pgoff_t *sorted,
 	}
 }
 
-/* MERGE or DISCARD: every entry checked, then each acted on in turn. */
+/*
+ * MERGE or DISCARD: every entry checked, and written back as it came, so
+ * that the results will go where the entries are; then each acted on in
+ * turn. Results that cannot be written back then (the entries were
+ * unmapped or write-protected since) do not undo what was done, so the
+ * call does not fail: it says what was done, and that they are missing.
+ */
 static long pone_batch(struct pone_region *r, struct file *file,
 		       void __user *arg, const struct pone_batch_ops *ops)
 {
@@ -875,6 +908,8 @@ static long pone_batch(struct pone_region *r, struct file *file,
 	err = pone_job_copy_in(&job, arg, ops->entry_size, ops->merge);
 	if (!err)
 		err = ops->check(r, &job);
+	if (!err)
+		err = pone_job_copy_out(&job);
 	if (err)
 		goto out;
 	pone_zap_runs(r, job.sorted, job.count);
@@ -882,32 +917,36 @@ static long pone_batch(struct pone_region *r, struct file *file,
 		done += ops->act(r, &job, i) == PONE_DONE;
 		cond_resched();
 	}
-	err = pone_job_copy_out(&job);
+	if (pone_job_copy_out(&job))
+		done |= PONE_BATCH_UNREPORTED;
 out:
 	pone_job_free(&job);
 	return err ? err : done;
 }
 
-/* Offsets whose frame is shared: an O(region) walk, for statistics only. */
+/*
+ * Offsets whose frame is shared: an O(region) walk, for statistics only,
+ * under the xarray's lock (see the locking rules), dropped every
+ * PONE_WALK_SLOTS slots so that the region's faults wait for no more.
+ */
 static u64 pone_walk_shared(struct pone_region *r)
 {
 	XA_STATE(xas, &r->frames, 0);
 	struct pone_frame *f;
+	unsigned int seen = 0;
 	u64 n = 0;
 
-	rcu_read_lock();
+	xas_lock(&xas);
 	xas_for_each(&xas, f, ULONG_MAX) {
-		if (xas_retry(&xas, f))
-			continue;
 		n += atomic_read(&f->shares) > 1;
-		if (need_resched()) {
-			xas_pause(&xas);
-			rcu_read_unlock();
-			cond_resched();
-			rcu_read_lock();
-		}
+		if (++seen % PONE_WALK_SLOTS)
+			continue;
+		xas_pause(&xas);
+		xas_unlock(&xas);
+		cond_resched();
+		xas_lock(&xas);
 	}
-	rcu_read_unlock();
+	xas_unlock(&xas);
 	return n;
 }
 
@@ -967,41 +1006,29 @@ static long pone_info(struct pone_region *r, void __user *arg)
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
-/* Bits [@start, @start + @n) of @map, @n <= 64, as the low bits. */
-static u64 pone_bits_at(const unsigned long *map, unsigned long start, u32 n)
-{
-	unsigned long w = start / BITS_PER_LONG, off = start % BITS_PER_LONG;
-	u64 v;
-
-	BUILD_BUG_ON(BITS_PER_LONG != 64);
-	v = map[w] >> off;
-	if (off && off + n > BITS_PER_LONG)
-		v |= (u64)map[w + 1] << (BITS_PER_LONG - off);
-	return n < 64 ? v & GENMASK_ULL(n - 1, 0) : v;
-}
+/* Room for PONE_RESIDENT_MAX bits of the present bitmap, and its shift. */
+#define PONE_FRAME_BITS (PONE_RESIDENT_MAX + BITS_PER_LONG)
 
 /*
- * Bit i of @frames says whether page @first + i has a frame; bit i of
- * @marked is set when it is also marked written: one snapshot of both,
- * under the xarray's lock, which the present bitmap changes under with
- * the slots. Only the marked slots are walked: in a steady state, a few
- * of each range.
+ * Bit i of @frames (PONE_FRAME_BITS) says whether page @first + i has a
+ * frame; bit i of @marked is set when it is also marked written: one
+ * snapshot of both, under the xarray's lock, which the present bitmap
+ * changes under with the slots. Only the marked slots are walked: in a
+ * steady state, a few of each range.
  */
 static void pone_slot_bits(struct pone_region *r, pgoff_t first, u32 pages,
-			   u64 *frames, u64 *marked)
+			   unsigned long *frames, unsigned long *marked)
 {
+	unsigned int shift = first % BITS_PER_LONG;
 	XA_STATE(xas, &r->frames, first);
 	struct pone_frame *f;
-	u32 i;
 
 	xas_lock(&xas);
-	for (i = 0; i < pages; i += 64)
-		frames[i / 64] = pone_bits_at(r->present, first + i,
-					      min(pages - i, 64U));
-	xas_for_each_marked(&xas, f, first + pages - 1, PONE_WRITTEN) {
-		i = xas.xa_index - first;
-		marked[i / 64] |= 1ull << (i % 64);
-	}
+	/* From the word of @first on, down by its bit's place in that word. */
+	bitmap_shift_right(frames, r->present + BIT_WORD(first), shift,
+			   pages + shift);
+	xas_for_each_marked(&xas, f, first + pages - 1, PONE_WRITTEN)
+		__set_bit(xas.xa_index - first, marked);
 	xas_unlock(&xas);
 }
 
@@ -1051,28 +1078,31 @@ static void pone_take_written(struct pone_region *r, pgoff_t index, u64 *hash)
 
 /* One zap a run of consecutive pages set in @bits: a TLB flush a run. */
 static void pone_zap_marked(struct pone_region *r, pgoff_t first,
-			    const u64 *bits, u32 pages)
+			    const unsigned long *bits, u32 pages)
 {
-	const unsigned long *b = (const unsigned long *)bits;
 	unsigned long start, end;
 
-	for_each_set_bitrange(start, end, b, pages)
+	for_each_set_bitrange(start, end, bits, pages)
 		unmap_mapping_pages(&r->mapping, first + start, end - start,
 				    false);
 }
 
-static int pone_bits_out(u64 user, const u64 *bits, u32 pages)
+/* @pages bits of @bits to @user, as the __u64 words of the ABI. */
+static int pone_bits_out(u64 user, const unsigned long *bits, u32 pages)
 {
-	if (copy_to_user(u64_to_user_ptr(user), bits,
-			 DIV_ROUND_UP(pages, 64) * sizeof(bits[0])))
+	u64 words[PONE_RESIDENT_MAX / 64];
+
+	bitmap_to_arr64(words, bits, pages);
+	if (copy_to_user(u64_to_user_ptr(user), words,
+			 DIV_ROUND_UP(pages, 64) * sizeof(words[0])))
 		return -EFAULT;
 	return 0;
 }
 
 static long pone_resident(struct pone_region *r, void __user *arg)
 {
-	u64 bits[PONE_RESIDENT_MAX / 64] = {};
-	u64 written[PONE_RESIDENT_MAX / 64] = {};
+	DECLARE_BITMAP(bits, PONE_FRAME_BITS) = {};
+	DECLARE_BITMAP(written, PONE_RESIDENT_MAX) = {};
 	struct pone_resident q;
 	unsigned long i;
 	pgoff_t first;
@@ -1104,7 +1134,7 @@ static long pone_resident(struct pone_region *r, void __user *arg)
 		u64 __user *hashes = u64_to_user_ptr(q.hashes);
 
 		pone_zap_marked(r, first, written, q.pages);
-		for_each_set_bit(i, (unsigned long *)written, q.pages) {
+		for_each_set_bit(i, written, q.pages) {
 			u64 hash;
 
 			pone_take_written(r, first + i, hashes ? &hash : NULL);
@@ -1151,7 +1181,7 @@ static const struct file_operations pone_fops = {
 	.read_iter = pone_read_iter,
 	.unlocked_ioctl = pone_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = noop_llseek,
+	.llseek = pone_llseek,
 };
 
 /* The totals of PONE_IOC_INFO, one file each in /sys/class/misc/pone/. */
@@ -1217,8 +1247,7 @@ static int __init pone_init(void)
 {
 	int err;
 
-	pone_frame_cache = KMEM_CACHE(pone_frame,
-				      SLAB_TYPESAFE_BY_RCU | SLAB_ACCOUNT);
+	pone_frame_cache = KMEM_CACHE(pone_frame, SLAB_ACCOUNT);
 	if (!pone_frame_cache)
 		return -ENOMEM;
 	pone_zero_hash = pone_page_hash(ZERO_PAGE(0));

@@ -17,6 +17,8 @@ packages=(
 	linux-headers-amd64 make qemu-system-x86 busybox-static cpio
 	# pahole: BTF of modules for kernels built with it (the 6.12 VM kernel)
 	dwarves xz-utils
+	# the dkms test: pone.ko's installed sources built by DKMS
+	dkms
 )
 
 missing=()

@@ -4,10 +4,9 @@
  *
  * Every open of /dev/pone is one region of guest RAM; it takes its size
  * from its first shared mapping. read(2) gives what its pages hold, a hole
- * (a page never written, or discarded) as zeros, without allocating. Offsets are byte offsets into a region,
- * page aligned. Batches carry one result a entry; the ioctl returns how
- * many entries were done (PONE_DONE), or a negative errno, in which case
- * nothing was changed.
+ * (a page never written, or discarded) as zeros, without allocating.
+ * Offsets are byte offsets into a region, page aligned. Batches carry one
+ * result a entry; see struct pone_batch for what the ioctl returns.
  */
 #ifndef PONE_UAPI_H
 #define PONE_UAPI_H
@@ -24,8 +23,8 @@
 /* Per-entry outcome of MERGE and DISCARD. */
 enum pone_result {
 	PONE_DONE = 0,		/* merged, or discarded */
-	PONE_CHANGED = 1,	/* contents differ (merge) or not zero (discard) */
-	PONE_BUSY = 2,		/* a frame is pinned or being faulted in: retry */
+	PONE_CHANGED = 1,	/* pages differ (merge), not zero (discard) */
+	PONE_BUSY = 2,		/* a frame pinned or being faulted in: retry */
 	PONE_HOLE = 3,		/* an offset has no frame: it reads as zeros */
 	PONE_SAME = 4,		/* both offsets already share one frame */
 };
@@ -45,11 +44,25 @@ struct pone_discard_entry {
 	__u32 pad;		/* must be 0 */
 };
 
+/*
+ * A MERGE or DISCARD batch. The kernel checks all of it before it acts on
+ * any entry, and fails with a negative errno, having changed nothing, if
+ * any of it is bad, including entries it cannot read or write back
+ * (EFAULT). It then acts on each entry, writes each result back, and
+ * returns how many entries were done (PONE_DONE), 0 .. count. Should the
+ * entries stop being writable meanwhile (another thread unmapped or
+ * write-protected them), what was done stays done, and the call returns
+ * PONE_BATCH_UNREPORTED | the number done: results are missing, and the
+ * result of each entry is to be taken as unknown.
+ */
 struct pone_batch {
 	__u64 entries;		/* user pointer to count entries */
 	__u32 count;		/* 1 .. PONE_BATCH_MAX */
 	__u32 flags;		/* must be 0 */
 };
+
+/* Set in what MERGE or DISCARD returns when results could not be given. */
+#define PONE_BATCH_UNREPORTED 0x10000
 
 struct pone_counters {
 	/* region: offsets with a frame; total: frames */

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * pone.ko's contract, one behaviour at a time, each checked against the
- * pages' contents and the module's counters: zero reads, read(2),
- * RESIDENT and the pages written, merge, copy on write from either side,
- * discard, refusal of changed pages, merges across regions, and every kind
- * of bad input leaving everything as it was.
+ * pages' contents and the module's counters: zero reads, read(2) and
+ * lseek(2), RESIDENT and the pages written, merge, copy on write from
+ * either side, discard, refusal of changed pages, merges across regions,
+ * every kind of bad input leaving everything as it was, and batches whose
+ * entries cannot be written back.
  */
 #include "vmtest.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/mempolicy.h>
@@ -146,6 +150,52 @@ static void test_read(void)
 	region_free(r, PAGES);
 }
 
+/*
+ * lseek(2) as in a file of the region's size: read(2) then reads the page
+ * it points to; SEEK_END counts from the region's end, and nothing lies
+ * past it.
+ */
+static void test_lseek(void)
+{
+	static uint8_t buf[2 * PAGE];
+	const off_t end = PAGES * PAGE;
+	struct region r = { .fd = vm_open() };
+
+	/* No size before the first mapping: only 0. */
+	CHECK(lseek(r.fd, 0, SEEK_END) == 0);
+	CHECK_ERRNO(lseek(r.fd, PAGE, SEEK_SET), EINVAL);
+	r.mem = vm_map(r.fd, PAGES);
+	vm_fill(pg(r, 5), 51);
+	vm_fill(pg(r, 6), 52);
+	vm_fill(pg(r, PAGES - 1), 53);
+
+	CHECK(lseek(r.fd, 5 * PAGE, SEEK_SET) == 5 * PAGE);
+	CHECK(read(r.fd, buf, PAGE) == PAGE && vm_page_is(buf, 51));
+	CHECK(lseek(r.fd, 0, SEEK_CUR) == 6 * PAGE);
+	CHECK(read(r.fd, buf, PAGE) == PAGE && vm_page_is(buf, 52));
+	CHECK(lseek(r.fd, -2 * (off_t)PAGE, SEEK_CUR) == 5 * PAGE);
+	CHECK(read(r.fd, buf, 2 * PAGE) == 2 * PAGE);
+	CHECK(vm_page_is(buf, 51) && vm_page_is(buf + PAGE, 52));
+	/* A hole reads as zeros from where the seek put it, too. */
+	CHECK(lseek(r.fd, 7 * PAGE, SEEK_SET) == 7 * PAGE);
+	CHECK(read(r.fd, buf, PAGE) == PAGE && vm_page_is(buf, 0));
+	/* pread(2) neither uses nor moves the position. */
+	CHECK(pread(r.fd, buf, PAGE, 5 * PAGE) == PAGE && vm_page_is(buf, 51));
+	CHECK(lseek(r.fd, 0, SEEK_CUR) == 8 * PAGE);
+
+	CHECK(lseek(r.fd, -(off_t)PAGE, SEEK_END) == end - (off_t)PAGE);
+	CHECK(read(r.fd, buf, 2 * PAGE) == PAGE && vm_page_is(buf, 53));
+	CHECK(read(r.fd, buf, PAGE) == 0);
+	CHECK(lseek(r.fd, 0, SEEK_END) == end);
+	/* Past either end: refused, and the position stays. */
+	CHECK_ERRNO(lseek(r.fd, 1, SEEK_END), EINVAL);
+	CHECK_ERRNO(lseek(r.fd, end + 1, SEEK_SET), EINVAL);
+	CHECK_ERRNO(lseek(r.fd, -1, SEEK_SET), EINVAL);
+	CHECK_ERRNO(lseek(r.fd, -end - 1, SEEK_CUR), EINVAL);
+	CHECK(lseek(r.fd, 0, SEEK_CUR) == end);
+	region_free(r, PAGES);
+}
+
 static int resident(int fd, uint64_t first, uint32_t pages, uint64_t *bits,
 		    uint32_t flags)
 {
@@ -154,6 +204,43 @@ static int resident(int fd, uint64_t first, uint32_t pages, uint64_t *bits,
 				   .flags = flags };
 
 	return ioctl(fd, PONE_IOC_RESIDENT, &q);
+}
+
+/*
+ * RESIDENT of ranges that start anywhere in a word of the module's bitmap
+ * and end anywhere in one of the user's: each bit as the page, and none
+ * past the range in its last word.
+ */
+static void test_resident_ranges(void)
+{
+	const size_t pages = PONE_RESIDENT_MAX + 128;
+	const size_t firsts[] = { 0, 1, 63, 64, 65, 100, 127 };
+	const uint32_t counts[] = { 1, 63, 64, 65, 200, PONE_RESIDENT_MAX - 1,
+				    PONE_RESIDENT_MAX };
+	struct region r = region_new(pages);
+	uint64_t bits[PONE_RESIDENT_MAX / 64];
+	size_t f, c, i;
+
+	for (i = 0; i < pages; i++)
+		if (i % 3 == 0 || i % 64 == 63)
+			vm_fill(pg(r, i), i + 1);
+	for (f = 0; f < sizeof(firsts) / sizeof(firsts[0]); f++) {
+		for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+			size_t first = firsts[f];
+			uint32_t n = counts[c];
+
+			memset(bits, 0xa5, sizeof(bits));
+			CHECK(resident(r.fd, first, n, bits, 0) == 0);
+			for (i = 0; i < (n + 63) / 64 * 64; i++) {
+				size_t p = first + i;
+				bool set = bits[i / 64] >> (i % 64) & 1;
+
+				CHECK(set == (i < n && (p % 3 == 0 ||
+							p % 64 == 63)));
+			}
+		}
+	}
+	region_free(r, pages);
 }
 
 /* The pages of the region written since last asked, each given with the
@@ -620,6 +707,130 @@ static void test_bad_input(void)
 	region_free(r, PAGES);
 }
 
+/*
+ * Entries the kernel can read but not write back: the batch is refused
+ * whole, before any entry is acted on.
+ */
+static void test_batch_unwritable(void)
+{
+	struct region r = region_new(PAGES);
+	uint8_t *two = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct pone_merge_entry *m;
+	struct pone_discard_entry *d;
+	struct pone_info before;
+
+	CHECK(two != MAP_FAILED);
+	vm_fill(pg(r, 0), 7);
+	vm_fill(pg(r, 1), 7);
+	vm_fill(pg(r, 2), 0);
+	/* The first entry in a writable page, the second in a read-only one */
+	m = (struct pone_merge_entry *)(two + PAGE) - 1;
+	m[0] = (struct pone_merge_entry){ .dst_offset = PAGE, .src_fd = r.fd };
+	m[1] = (struct pone_merge_entry){ .dst_offset = 2 * PAGE,
+					  .src_fd = r.fd };
+	d = (struct pone_discard_entry *)(two + PAGE) - 1;
+	CHECK(mprotect(two + PAGE, PAGE, PROT_READ) == 0);
+	before = vm_info(r.fd);
+	CHECK_ERRNO(vm_merge(r.fd, m, 2), EFAULT);
+	CHECK(mprotect(two + PAGE, PAGE, PROT_READ | PROT_WRITE) == 0);
+	d[0] = (struct pone_discard_entry){ .offset = 2 * PAGE };
+	d[1] = (struct pone_discard_entry){ .offset = 3 * PAGE };
+	CHECK(mprotect(two + PAGE, PAGE, PROT_READ) == 0);
+	CHECK_ERRNO(vm_discard(r.fd, d, 2), EFAULT);
+	/* Read-only throughout. */
+	CHECK(mprotect(two, 2 * PAGE, PROT_READ) == 0);
+	CHECK_ERRNO(vm_discard(r.fd, d, 2), EFAULT);
+	CHECK(vm_info(r.fd).region.merges == before.region.merges);
+	CHECK(vm_info(r.fd).region.discards == before.region.discards);
+	CHECK(vm_info(r.fd).region.frames == 3);
+	CHECK(vm_page_is(pg(r, 1), 7) && vm_page_is(pg(r, 2), 0));
+	CHECK(munmap(two, 2 * PAGE) == 0);
+	region_free(r, PAGES);
+}
+
+struct protector {
+	int fd;
+	void *entries;
+	size_t len;
+	uint64_t discards;	/* the region's before the batch */
+	atomic_bool returned, protected;
+};
+
+/* Write-protects the entries once the batch is acting on them. */
+static void *protect_when_acting(void *arg)
+{
+	struct protector *p = arg;
+
+	while (!atomic_load(&p->returned)) {
+		if (vm_info(p->fd).region.discards > p->discards) {
+			CHECK(mprotect(p->entries, p->len, PROT_READ) == 0);
+			atomic_store(&p->protected, true);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Entries that stop being writable while the batch is acted on (another
+ * thread write-protects them once it sees the first discard counted): the
+ * discards stay done, and the call says so, and that results are missing.
+ * The thread may be too late, when the batch is done first: it is tried
+ * again, up to 20 times.
+ */
+static void test_batch_unreported(void)
+{
+	const size_t len = PONE_BATCH_MAX * sizeof(struct pone_discard_entry);
+	struct region r = region_new(PONE_BATCH_MAX);
+	struct pone_discard_entry *e = mmap(NULL, len, PROT_READ | PROT_WRITE,
+					    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct protector p = { .fd = r.fd, .entries = e, .len = len };
+	bool unreported = false;
+	int tries;
+	size_t i;
+
+	CHECK(e != MAP_FAILED);
+	for (tries = 0; tries < 20 && !unreported; tries++) {
+		struct pone_info after;
+		pthread_t thread;
+		long ret, done;
+
+		CHECK(mprotect(e, len, PROT_READ | PROT_WRITE) == 0);
+		for (i = 0; i < PONE_BATCH_MAX; i++) {
+			vm_fill(pg(r, i), 0);
+			e[i] = (struct pone_discard_entry){ .offset = i * PAGE,
+							    .result = ~0u };
+		}
+		p.discards = vm_info(r.fd).region.discards;
+		atomic_store(&p.returned, false);
+		atomic_store(&p.protected, false);
+		CHECK(pthread_create(&thread, NULL, protect_when_acting, &p) ==
+		      0);
+		ret = vm_discard(r.fd, e, PONE_BATCH_MAX);
+		atomic_store(&p.returned, true);
+		CHECK(pthread_join(thread, NULL) == 0);
+
+		/* Writable when it began: no error, and every page went. */
+		CHECK(ret >= 0);
+		done = ret & ~PONE_BATCH_UNREPORTED;
+		CHECK(done == PONE_BATCH_MAX);
+		after = vm_info(r.fd);
+		CHECK(after.region.discards - p.discards == (uint64_t)done);
+		CHECK(after.region.frames == 0);
+		unreported = ret & PONE_BATCH_UNREPORTED;
+		CHECK(!unreported || atomic_load(&p.protected));
+		for (i = 0; !unreported && i < PONE_BATCH_MAX; i++)
+			CHECK(e[i].result == PONE_DONE);
+	}
+	CHECK(unreported);
+	printf("semantics: results missing on try %d of 20\n", tries);
+	for (i = 0; i < PONE_BATCH_MAX; i++)
+		CHECK(vm_page_is(pg(r, i), 0));
+	CHECK(munmap(e, len) == 0);
+	region_free(r, PONE_BATCH_MAX);
+}
+
 static void bind_to_node(int node)
 {
 	unsigned long mask = 1UL << node;
@@ -664,7 +875,9 @@ int main(void)
 	RUN(test_abi_and_size);
 	RUN(test_zero_reads);
 	RUN(test_read);
+	RUN(test_lseek);
 	RUN(test_resident);
+	RUN(test_resident_ranges);
 	RUN(test_written);
 	RUN(test_write_allocates);
 	RUN(test_merge_and_cow);
@@ -676,6 +889,8 @@ int main(void)
 	RUN(test_fork);
 	RUN(test_cross_region);
 	RUN(test_bad_input);
+	RUN(test_batch_unwritable);
+	RUN(test_batch_unreported);
 	RUN(test_numa_policy);
 	return 0;
 }
