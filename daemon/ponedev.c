@@ -78,7 +78,8 @@ static void discard(const struct recycle_pass *rp, struct guest *g,
 {
 	struct pone_discard_entry e[PONE_BATCH_MAX];
 	struct pone_batch b = { .entries = (uintptr_t)e };
-	size_t i, done;
+	size_t i;
+	long done;
 
 	(void)rp;
 	while (n) {
@@ -86,13 +87,15 @@ static void discard(const struct recycle_pass *rp, struct guest *g,
 		for (i = 0; i < b.count; i++)
 			e[i] = (struct pone_discard_entry){
 				.offset = offset_of(g, pages[i].index) };
-		if (ioctl(g->ram.fd, PONE_IOC_DISCARD, &b) < 0) {
+		done = ioctl(g->ram.fd, PONE_IOC_DISCARD, &b);
+		if (done < 0) {
 			batch_error(g, "DISCARD", errno);
 			return;
 		}
-		for (i = done = 0; i < b.count; i++)
-			done += e[i].result == PONE_DONE;
-		__atomic_add_fetch(&g->recycled_pages, done, __ATOMIC_RELAXED);
+		/* What was done, also when the results were lost. */
+		done &= ~(long)PONE_BATCH_UNREPORTED;
+		__atomic_add_fetch(&g->recycled_pages, (uint64_t)done,
+				   __ATOMIC_RELAXED);
 		pages += b.count;
 		n -= b.count;
 	}
@@ -147,17 +150,26 @@ static size_t merge(struct guests *gs, struct guest *g,
 	struct guest *refs[PONE_BATCH_MAX];
 	size_t which[PONE_BATCH_MAX], i, k, ndone = 0, merged = 0;
 	struct pone_batch b = { .entries = (uintptr_t)e };
+	long ret = 0;
+	bool lost;
 
 	k = merge_entries(gs, g, dups, n, e, which, refs);
 	b.count = (uint32_t)k;
-	if (k && ioctl(g->ram.fd, PONE_IOC_MERGE, &b) < 0) {
+	if (k)
+		ret = ioctl(g->ram.fd, PONE_IOC_MERGE, &b);
+	if (ret < 0) {
 		batch_error(g, "MERGE", errno);
 		k = 0;	/* nothing changed */
 	}
+	/* Results lost (the kernel could not write them back): each member
+	 * is looked up again, and a merge already done answers SAME. */
+	lost = ret > 0 && (ret & PONE_BATCH_UNREPORTED);
 	for (i = 0; i < b.count; i++) {
 		const struct pone_dup *d = &dups[which[i]];
 
-		if (i < k && (e[i].result == PONE_DONE ||
+		if (i < k && lost) {
+			pone_engine_retry(eng, &d->member);
+		} else if (i < k && (e[i].result == PONE_DONE ||
 			      e[i].result == PONE_SAME)) {
 			done[ndone++] = *d;
 			merged += e[i].result == PONE_DONE;
@@ -173,6 +185,8 @@ static size_t merge(struct guests *gs, struct guest *g,
 	}
 	if (ndone)
 		pone_engine_merged(eng, done, ndone);
+	if (lost)
+		merged = (size_t)(ret & ~(long)PONE_BATCH_UNREPORTED);
 	__atomic_add_fetch(&g->merged_pages, merged, __ATOMIC_RELAXED);
 	return merged;
 }

@@ -471,6 +471,11 @@ static int pone_open(struct inode *inode, struct file *file)
 	file->private_data = r;
 	/* Each region zaps only its own mappings. */
 	file->f_mapping = &r->mapping;
+	/*
+	 * A device gets no f_pos lock unless it asks: threads sharing the fd
+	 * would race read(2) and lseek(2).
+	 */
+	file->f_mode |= FMODE_ATOMIC_POS;
 	atomic_long_inc(&pone_total.regions);
 	return 0;
 }
@@ -559,9 +564,9 @@ static ssize_t pone_read_iter(struct kiocb *iocb, struct iov_iter *to)
 static loff_t pone_llseek(struct file *file, loff_t offset, int whence)
 {
 	struct pone_region *r = file->private_data;
+	loff_t size = (loff_t)READ_ONCE(r->pages) << PAGE_SHIFT;
 
-	return fixed_size_llseek(file, offset, whence,
-				 (loff_t)READ_ONCE(r->pages) << PAGE_SHIFT);
+	return generic_file_llseek_size(file, offset, whence, size, size);
 }
 
 static int pone_index(struct pone_region *r, u64 offset, pgoff_t *index)
@@ -903,6 +908,7 @@ static long pone_batch(struct pone_region *r, struct file *file,
 	u32 i;
 	int err;
 
+	BUILD_BUG_ON(PONE_BATCH_MAX >= PONE_BATCH_UNREPORTED);
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EBADF;
 	err = pone_job_copy_in(&job, arg, ops->entry_size, ops->merge);

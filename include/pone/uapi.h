@@ -15,7 +15,7 @@
 #include <linux/types.h>
 
 /* Raised on any incompatible change; userspace refuses other versions. */
-#define PONE_ABI_VERSION 3
+#define PONE_ABI_VERSION 4
 
 /* Most entries one MERGE or DISCARD call accepts. */
 #define PONE_BATCH_MAX 512

@@ -186,6 +186,10 @@ static void test_lseek(void)
 	CHECK(lseek(r.fd, -(off_t)PAGE, SEEK_END) == end - (off_t)PAGE);
 	CHECK(read(r.fd, buf, 2 * PAGE) == PAGE && vm_page_is(buf, 53));
 	CHECK(read(r.fd, buf, PAGE) == 0);
+	/* Every page is data, a hole or not: the only hole is the end. */
+	CHECK(lseek(r.fd, 7 * PAGE, SEEK_DATA) == 7 * PAGE);
+	CHECK(lseek(r.fd, 0, SEEK_HOLE) == end);
+	CHECK_ERRNO(lseek(r.fd, end, SEEK_DATA), ENXIO);
 	CHECK(lseek(r.fd, 0, SEEK_END) == end);
 	/* Past either end: refused, and the position stays. */
 	CHECK_ERRNO(lseek(r.fd, 1, SEEK_END), EINVAL);
