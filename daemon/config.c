@@ -28,6 +28,7 @@ void config_defaults(struct config *c)
 		.state_dir = DEFAULT_STATE_DIR,
 		.dsa = "auto",
 		.write_tracking = true,
+		.ksm_steer = true,
 	};
 }
 
@@ -149,6 +150,14 @@ static int set_write_tracking(struct config *c, const char *v)
 	return 0;
 }
 
+static int set_ksm(struct config *c, const char *v)
+{
+	if (strcmp(v, "steer") && strcmp(v, "off"))
+		return -EINVAL;
+	c->ksm_steer = !strcmp(v, "steer");
+	return 0;
+}
+
 static const struct setting {
 	const char *key;
 	int (*set)(struct config *c, const char *v);
@@ -169,6 +178,7 @@ static const struct setting {
 	{ "dsa", set_dsa, false,
 	  "off, auto, a device (dsa0) or a work queue (wq0.1)" },
 	{ "write_tracking", set_write_tracking, false, "auto or off" },
+	{ "ksm", set_ksm, false, "steer or off" },
 };
 
 static const struct setting *find(const char *key)

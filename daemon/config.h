@@ -30,6 +30,7 @@ struct config {
 	char dsa[32];			/* off, auto, a device or a queue */
 	bool write_tracking;		/* auto: soft-dirty, where the kernel
 					 * has it; off: read every page */
+	bool ksm_steer;			/* steer KSM for anonymous guests */
 };
 
 void config_defaults(struct config *c);

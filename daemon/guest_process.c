@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "guests.h"
+#include "ksm.h"
 #include "log.h"
 #include "pageout.h"
 #include "procfs.h"
@@ -73,8 +74,15 @@ static int process_open(struct guests *gs, struct guest *g,
 static int anon_open(struct guests *gs, struct guest *g,
 		     struct pone_region_desc *d, struct failure *f)
 {
+	int ret;
+
 	d->mode = PONE_READ_VM;
-	return process_open(gs, g, d, f);
+	ret = process_open(gs, g, d, f);
+	if (!ret) {
+		g->ksm_mergeable = ksm_mapping_mergeable(g->pid, g->ram.addr);
+		g->pagemap.ksm = g->ksm_mergeable;
+	}
+	return ret;
 }
 
 static int memfd_open(struct guests *gs, struct guest *g,
@@ -102,6 +110,22 @@ static void process_track_writes(struct guest *g)
 			  "reads all of its pages", g->name, strerror(-ret));
 }
 
+/* What KSM did of the guest's RAM, or why it cannot. */
+static json_t *ksm_json(const struct guest *g)
+{
+	if (!g->ops->ksm)
+		return json_pack("{s:s}", "ksm", "KSM cannot merge memfd RAM "
+				 "(shared memory): put the guest's RAM on "
+				 "/dev/pone to merge it");
+	if (!g->ksm_mergeable)
+		return json_pack("{s:s}", "ksm", "the guest's RAM is not marked "
+				 "mergeable (QEMU's mem-merge=off): KSM cannot "
+				 "merge it");
+	return json_pack("{s:{s:I, s:I}}", "ksm",
+			 "merged_pages", (json_int_t)ksm_process_merged(g->pid),
+			 "profit_bytes", (json_int_t)ksm_process_profit(g->pid));
+}
+
 static void process_usage(struct guest *g, struct guest_usage *u)
 {
 	struct proc_usage pu = { 0 };
@@ -113,11 +137,13 @@ static void process_usage(struct guest *g, struct guest_usage *u)
 		.resident = pu.rss, .swap = pu.swap,
 		.saved = pu.swap +
 			 pagemap_zero_pages(&g->pagemap) * PONE_PAGE_SIZE,
+		.detail = ksm_json(g),
 	};
 }
 
 const struct guest_ops guest_anon_ops = {
 	.name = "anonymous",
+	.ksm = true,		/* QEMU marks it mergeable */
 	.open = anon_open,
 	.close = process_close,
 	.track_writes = process_track_writes,

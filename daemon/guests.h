@@ -59,11 +59,12 @@ struct guest_usage {
 	/* Frames the RAM points at, counting shares, and the frames the
 	 * kernel helper holds for every guest of its kind: 0 where none. */
 	uint64_t frames_mapped, frames_held;
-	json_t *detail;			/* the kind's own figures, or NULL */
+	json_t *detail;	/* the kind's own figures, keys of the guest's */
 };
 
 struct guest_ops {
 	const char *name;	/* as status shows it */
+	bool ksm;		/* the kernel's KSM can merge it */
 	/* Ready the guest's RAM (g->ram) for the engine: check it, and fill
 	 * in how d's pages are read and which are resident. */
 	int (*open)(struct guests *gs, struct guest *g,
@@ -97,6 +98,7 @@ struct guest {
 	struct guestram ram;
 	struct pagemap pagemap;	/* of the process (anonymous, memfd) */
 	bool pone_track_writes;	/* /dev/pone RAM: ask pone.ko what was written */
+	bool ksm_mergeable;	/* the kernel's KSM may merge its RAM */
 	uint32_t region;
 	int refs;
 	uint64_t attached_at;	/* CLOCK_REALTIME seconds */

@@ -363,6 +363,20 @@ static bool bit_set(const uint64_t *bits, uint64_t i)
 	return bits[i / 64] >> (i % 64) & 1;
 }
 
+/* Pages present but not exclusive out of mask. */
+static int leave_shared(const struct pagemap *pm, uint64_t first,
+			unsigned int n, uint64_t *mask)
+{
+	uint64_t e[PAGEMAP_MAX];
+	unsigned int i;
+	int ret = read_entries(pm, first, n, e);
+
+	for (i = 0; !ret && i < n; i++)
+		if ((e[i] & PM_PRESENT) && !(e[i] & PM_EXCLUSIVE))
+			mask[i / 64] &= ~(1ull << (i % 64));
+	return ret;
+}
+
 int pagemap_resident(void *ctx, uint64_t first, unsigned int n,
 		     uint64_t *mask, uint64_t *unwritten, uint64_t *hash)
 {
@@ -371,6 +385,8 @@ int pagemap_resident(void *ctx, uint64_t first, unsigned int n,
 	unsigned int i;
 
 	(void)hash;
+	if (!ret && pm->ksm)
+		ret = leave_shared(pm, first, n, mask);
 	for (i = 0; !ret && pm->written && i < n; i++)
 		if (bit_set(mask, i) && !bit_set(pm->written, first + i))
 			set_bits(unwritten, i, i + 1);

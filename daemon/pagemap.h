@@ -38,6 +38,8 @@ struct pagemap {
 	int kpageflags;		/* without: /proc/kpageflags, or -1 */
 	int clear_refs;		/* /proc/PID/clear_refs, or -1: no tracking */
 	uint64_t *written;	/* soft-dirty at the last track, or NULL */
+	bool ksm;		/* KSM may merge it: its merged pages are
+				 * KSM's to keep */
 };
 
 int pagemap_open(struct pagemap *pm, pid_t pid, uint64_t addr,
@@ -71,8 +73,13 @@ int pagemap_query(const struct pagemap *pm, uint64_t first, unsigned int n,
  * memory of their own); 0 where the kernel cannot say. */
 uint64_t pagemap_zero_pages(const struct pagemap *pm);
 
-/* pone_region_desc.resident: ctx is a struct pagemap; pages are unwritten
- * if they are resident and had no soft-dirty bit at the last track. */
+/*
+ * pone_region_desc.resident: ctx is a struct pagemap; pages are unwritten
+ * if they are resident and had no soft-dirty bit at the last track. Of
+ * RAM KSM may merge, a page mapped but not exclusively (KSM's, as QEMU
+ * does not fork) counts as not resident: poned leaves KSM's pages alone,
+ * as its reads of them, while ksmd scans, undo KSM's merges.
+ */
 int pagemap_resident(void *ctx, uint64_t first, unsigned int n,
 		     uint64_t *mask, uint64_t *unwritten, uint64_t *hash);
 

@@ -77,6 +77,40 @@ static void report(struct periods *p, bool merge,
 		   (unsigned long long)s->zero_stable);
 }
 
+struct ksm_walk {
+	struct pone_engine *engine;
+	struct ksm_need need;
+};
+
+static void add_need(void *ctx, struct guest *g)
+{
+	struct ksm_walk *w = ctx;
+	struct pone_region_counts rc;
+
+	if (!g->ksm_mergeable ||
+	    pone_engine_region_counts(w->engine, g->region, &rc))
+		return;
+	w->need.unmerged += rc.duplicate;
+	w->need.merged += ksm_process_merged(g->pid);
+	w->need.mergeable += rc.pages;
+}
+
+/* What this merge pass found of the guests KSM merges, and what KSM
+ * merged of them. */
+static void steer_ksm(struct periods *p)
+{
+	struct ksm_walk w = { p->engine, { 0 } };
+
+	if (!p->ksm || !p->ksm->steering)
+		return;
+	pthread_mutex_lock(&p->lock);
+	w.need.merge_period = p->set.merge_period;
+	w.need.cpu_limit = p->set.cpu_limit;
+	pthread_mutex_unlock(&p->lock);
+	guests_each(p->guests, add_need, &w);
+	ksm_steer(p->ksm, &w.need);
+}
+
 static void run_pass(struct periods *p, bool merge)
 {
 	struct pone_actuator act = { p, on_zero, on_duplicate };
@@ -110,6 +144,8 @@ static void run_pass(struct periods *p, bool merge)
 	}
 	pthread_mutex_unlock(&p->lock);
 	report(p, merge, &s);
+	if (merge)
+		steer_ksm(p);
 }
 
 static struct timespec deadline(uint64_t ns)
@@ -166,12 +202,13 @@ void periods_settings_of(const struct config *c, struct periods_settings *s)
 }
 
 int periods_start(struct periods *p, struct pone_engine *e, struct guests *gs,
-		  const struct periods_settings *set)
+		  struct ksm *ksm, const struct periods_settings *set)
 {
 	pthread_condattr_t ca;
 	int ret;
 
-	*p = (struct periods){ .engine = e, .guests = gs, .set = *set };
+	*p = (struct periods){ .engine = e, .guests = gs, .ksm = ksm,
+			       .set = *set };
 	p->fig.started = now_ns(CLOCK_MONOTONIC);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&ca);

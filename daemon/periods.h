@@ -11,7 +11,8 @@
  * the lock, from any thread.
  *
  * Zero pages go to recycle.h, which pages them out; duplicates are counted
- * per guest, within it and across guests.
+ * per guest, within it and across guests, merged where the guest's kind
+ * merges, and after a merge pass KSM is steered for the guests it merges.
  */
 #ifndef PONED_PERIODS_H
 #define PONED_PERIODS_H
@@ -24,6 +25,7 @@
 
 #include "config.h"
 #include "guests.h"
+#include "ksm.h"
 #include "recycle.h"
 
 struct periods_settings {
@@ -45,6 +47,7 @@ struct periods_figures {
 struct periods {
 	struct pone_engine *engine;
 	struct guests *guests;
+	struct ksm *ksm;			/* steered after merge passes */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct periods_settings set;
@@ -60,7 +63,7 @@ struct periods {
 void periods_settings_of(const struct config *c, struct periods_settings *s);
 
 int periods_start(struct periods *p, struct pone_engine *e, struct guests *gs,
-		  const struct periods_settings *set);
+		  struct ksm *ksm, const struct periods_settings *set);
 void periods_stop(struct periods *p);
 
 void periods_configure(struct periods *p, const struct periods_settings *set);

@@ -222,15 +222,27 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
+/* Steered where this kernel has KSM and no one else runs it. */
+static void start_ksm(struct poned *d)
+{
+	int ret = ksm_open(&d->ksm, KSM_SYSFS, d->cfg.state_dir,
+			   d->cfg.ksm_steer);
+
+	if (ret)
+		log_warn("KSM: left alone: cannot keep its settings in %s: %s",
+			 d->cfg.state_dir, strerror(-ret));
+	else if (!d->ksm.steering)
+		log_info("KSM: not steered: %s", d->ksm.why_not);
+}
+
 static int setup(struct poned *d, const struct args *a)
 {
+	const char *path = a->config ? a->config : PONED_CONFIG;
+	bool absent = !a->config && access(path, F_OK) && errno == ENOENT;
 	struct periods_settings ps;
 	struct guests_config gc;
 	char err[1024];
 	int ret;
-
-	const char *path = a->config ? a->config : PONED_CONFIG;
-	bool absent = !a->config && access(path, F_OK) && errno == ENOENT;
 
 	config_defaults(&d->cfg);
 	if (!absent && config_load(path, &d->cfg, err, sizeof(err))) {
@@ -262,8 +274,10 @@ static int setup(struct poned *d, const struct args *a)
 				     start_write_tracking(d),
 				     d->cfg.write_tracking };
 	guests_init(&d->guests, &gc);
+	start_ksm(d);
 	periods_settings_of(&d->cfg, &ps);
-	return periods_start(&d->periods, d->engine, &d->guests, &ps);
+	return periods_start(&d->periods, d->engine, &d->guests, &d->ksm,
+			     &ps);
 }
 
 int main(int argc, char **argv)
@@ -305,6 +319,7 @@ int main(int argc, char **argv)
 	}
 	control_close(ctl);
 	periods_stop(&d.periods);
+	ksm_close(&d.ksm);
 	guests_fini(&d.guests);
 	pone_engine_free(d.engine);
 	pone_backend_destroy(d.dsa);

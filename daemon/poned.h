@@ -41,6 +41,7 @@
 
 #include "config.h"
 #include "guests.h"
+#include "ksm.h"
 #include "periods.h"
 
 struct poned {
@@ -52,6 +53,7 @@ struct poned {
 	const char *write_tracking;	/* soft-dirty, off, unavailable */
 	struct guests guests;
 	struct periods periods;
+	struct ksm ksm;
 	int epfd;
 	uint64_t started;		/* CLOCK_REALTIME seconds */
 };

@@ -242,7 +242,7 @@ static void usage(struct guest *g, struct guest_usage *u)
 	u->saved = info.region.zero * PONE_PAGE_SIZE;
 	u->frames_mapped = info.region.frames;
 	u->frames_held = info.total.frames;
-	u->detail = counts_json(g, &info);
+	u->detail = json_pack("{s:o}", "pone", counts_json(g, &info));
 }
 
 const struct guest_ops guest_pone_ops = {

@@ -49,7 +49,7 @@ static json_t *guest_json_usage(struct poned *d, struct guest *g,
 		"merged_pages", counter(&g->merged_pages),
 		"attached_at", (json_int_t)g->attached_at);
 	if (o && u->detail)
-		json_object_set(o, g->ops->name, u->detail);
+		json_object_update(o, u->detail);
 	json_decref(u->detail);
 	return o;
 }
@@ -123,6 +123,21 @@ static json_t *last_pass_json(const struct periods_figures *f)
 			 "wall_s", s->wall_ns / 1e9, "cpu_s", s->cpu_ns / 1e9);
 }
 
+static json_t *ksm_json(struct ksm *k)
+{
+	struct ksm_figures f;
+
+	ksm_figures(k, &f);
+	return json_pack("{s:b, s:s?, s:b, s:I, s:I, s:f, s:f}",
+			 "steered", f.steering,
+			 "not_steered_because", f.steering ? NULL : f.why_not,
+			 "ksmd_running", f.running,
+			 "starts", (json_int_t)f.starts,
+			 "pages_to_scan", (json_int_t)f.pages_to_scan,
+			 "ksmd_cpu_share", f.ksmd_share,
+			 "ksmd_cpu_s", f.ksmd_cpu_s);
+}
+
 json_t *status_json(struct poned *d)
 {
 	struct guests_walk w = { d, json_array(), { 0 } };
@@ -137,7 +152,7 @@ json_t *status_json(struct poned *d)
 	return json_pack(
 		"{s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:s, s:s, s:I, s:f, s:I, s:I,"
 		" s:o,"
-		" s:{s:I, s:I, s:I, s:s?}, s:I, s:o,"
+		" s:{s:I, s:I, s:I, s:s?}, s:I, s:o, s:o,"
 		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"version", PONE_VERSION, "backend", d->backend,
 		"threads", (int)pone_engine_threads(d->engine),
@@ -156,6 +171,7 @@ json_t *status_json(struct poned *d)
 		"free_bytes", (json_int_t)sw.free,
 		"file_bytes", (json_int_t)sw.in_files, "problem", problem,
 		"engine_bytes", (json_int_t)(mem.page_bytes + mem.fixed_bytes),
+		"ksm", ksm_json(&d->ksm),
 		"guests", w.list,
 		"totals", "guests", (json_int_t)json_array_size(w.list),
 		"ram_bytes", w.t.ram, "resident_bytes", w.t.resident,

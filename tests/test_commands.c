@@ -122,7 +122,9 @@ static int setup(void **state)
 	guests_init(&fx->d.guests, &(struct guests_config){
 		fx->d.engine, -1, fx->state, false, false });
 	periods_settings_of(&fx->d.cfg, &ps);
-	if (periods_start(&fx->d.periods, fx->d.engine, &fx->d.guests, &ps))
+	/* KSM not opened: not steered. */
+	if (periods_start(&fx->d.periods, fx->d.engine, &fx->d.guests,
+			  &fx->d.ksm, &ps))
 		return -1;
 	*state = fx;
 	return 0;

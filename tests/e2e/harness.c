@@ -158,8 +158,10 @@ int daemon_prepare(struct daemon_run *d, const char *name,
 	f = fopen(d->config, "w");
 	if (!f)
 		return -errno;
-	fprintf(f, "[poned]\nsocket = %s\nstate_dir = %s/state\n%s\n",
-		d->socket, d->dir, settings);
+	/* The host's KSM is steered only by the test of that: the settings
+	 * given come after, and the last of a key stands. */
+	fprintf(f, "[poned]\nsocket = %s\nstate_dir = %s/state\nksm = off\n"
+		"%s\n", d->socket, d->dir, settings);
 	fclose(f);
 	return 0;
 }

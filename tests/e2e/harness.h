@@ -39,7 +39,8 @@ struct daemon_run {
 	pid_t pid;
 };
 
-/* A fresh directory with a config: "[poned]\n" + settings. */
+/* A fresh directory with a config: "[poned]\n" + settings, with
+ * "ksm = off" unless settings say otherwise. */
 int daemon_prepare(struct daemon_run *d, const char *name,
 		   const char *settings);
 /* Starts poned on it and waits until its socket answers. */

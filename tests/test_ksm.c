@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Steering KSM (ksm.h) on a directory of files laid out as KSM's sysfs:
+ * poned starts ksmd for duplicates it found and KSM has not merged, stops
+ * it once they are, puts back every setting it changed when it stops and,
+ * after a kill, when it starts again; KSM another governor runs is left
+ * alone.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ksm.h"
+
+struct fake {
+	char sysfs[64], state[80];
+};
+
+static void put(const struct fake *f, const char *name, long v)
+{
+	char path[128];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", f->sysfs, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%ld\n", v);
+	fclose(fp);
+}
+
+static long get(const struct fake *f, const char *name)
+{
+	char path[128];
+	long v = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", f->sysfs, name);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(fscanf(fp, "%ld", &v), 1);
+	fclose(fp);
+	return v;
+}
+
+static bool saved(const struct fake *f)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/ksm", f->state);
+	return !access(path, F_OK);
+}
+
+/* KSM as a host has it before poned: stopped, at its defaults. */
+static int setup(void **state)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+
+	/* poned leaves KSM to a ksmtuned it finds running, fake or not. */
+	if (!system("pgrep -x ksmtuned > /dev/null")) {
+		print_message("ksmtuned runs here: these tests cannot\n");
+		exit(77);
+	}
+	snprintf(f->sysfs, sizeof(f->sysfs), "/tmp/pone-ksm-%d", (int)getpid());
+	snprintf(f->state, sizeof(f->state), "%s/state", f->sysfs);
+	if (mkdir(f->sysfs, 0700) || mkdir(f->state, 0700))
+		return -1;
+	put(f, "run", 0);
+	put(f, "pages_to_scan", 100);
+	put(f, "sleep_millisecs", 20);
+	put(f, "use_zero_pages", 0);
+	put(f, "smart_scan", 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fake *f = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->sysfs);
+	free(f);
+	return system(cmd);
+}
+
+static const struct ksm_need found = {
+	.unmerged = 10000, .merged = 0, .mergeable = 131072,
+	.merge_period = 10, .cpu_limit = 0,
+};
+
+static void steers_and_puts_back(void **state)
+{
+	struct fake *f = *state;
+	struct ksm_need n = found;
+	struct ksm k;
+
+	assert_int_equal(ksm_open(&k, f->sysfs, f->state, true), 0);
+	assert_true(k.steering);
+	assert_true(saved(f));
+	assert_int_equal(get(f, "use_zero_pages"), 1);
+	assert_int_equal(get(f, "smart_scan"), 1);
+	assert_int_equal(get(f, "run"), 0);	/* nothing found yet */
+
+	ksm_steer(&k, &n);
+	assert_int_equal(get(f, "run"), 1);
+	/* Three scans of 131072 pages in 500 wakes of 20 ms. */
+	assert_int_equal(get(f, "pages_to_scan"), 131072 * 3 / 500);
+	assert_int_equal(get(f, "sleep_millisecs"), 20);
+
+	n.unmerged = n.merged = 5000;
+	ksm_steer(&k, &n);
+	assert_int_equal(get(f, "run"), 1);	/* half of it merged */
+	n.unmerged = 210;			/* 97.9 % */
+	n.merged = 9790;
+	ksm_steer(&k, &n);
+	assert_int_equal(get(f, "run"), 1);
+	n.unmerged = 200;
+	n.merged = 9800;
+	ksm_steer(&k, &n);
+	assert_int_equal(get(f, "run"), 0);
+	n.unmerged = 1000;			/* written since: again */
+	n.merged = 9000;
+	ksm_steer(&k, &n);
+	assert_int_equal(get(f, "run"), 1);
+	assert_int_equal(k.starts, 2);
+
+	ksm_close(&k);
+	assert_int_equal(get(f, "run"), 0);
+	assert_int_equal(get(f, "pages_to_scan"), 100);
+	assert_int_equal(get(f, "use_zero_pages"), 0);
+	assert_int_equal(get(f, "smart_scan"), 0);
+	assert_false(saved(f));
+}
+
+/* A poned killed while ksmd ran: the next one puts it all back first. */
+static void killed_then_started(void **state)
+{
+	struct fake *f = *state;
+	struct ksm k, again;
+
+	assert_int_equal(ksm_open(&k, f->sysfs, f->state, true), 0);
+	ksm_steer(&k, &found);
+	assert_int_equal(get(f, "run"), 1);
+	/* kill -9: no ksm_close(). A poned with ksm = off still restores. */
+	assert_int_equal(ksm_open(&again, f->sysfs, f->state, false), 0);
+	assert_false(again.steering);
+	assert_int_equal(get(f, "run"), 0);
+	assert_int_equal(get(f, "pages_to_scan"), 100);
+	assert_int_equal(get(f, "use_zero_pages"), 0);
+	assert_false(saved(f));
+	ksm_close(&again);
+	assert_int_equal(get(f, "run"), 0);
+}
+
+/* KSM already running: someone else's; nothing is written. */
+static void another_governor(void **state)
+{
+	struct fake *f = *state;
+	struct ksm k;
+
+	put(f, "run", 1);
+	assert_int_equal(ksm_open(&k, f->sysfs, f->state, true), 0);
+	assert_false(k.steering);
+	assert_non_null(strstr(k.why_not, "was running"));
+	ksm_steer(&k, &found);
+	ksm_close(&k);
+	assert_int_equal(get(f, "run"), 1);
+	assert_int_equal(get(f, "use_zero_pages"), 0);
+	assert_false(saved(f));
+	put(f, "run", 0);
+}
+
+static void no_ksm(void **state)
+{
+	struct fake *f = *state;
+	char dir[96];
+	struct ksm k;
+
+	(void)f;
+	snprintf(dir, sizeof(dir), "%s/none", f->sysfs);
+	assert_int_equal(ksm_open(&k, dir, f->state, true), 0);
+	assert_false(k.steering);
+	assert_non_null(strstr(k.why_not, "CONFIG_KSM"));
+	ksm_close(&k);
+}
+
+/* A state directory that cannot keep the settings: KSM is not touched. */
+static void state_dir_unwritable(void **state)
+{
+	struct fake *f = *state;
+	char dir[96];
+	struct ksm k;
+
+	snprintf(dir, sizeof(dir), "%s/missing", f->state);
+	assert_int_not_equal(ksm_open(&k, f->sysfs, dir, true), 0);
+	assert_false(k.steering);
+	assert_int_equal(get(f, "use_zero_pages"), 0);
+	ksm_close(&k);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(steers_and_puts_back),
+		cmocka_unit_test(killed_then_started),
+		cmocka_unit_test(another_governor),
+		cmocka_unit_test(no_ksm),
+		cmocka_unit_test(state_dir_unwritable),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
