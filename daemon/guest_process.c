@@ -126,6 +126,17 @@ static json_t *ksm_json(const struct guest *g)
 			 "profit_bytes", (json_int_t)ksm_process_profit(g->pid));
 }
 
+/* Where its zero pages go, and what KSM did of the guest. */
+static json_t *detail_json(const struct guest *g)
+{
+	json_t *o = ksm_json(g);
+	bool ksm = __atomic_load_n(&g->zero_to_ksm, __ATOMIC_RELAXED);
+
+	json_object_set_new(o, "zero_pages_to", json_string(ksm ? "ksm" :
+							   "swap"));
+	return o;
+}
+
 static void process_usage(struct guest *g, struct guest_usage *u)
 {
 	struct proc_usage pu = { 0 };
@@ -137,7 +148,7 @@ static void process_usage(struct guest *g, struct guest_usage *u)
 		.resident = pu.rss, .swap = pu.swap,
 		.saved = pu.swap +
 			 pagemap_zero_pages(&g->pagemap) * PONE_PAGE_SIZE,
-		.detail = ksm_json(g),
+		.detail = detail_json(g),
 	};
 }
 

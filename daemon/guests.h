@@ -99,6 +99,7 @@ struct guest {
 	struct pagemap pagemap;	/* of the process (anonymous, memfd) */
 	bool pone_track_writes;	/* /dev/pone RAM: ask pone.ko what was written */
 	bool ksm_mergeable;	/* the kernel's KSM may merge its RAM */
+	bool zero_to_ksm;	/* its zero pages are KSM's (atomic) */
 	uint32_t region;
 	int refs;
 	uint64_t attached_at;	/* CLOCK_REALTIME seconds */

@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "notify.h"
+#include "pageout.h"
 #include "periods.h"
 
 static uint64_t now_ns(clockid_t clock)
@@ -79,6 +80,7 @@ static void report(struct periods *p, bool merge,
 
 struct ksm_walk {
 	struct pone_engine *engine;
+	bool no_swap;		/* zero pages cannot be paged out */
 	struct ksm_need need;
 };
 
@@ -90,7 +92,10 @@ static void add_need(void *ctx, struct guest *g)
 	if (!g->ksm_mergeable ||
 	    pone_engine_region_counts(w->engine, g->region, &rc))
 		return;
-	w->need.unmerged += rc.duplicate;
+	/* Without swap, KSM maps zero pages to the zero page
+	 * (use_zero_pages): no swap slot needed. */
+	__atomic_store_n(&g->zero_to_ksm, w->no_swap, __ATOMIC_RELAXED);
+	w->need.unmerged += rc.duplicate + (w->no_swap ? rc.zero : 0);
 	w->need.merged += ksm_process_merged(g->pid);
 	w->need.mergeable += rc.pages;
 }
@@ -99,7 +104,8 @@ static void add_need(void *ctx, struct guest *g)
  * merged of them. */
 static void steer_ksm(struct periods *p)
 {
-	struct ksm_walk w = { p->engine, { 0 } };
+	struct ksm_walk w = { p->engine, false, { 0 } };
+	struct swap_space sw;
 
 	if (!p->ksm || !p->ksm->steering)
 		return;
@@ -107,6 +113,7 @@ static void steer_ksm(struct periods *p)
 	w.need.merge_period = p->set.merge_period;
 	w.need.cpu_limit = p->set.cpu_limit;
 	pthread_mutex_unlock(&p->lock);
+	w.no_swap = swap_problem(swap_space(&sw), &sw) != NULL;
 	guests_each(p->guests, add_need, &w);
 	ksm_steer(p->ksm, &w.need);
 }

@@ -242,7 +242,8 @@ static void usage(struct guest *g, struct guest_usage *u)
 	u->saved = info.region.zero * PONE_PAGE_SIZE;
 	u->frames_mapped = info.region.frames;
 	u->frames_held = info.total.frames;
-	u->detail = json_pack("{s:o}", "pone", counts_json(g, &info));
+	u->detail = json_pack("{s:o, s:s}", "pone", counts_json(g, &info),
+			      "zero_pages_to", "pone.ko");
 }
 
 const struct guest_ops guest_pone_ops = {

@@ -137,6 +137,9 @@ void recycle_pageout(const struct recycle_pass *rp, struct guest *g,
 	struct pone_page_ref small[PAGEMAP_MAX];
 	size_t i, j, nsmall = 0;
 
+	if (__atomic_load_n(&g->zero_to_ksm, __ATOMIC_RELAXED))
+		return;		/* KSM maps them to the zero page */
+
 	if (span > PAGEMAP_MAX ||
 	    pagemap_query(&g->pagemap, base, (unsigned int)span, NULL, huge))
 		memset(huge, 0, sizeof(huge));

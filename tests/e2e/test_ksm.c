@@ -84,6 +84,7 @@ static uint64_t ksmd_ticks(void)
 
 struct figures {
 	uint64_t dups, merged, starts, running;
+	unsigned int zero_to_ksm, zero_to_swap;	/* guests */
 };
 
 /* poned's duplicates of the guests and KSM's merged pages of them. */
@@ -92,6 +93,7 @@ static int figures(const struct daemon_run *d, struct figures *f)
 	const char *status[] = { "status", "--json", NULL };
 	static char out[1 << 16];
 	json_t *st, *g, *ksm;
+	const char *to;
 	size_t i;
 
 	*f = (struct figures){ 0 };
@@ -103,6 +105,9 @@ static int figures(const struct daemon_run *d, struct figures *f)
 							"duplicate_pages"));
 		f->merged += json_integer_value(json_object_get(
 			json_object_get(g, "ksm"), "merged_pages"));
+		to = json_string_value(json_object_get(g, "zero_pages_to"));
+		f->zero_to_ksm += to && !strcmp(to, "ksm");
+		f->zero_to_swap += to && !strcmp(to, "swap");
 	}
 	ksm = json_object_get(st, "ksm");
 	f->starts = json_integer_value(json_object_get(ksm, "starts"));
@@ -128,6 +133,49 @@ static bool merged_enough(const struct daemon_run *d, double timeout,
 		      (unsigned long long)f->merged,
 		      (unsigned long long)f->dups);
 	return false;
+}
+
+/* A number of /proc/PID/ksm_stat, 0 where there is none. */
+static uint64_t ksm_stat(pid_t pid, const char *key)
+{
+	char path[64], k[64];
+	long long v, found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/ksm_stat", (int)pid);
+	f = fopen(path, "r");
+	while (f && fscanf(f, "%63s %lld", k, &v) == 2)
+		if (!strcmp(k, key))
+			found = v;
+	if (f)
+		fclose(f);
+	return (uint64_t)found;
+}
+
+static bool host_has_swap(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long long kib = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		sscanf(line, "SwapTotal: %lld", &kib);
+	if (f)
+		fclose(f);
+	return kib > 0;
+}
+
+/* Zero pages go to swap where there is some; to KSM's zero page, which
+ * needs no swap slot, where there is none. */
+static void zero_pages_went(const struct figures *f, struct testguest g[2])
+{
+	if (host_has_swap()) {
+		assert_int_equal(f->zero_to_swap, 2);
+		return;
+	}
+	assert_int_equal(f->zero_to_ksm, 2);
+	assert_true(ksm_stat(g[0].c.pid, "ksm_zero_pages") > 0);
+	assert_true(ksm_stat(g[1].c.pid, "ksm_zero_pages") > 0);
 }
 
 static bool stops(const struct daemon_run *d, double timeout)
@@ -182,7 +230,10 @@ static void steers_ksm(void **state)
 	(void)state;
 	start_steering(&d, "ksm", g);
 	assert_true(merged_enough(&d, 120, &f));
-	assert_true(stops(&d, 30));
+	assert_true(stops(&d, 60));
+	/* Stopped: what poned counted, zero pages too, is KSM's now. */
+	assert_int_equal(figures(&d, &f), 0);
+	zero_pages_went(&f, g);
 	t0 = ksmd_ticks();
 	wait_s(3);
 	assert_true(ksmd_ticks() <= t0 + 1);	/* ksmd idle */
