@@ -11,6 +11,7 @@
 
 #include "ksm.h"
 #include "log.h"
+#include "procfs.h"
 
 /* ksmd wakes this often while poned runs it. */
 #define SLEEP_MS 20
@@ -238,36 +239,13 @@ void ksm_close(struct ksm *k)
 	pthread_mutex_destroy(&k->lock);
 }
 
-/* ksmd's CPU time, in clock ticks (fields 14 and 15 of its stat). */
-static int ksmd_ticks(pid_t pid, uint64_t *ticks)
-{
-	char path[64], line[512], *p;
-	unsigned long long ut, st;
-	FILE *f;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
-	fclose(f);
-	if (p)
-		n = sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-			   "%llu %llu", &ut, &st);
-	if (n != 2)
-		return -EINVAL;
-	*ticks = ut + st;
-	return 0;
-}
-
 /* ksmd's share of a CPU since the last look. */
 static void look_at_ksmd(struct ksm *k)
 {
 	uint64_t t = now_ns(), ticks;
 	long hz = sysconf(_SC_CLK_TCK);
 
-	if (!k->ksmd || ksmd_ticks(k->ksmd, &ticks))
+	if (!k->ksmd || proc_cpu_ticks(k->ksmd, &ticks))
 		return;
 	if (k->look_ns && t > k->look_ns)
 		k->ksmd_share = (double)(ticks - k->ksmd_ticks) / hz /
@@ -346,7 +324,7 @@ void ksm_figures(struct ksm *k, struct ksm_figures *f)
 				   k->ksmd_share, 0 };
 	ksmd = k->ksmd;
 	pthread_mutex_unlock(&k->lock);
-	if (ksmd && !ksmd_ticks(ksmd, &ticks))
+	if (ksmd && !proc_cpu_ticks(ksmd, &ticks))
 		f->ksmd_cpu_s = (double)ticks / sysconf(_SC_CLK_TCK);
 }
 

@@ -75,30 +75,57 @@ int proc_cmdline(pid_t pid, char **args, size_t *len)
 	return 0;
 }
 
-int proc_parse_start_time(const char *stat, uint64_t *ticks)
+/* Field number field (from 1, past the name) of a stat line. */
+static int stat_field(const char *stat, int field, uint64_t *v)
 {
 	/* The name in parentheses may hold spaces: count after its end. */
 	const char *p = strrchr(stat, ')');
-	int field;
+	int f;
 
-	for (field = 2; p && field < 22; field++)
+	for (f = 2; p && f < field; f++)
 		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %" SCNu64, ticks) != 1)
+	if (!p || sscanf(p, " %" SCNu64, v) != 1)
 		return -EIO;
 	return 0;
 }
 
-int proc_start_time(pid_t pid, uint64_t *ticks)
+int proc_parse_start_time(const char *stat, uint64_t *ticks)
 {
-	char buf[1024];
+	return stat_field(stat, 22, ticks);
+}
+
+static int read_stat(pid_t pid, char *buf, int len)
+{
 	int ret;
 	FILE *f = open_proc(pid, "stat", &ret);
 
 	if (!f)
 		return ret;
-	ret = fgets(buf, sizeof(buf), f) ? proc_parse_start_time(buf, ticks)
-					 : -EIO;
+	ret = fgets(buf, len, f) ? 0 : -EIO;
 	fclose(f);
+	return ret;
+}
+
+int proc_start_time(pid_t pid, uint64_t *ticks)
+{
+	char buf[1024];
+	int ret = read_stat(pid, buf, sizeof(buf));
+
+	return ret ? ret : proc_parse_start_time(buf, ticks);
+}
+
+int proc_cpu_ticks(pid_t pid, uint64_t *ticks)
+{
+	char buf[1024];
+	uint64_t user, sys;
+	int ret = read_stat(pid, buf, sizeof(buf));
+
+	if (!ret)
+		ret = stat_field(buf, 14, &user);
+	if (!ret)
+		ret = stat_field(buf, 15, &sys);
+	if (!ret)
+		*ticks = user + sys;
 	return ret;
 }
 

@@ -32,6 +32,9 @@ int proc_cmdline(pid_t pid, char **args, size_t *len);
 /* Start time in clock ticks since boot (field 22 of /proc/PID/stat). */
 int proc_start_time(pid_t pid, uint64_t *ticks);
 
+/* CPU time used, user and system, in clock ticks (fields 14 and 15). */
+int proc_cpu_ticks(pid_t pid, uint64_t *ticks);
+
 /* Resident and swapped bytes of the mappings inside [start, end). */
 struct proc_usage {
 	uint64_t rss, swap;

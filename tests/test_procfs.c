@@ -341,12 +341,30 @@ static void gone(void **state)
 	waitpid(zombie, NULL, 0);
 }
 
+/* This process's CPU time, as the kernel counts it, after it spent some. */
+static void cpu_ticks(void **state)
+{
+	struct timespec t0, t;
+	uint64_t ticks = 0;
+
+	(void)state;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+	do
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000000000l + t.tv_nsec - t0.tv_nsec <
+	       200000000l);
+	assert_int_equal(proc_cpu_ticks(getpid(), &ticks), 0);
+	assert_true(ticks >= 5);	/* of 0.2 s, at 100 ticks a second */
+	assert_int_equal(proc_cpu_ticks(0x7ffffff0, &ticks), -ESRCH);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(qemu_command_line),
 		cmocka_unit_test(qemu_ram_sizes),
 		cmocka_unit_test(start_times),
+		cmocka_unit_test(cpu_ticks),
 		cmocka_unit_test(maps),
 		cmocka_unit_test(usage),
 		cmocka_unit_test(gone),
