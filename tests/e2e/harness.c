@@ -354,6 +354,14 @@ int mapping_find(pid_t pid, const char *path, uint64_t size, uint64_t *addr)
 	return found;
 }
 
+double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void wait_s(double s)
 {
 	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };

@@ -77,6 +77,8 @@ int mapping_find(pid_t pid, const char *path, uint64_t size, uint64_t *addr);
 bool rss_falls_to(pid_t pid, uint64_t addr, uint64_t limit, double timeout);
 
 void wait_s(double s);
+/* CLOCK_MONOTONIC, in seconds. */
+double now_s(void);
 
 /* Kills what a test started and did not stop. */
 void harness_cleanup(void);
