@@ -15,15 +15,22 @@
 
 /* ksmd wakes this often while poned runs it. */
 #define SLEEP_MS 20
-/* KSM merges a page once its checksum held over a scan: a few scans. */
+/* KSM merges a page at the second scan that finds it unchanged, and the
+ * scan it resumes may be a part of one: three more full scans merge all
+ * it can. */
 #define SCANS_TO_MERGE 3
+/* What a page costs ksmd to scan, until its CPU time says. */
+#define PAGE_COST_NS 2000.0
+/* Of its time, the most ksmd works: it sleeps between wakes. */
+#define MAX_SHARE 0.95
 
-static const char *const names[KSM_SETTINGS] = {
+static const char *const names[KSM_FULL_SCANS + 1] = {
 	[KSM_RUN] = "run",
 	[KSM_PAGES_TO_SCAN] = "pages_to_scan",
 	[KSM_SLEEP_MILLISECS] = "sleep_millisecs",
 	[KSM_USE_ZERO_PAGES] = "use_zero_pages",
 	[KSM_SMART_SCAN] = "smart_scan",
+	[KSM_FULL_SCANS] = "full_scans",
 };
 
 static uint64_t now_ns(void)
@@ -206,8 +213,8 @@ static int take_over(struct ksm *k)
 	if (k->found[KSM_SMART_SCAN] >= 0)
 		write_setting(k, KSM_SMART_SCAN, 1);
 	k->ksmd = find_comm("ksmd");
-	log_info("KSM: steered by poned: ksmd runs while merge passes find "
-		 "duplicates of anonymous guests it has not merged");
+	log_info("KSM: steered by poned: ksmd runs while poned's passes "
+		 "find pages of anonymous guests it has not merged");
 	return 0;
 }
 
@@ -254,63 +261,119 @@ static void look_at_ksmd(struct ksm *k)
 	k->look_ns = t;
 }
 
-/* Pages a wake to scan the guests' RAM SCANS_TO_MERGE times a period. */
-static unsigned long pace(const struct ksm_need *n)
+/* The share of a CPU ksmd may take. */
+static double budget(double cpu_limit)
 {
-	uint64_t wakes = (uint64_t)n->merge_period * 1000 / SLEEP_MS;
-	uint64_t pages = n->mergeable * SCANS_TO_MERGE / (wakes ? wakes : 1);
+	return cpu_limit > 0 && cpu_limit < MAX_SHARE ? cpu_limit : MAX_SHARE;
+}
 
-	return pages ? (unsigned long)pages : 1;
+/* Pages a wake for ksmd to work share of its time, at PAGE_COST_NS: work
+ * w in w + SLEEP_MS. */
+static unsigned long first_pace(double share)
+{
+	double pages = share / (1 - share) * SLEEP_MS * 1e6 / PAGE_COST_NS;
+
+	return pages >= 1 ? (unsigned long)(pages + 0.5) : 1;
+}
+
+static long full_scans(const struct ksm *k)
+{
+	long n;
+
+	read_setting(k, KSM_FULL_SCANS, &n);
+	return n;
 }
 
 static void start(struct ksm *k, const struct ksm_need *n, uint64_t missing)
 {
-	k->pages_to_scan = pace(n);
+	k->pages_to_scan = first_pace(budget(n->cpu_limit));
 	write_setting(k, KSM_SLEEP_MILLISECS, SLEEP_MS);
 	write_setting(k, KSM_PAGES_TO_SCAN, (long)k->pages_to_scan);
+	k->scans_at_start = full_scans(k);
 	if (write_setting(k, KSM_RUN, 1))
 		return;
 	k->running = true;
 	k->starts++;
+	k->after_scans = false;
+	look_at_ksmd(k);
+	k->ksmd_share = 0;
 	log_info("KSM: started for %" PRIu64 " duplicate pages not merged "
 		 "yet: %lu pages every %d ms", missing, k->pages_to_scan,
 		 SLEEP_MS);
 }
 
-/* Held to cpu_limit: ksmd's pace scaled by the share it took. */
-static void slow_down(struct ksm *k, double cpu_limit)
+static void stop(struct ksm *k, const char *why)
 {
-	unsigned long p;
-
-	if (!(cpu_limit > 0) || k->ksmd_share <= cpu_limit)
+	if (write_setting(k, KSM_RUN, 0))
 		return;
-	p = (unsigned long)(k->pages_to_scan * cpu_limit / k->ksmd_share);
-	k->pages_to_scan = p ? p : 1;
+	k->running = false;
+	log_info("KSM: stopped: %s", why);
+}
+
+/* ksmd's pace scaled by the share of a CPU it took against its budget,
+ * by 4 at most at a look, and never more than a scan a wake. */
+static void pace(struct ksm *k, double share, uint64_t mergeable)
+{
+	double scale = k->ksmd_share > 0 ? share / k->ksmd_share : 4;
+	double p = k->pages_to_scan * (scale < 0.25 ? 0.25 :
+				       scale > 4 ? 4 : scale);
+
+	if (p > (double)mergeable)
+		p = (double)mergeable;
+	if ((unsigned long)p == k->pages_to_scan || p < 1)
+		return;
+	k->pages_to_scan = (unsigned long)p;
 	write_setting(k, KSM_PAGES_TO_SCAN, (long)k->pages_to_scan);
 }
 
-void ksm_steer(struct ksm *k, const struct ksm_need *n)
+bool ksm_steer(struct ksm *k, const struct ksm_need *n, bool merge_pass)
 {
 	uint64_t missing = n->unmerged, all = n->unmerged + n->merged;
 	/* Done at 98 %: what KSM cannot merge of what poned saw (pages
 	 * written meanwhile) does not keep it running. */
 	uint64_t enough = all / 50 > 16 ? all / 50 : 16;
+	char why[96];
+	bool running;
 
 	pthread_mutex_lock(&k->lock);
-	if (k->steering) {
+	k->mergeable = n->mergeable;
+	k->cpu_limit = n->cpu_limit;
+	/* After ksmd stopped with duplicates left, only new ones found by
+	 * a merge pass start it again: it could not merge the rest. */
+	if (k->steering && !k->running && missing > enough &&
+	    (!k->after_scans || merge_pass)) {
+		start(k, n, missing);
+	} else if (k->running && missing <= enough) {
+		snprintf(why, sizeof(why), "%" PRIu64 " of %" PRIu64
+			 " duplicate pages merged", n->merged, all);
+		stop(k, why);
+	}
+	running = k->running;
+	pthread_mutex_unlock(&k->lock);
+	return running;
+}
+
+bool ksm_tick(struct ksm *k)
+{
+	long scans;
+	char why[96];
+	bool running;
+
+	pthread_mutex_lock(&k->lock);
+	if (k->running) {
 		look_at_ksmd(k);
-		if (!k->running && missing > enough) {
-			start(k, n, missing);
-		} else if (k->running && missing <= enough) {
-			if (!write_setting(k, KSM_RUN, 0))
-				k->running = false;
-			log_info("KSM: stopped: %" PRIu64 " of %" PRIu64
-				 " duplicate pages merged", n->merged, all);
-		} else if (k->running) {
-			slow_down(k, n->cpu_limit);
+		pace(k, budget(k->cpu_limit), k->mergeable);
+		scans = full_scans(k);
+		if (scans >= k->scans_at_start + SCANS_TO_MERGE) {
+			snprintf(why, sizeof(why), "%ld full scans since it "
+				 "started", scans - k->scans_at_start);
+			stop(k, why);
+			k->after_scans = true;
 		}
 	}
+	running = k->running;
 	pthread_mutex_unlock(&k->lock);
+	return running;
 }
 
 void ksm_figures(struct ksm *k, struct ksm_figures *f)

@@ -2,10 +2,15 @@
 /*
  * Steering the kernel's KSM for anonymous guests. QEMU marks their RAM
  * mergeable; what KSM lacks is knowing when a scan is worth it, and poned's
- * merge passes know: they see every stable duplicate. So poned runs ksmd
- * only while duplicates it found are not merged yet, at a rate sized to
- * merge them within a merge period and held to cpu_limit by ksmd's own
- * CPU time, and stops it (run = 0 keeps what was merged) once they are.
+ * passes know: they see every zero page, and merge passes every stable
+ * duplicate. So poned runs ksmd only while pages it found are not merged
+ * yet, and stops it (run = 0 keeps what was merged) once they are, or once
+ * ksmd made the few full scans that merge all it can.
+ *
+ * While it runs, ksmd takes up to cpu_limit of a CPU (at most 0.95): a
+ * page costs ksmd the same CPU whatever the pace, so the fastest pace the
+ * budget allows merges soonest for no more CPU, and the scans that stop it
+ * bound what it spends.
  *
  * Every KSM setting poned changes is written first, with its value as
  * poned found it, to the state directory (the file "ksm"), and put back
@@ -33,7 +38,9 @@ enum ksm_setting {
 	KSM_SLEEP_MILLISECS,
 	KSM_USE_ZERO_PAGES,
 	KSM_SMART_SCAN,		/* Linux 6.7 */
-	KSM_SETTINGS
+	KSM_SETTINGS,
+	/* A figure poned reads, not a setting it changes. */
+	KSM_FULL_SCANS = KSM_SETTINGS,
 };
 
 struct ksm {
@@ -50,6 +57,10 @@ struct ksm {
 	double ksmd_share;	/* of a CPU, since the look before */
 	unsigned long pages_to_scan;	/* as set */
 	uint64_t starts;	/* times poned started ksmd */
+	long scans_at_start;	/* KSM's full_scans when it started */
+	bool after_scans;	/* it stopped with duplicates left */
+	uint64_t mergeable;	/* of the last pass */
+	double cpu_limit;	/* of the last pass */
 };
 
 /* What a merge pass found of the anonymous guests. */
@@ -75,8 +86,16 @@ int ksm_open(struct ksm *k, const char *dir, const char *state_dir,
 /* Puts back every setting poned changed, and forgets them. */
 void ksm_close(struct ksm *k);
 
-/* After a merge pass: start, pace or stop ksmd. */
-void ksm_steer(struct ksm *k, const struct ksm_need *need);
+/* After a pass: start ksmd for duplicates poned found that KSM has not
+ * merged, or stop it once they are. Returns whether ksmd runs. */
+bool ksm_steer(struct ksm *k, const struct ksm_need *need, bool merge_pass);
+
+/*
+ * Between passes, while ksmd runs: its pace held to cpu_limit by the CPU
+ * it takes, and ksmd stopped once it made the full scans that merge all it
+ * can. poned's next passes judge again. Returns whether ksmd still runs.
+ */
+bool ksm_tick(struct ksm *k);
 
 struct ksm_figures {
 	bool steering, running;

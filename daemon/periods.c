@@ -100,25 +100,26 @@ static void add_need(void *ctx, struct guest *g)
 	w->need.mergeable += rc.pages;
 }
 
-/* What this merge pass found of the guests KSM merges, and what KSM
- * merged of them. */
-static void steer_ksm(struct periods *p)
+/* What this pass found of the guests KSM merges, and what KSM merged of
+ * them; whether ksmd runs. */
+static bool steer_ksm(struct periods *p, bool merge)
 {
 	struct ksm_walk w = { p->engine, false, { 0 } };
 	struct swap_space sw;
 
 	if (!p->ksm || !p->ksm->steering)
-		return;
+		return false;
 	pthread_mutex_lock(&p->lock);
 	w.need.merge_period = p->set.merge_period;
 	w.need.cpu_limit = p->set.cpu_limit;
 	pthread_mutex_unlock(&p->lock);
 	w.no_swap = swap_problem(swap_space(&sw), &sw) != NULL;
 	guests_each(p->guests, add_need, &w);
-	ksm_steer(p->ksm, &w.need);
+	return ksm_steer(p->ksm, &w.need, merge);
 }
 
-static void run_pass(struct periods *p, bool merge)
+/* Whether ksmd runs at poned's asking after it. */
+static bool run_pass(struct periods *p, bool merge)
 {
 	struct pone_actuator act = { p, on_zero, on_duplicate };
 	struct pone_pass_stats s;
@@ -136,7 +137,7 @@ static void run_pass(struct periods *p, bool merge)
 				PONE_PASS_RECLAIM, &act, &s);
 	if (ret) {
 		log_err("scan pass failed: %s", strerror(-ret));
-		return;
+		return false;
 	}
 	pthread_mutex_lock(&p->lock);
 	p->fig.passes++;
@@ -151,9 +152,11 @@ static void run_pass(struct periods *p, bool merge)
 	}
 	pthread_mutex_unlock(&p->lock);
 	report(p, merge, &s);
-	if (merge)
-		steer_ksm(p);
+	return steer_ksm(p, merge);
 }
+
+/* How often ksmd is looked at while it runs. */
+#define KSM_TICK_NS 500000000ull
 
 static struct timespec deadline(uint64_t ns)
 {
@@ -174,10 +177,12 @@ static void *periods_main(void *arg)
 		uint64_t t0 = now_ns(CLOCK_MONOTONIC), cpu, next, next_merge;
 		bool merge = !merged || t0 >= last_merge +
 					p->set.merge_period * 1000000000ull;
+		bool ksmd;
 
+		p->pass_asked = false;
 		pthread_mutex_unlock(&p->lock);
 		cpu = p->fig.cpu_ns;
-		run_pass(p, merge);
+		ksmd = run_pass(p, merge);
 		pthread_mutex_lock(&p->lock);
 		cpu = p->fig.cpu_ns - cpu;
 		if (merge) {
@@ -190,12 +195,22 @@ static void *periods_main(void *arg)
 			next = t0 + (uint64_t)(cpu / p->set.cpu_limit);
 		if (next_merge < next && next_merge > t0)
 			next = next_merge;
-		while (!p->stop && now_ns(CLOCK_MONOTONIC) < next) {
-			struct timespec ts = deadline(next);
+		while (!p->stop && !p->pass_asked &&
+		       now_ns(CLOCK_MONOTONIC) < next) {
+			uint64_t until = next, t = now_ns(CLOCK_MONOTONIC);
+			struct timespec ts;
 
+			if (ksmd && t + KSM_TICK_NS < next)
+				until = t + KSM_TICK_NS;
+			ts = deadline(until);
 			if (pthread_cond_timedwait(&p->wake, &p->lock, &ts) ==
 			    0)
 				break;	/* new settings: plan again */
+			if (ksmd && until < next) {
+				pthread_mutex_unlock(&p->lock);
+				ksmd = ksm_tick(p->ksm);
+				pthread_mutex_lock(&p->lock);
+			}
 		}
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -241,6 +256,14 @@ void periods_configure(struct periods *p, const struct periods_settings *set)
 {
 	pthread_mutex_lock(&p->lock);
 	p->set = *set;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void periods_pass_soon(struct periods *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->pass_asked = true;
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
 }

@@ -12,7 +12,8 @@
  *
  * Zero pages go to recycle.h, which pages them out; duplicates are counted
  * per guest, within it and across guests, merged where the guest's kind
- * merges, and after a merge pass KSM is steered for the guests it merges.
+ * merges, and after every pass KSM is steered for the guests it merges
+ * (while ksmd runs, the thread also wakes every half second for it).
  */
 #ifndef PONED_PERIODS_H
 #define PONED_PERIODS_H
@@ -56,6 +57,7 @@ struct periods {
 	uint64_t pass_within, pass_across;	/* this merge pass, atomic */
 	uint64_t pass_merged;
 	bool stop;
+	bool pass_asked;			/* a pass, now */
 	pthread_t thread;
 };
 
@@ -67,6 +69,8 @@ int periods_start(struct periods *p, struct pone_engine *e, struct guests *gs,
 void periods_stop(struct periods *p);
 
 void periods_configure(struct periods *p, const struct periods_settings *set);
+/* A pass as soon as the one running ends (a guest came). */
+void periods_pass_soon(struct periods *p);
 void periods_figures(struct periods *p, struct periods_figures *f);
 
 #endif

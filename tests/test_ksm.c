@@ -2,9 +2,10 @@
 /*
  * Steering KSM (ksm.h) on a directory of files laid out as KSM's sysfs:
  * poned starts ksmd for duplicates it found and KSM has not merged, stops
- * it once they are, puts back every setting it changed when it stops and,
- * after a kill, when it starts again; KSM another governor runs is left
- * alone.
+ * it once they are or once ksmd made the full scans that merge them, holds
+ * its pace to the CPU budget (measured on a process that stands in for
+ * ksmd), puts back every setting it changed when it stops and, after a
+ * kill, when it starts again; KSM another governor runs is left alone.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ksm.h"
@@ -77,6 +80,7 @@ static int setup(void **state)
 	put(f, "sleep_millisecs", 20);
 	put(f, "use_zero_pages", 0);
 	put(f, "smart_scan", 0);
+	put(f, "full_scans", 7);
 	*state = f;
 	return 0;
 }
@@ -109,26 +113,27 @@ static void steers_and_puts_back(void **state)
 	assert_int_equal(get(f, "smart_scan"), 1);
 	assert_int_equal(get(f, "run"), 0);	/* nothing found yet */
 
-	ksm_steer(&k, &n);
+	assert_true(ksm_steer(&k, &n, false));
 	assert_int_equal(get(f, "run"), 1);
-	/* Three scans of 131072 pages in 500 wakes of 20 ms. */
-	assert_int_equal(get(f, "pages_to_scan"), 131072 * 3 / 500);
+	/* At 2 us a page, what keeps ksmd busy 95 % of the time: pages
+	 * for 19 times its 20 ms sleep. */
+	assert_int_equal(get(f, "pages_to_scan"), 19 * 20000 / 2);
 	assert_int_equal(get(f, "sleep_millisecs"), 20);
 
 	n.unmerged = n.merged = 5000;
-	ksm_steer(&k, &n);
+	ksm_steer(&k, &n, false);
 	assert_int_equal(get(f, "run"), 1);	/* half of it merged */
 	n.unmerged = 210;			/* 97.9 % */
 	n.merged = 9790;
-	ksm_steer(&k, &n);
+	ksm_steer(&k, &n, false);
 	assert_int_equal(get(f, "run"), 1);
 	n.unmerged = 200;
 	n.merged = 9800;
-	ksm_steer(&k, &n);
+	ksm_steer(&k, &n, false);
 	assert_int_equal(get(f, "run"), 0);
 	n.unmerged = 1000;			/* written since: again */
 	n.merged = 9000;
-	ksm_steer(&k, &n);
+	ksm_steer(&k, &n, false);
 	assert_int_equal(get(f, "run"), 1);
 	assert_int_equal(k.starts, 2);
 
@@ -147,7 +152,7 @@ static void killed_then_started(void **state)
 	struct ksm k, again;
 
 	assert_int_equal(ksm_open(&k, f->sysfs, f->state, true), 0);
-	ksm_steer(&k, &found);
+	ksm_steer(&k, &found, false);
 	assert_int_equal(get(f, "run"), 1);
 	/* kill -9: no ksm_close(). A poned with ksm = off still restores. */
 	assert_int_equal(ksm_open(&again, f->sysfs, f->state, false), 0);
@@ -170,7 +175,7 @@ static void another_governor(void **state)
 	assert_int_equal(ksm_open(&k, f->sysfs, f->state, true), 0);
 	assert_false(k.steering);
 	assert_non_null(strstr(k.why_not, "was running"));
-	ksm_steer(&k, &found);
+	ksm_steer(&k, &found, false);
 	ksm_close(&k);
 	assert_int_equal(get(f, "run"), 1);
 	assert_int_equal(get(f, "use_zero_pages"), 0);
@@ -206,11 +211,92 @@ static void state_dir_unwritable(void **state)
 	ksm_close(&k);
 }
 
+/* ksmd stops after the full scans that merge all it can; what it left
+ * starts it again only when a merge pass finds duplicates. */
+static void stops_after_full_scans(void **state)
+{
+	struct fake *f = *state;
+	struct ksm k;
+
+	assert_int_equal(ksm_open(&k, f->sysfs, f->state, true), 0);
+	assert_true(ksm_steer(&k, &found, false));
+	put(f, "full_scans", 9);
+	assert_true(ksm_tick(&k));
+	put(f, "full_scans", 10);
+	assert_false(ksm_tick(&k));
+	assert_int_equal(get(f, "run"), 0);
+	assert_false(ksm_steer(&k, &found, false));	/* a reclaim pass */
+	assert_int_equal(get(f, "run"), 0);
+	assert_true(ksm_steer(&k, &found, true));	/* a merge pass */
+	assert_int_equal(get(f, "run"), 1);
+	assert_int_equal(k.starts, 2);
+	ksm_close(&k);
+	put(f, "full_scans", 7);
+}
+
+/* A process that stands in for ksmd: busy or asleep. */
+static pid_t stand_in(bool busy)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (;;)
+			if (!busy)
+				pause();
+	}
+	return pid;
+}
+
+static void end(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Busy beyond the budget, ksmd's pace falls; idle, it rises, up to a
+ * scan of the guests' RAM a wake. */
+static void held_to_budget(void **state)
+{
+	struct fake *f = *state;
+	struct ksm_need n = found;
+	unsigned long first, low;
+	struct ksm k;
+
+	n.cpu_limit = 0.25;
+	assert_int_equal(ksm_open(&k, f->sysfs, f->state, true), 0);
+	k.ksmd = stand_in(true);
+	ksm_steer(&k, &n, false);
+	first = k.pages_to_scan;
+	usleep(300000);
+	ksm_tick(&k);
+	assert_true(k.ksmd_share > 0.7);
+	/* Scaled by 0.25 / share, so to a third at most. */
+	assert_true(k.pages_to_scan <= first / 3 + 1);
+	assert_int_equal(get(f, "pages_to_scan"), (long)k.pages_to_scan);
+	end(k.ksmd);
+
+	/* Its first look at an idle one knows no share yet: 4 times too. */
+	low = k.pages_to_scan;
+	k.ksmd = stand_in(false);
+	k.look_ns = 0;
+	k.ksmd_share = 0;
+	ksm_tick(&k);
+	usleep(300000);
+	ksm_tick(&k);
+	assert_true(k.ksmd_share < 0.1);
+	assert_int_equal(k.pages_to_scan, low * 16);
+	end(k.ksmd);
+	ksm_close(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(steers_and_puts_back),
 		cmocka_unit_test(killed_then_started),
+		cmocka_unit_test(stops_after_full_scans),
+		cmocka_unit_test(held_to_budget),
 		cmocka_unit_test(another_governor),
 		cmocka_unit_test(no_ksm),
 		cmocka_unit_test(state_dir_unwritable),

@@ -24,66 +24,20 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "ksm_sysfs.h"
 #include "qemu_guest.h"
 
-#define KSM "/sys/kernel/mm/ksm/"
-
-static const char *const settings[] = {
-	"run", "pages_to_scan", "sleep_millisecs", "use_zero_pages",
-	"smart_scan",
-};
-#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
-
-static long ksm_get(const char *name)
+/* Every KSM setting is as before poned. */
+static void same_settings(const struct ksm_settings *before)
 {
-	char path[128];
-	long v = -1;
-	FILE *f;
+	struct ksm_settings now;
+	int i;
 
-	snprintf(path, sizeof(path), KSM "%s", name);
-	f = fopen(path, "r");
-	if (f && fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	if (f)
-		fclose(f);
-	return v;
-}
-
-static void ksm_all(long v[NSETTINGS])
-{
-	size_t i;
-
-	for (i = 0; i < NSETTINGS; i++)
-		v[i] = ksm_get(settings[i]);
-}
-
-static void same_settings(const long before[NSETTINGS])
-{
-	long now[NSETTINGS];
-	size_t i;
-
-	ksm_all(now);
-	for (i = 0; i < NSETTINGS; i++)
-		if (now[i] != before[i])
-			fail_msg("KSM %s is %ld, was %ld before poned",
-				 settings[i], now[i], before[i]);
-}
-
-/* ksmd's CPU ticks. */
-static uint64_t ksmd_ticks(void)
-{
-	char cmd[] = "cat /proc/$(pgrep -x ksmd)/stat";
-	char line[512], *p;
-	unsigned long long ut = 0, st = 0;
-	FILE *f = popen(cmd, "r");
-
-	p = f && fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
-	if (f)
-		pclose(f);
-	if (p)
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-		       "%llu %llu", &ut, &st);
-	return ut + st;
+	ksm_settings_read(&now);
+	i = ksm_settings_differ(&now, before);
+	if (i >= 0)
+		fail_msg("KSM %s is %ld, was %ld before poned",
+			 ksm_setting_name(i), now.v[i], before->v[i]);
 }
 
 struct figures {
@@ -308,7 +262,7 @@ static void zero_pages_went(const struct figures *f, const struct pair *p)
 }
 
 /* What the host's KSM was before the test, and the poned it runs. */
-static long before[NSETTINGS];
+static struct ksm_settings before;
 static struct daemon_run d;
 
 /* Two guests attached to a poned that steers KSM, with short periods. */
@@ -351,7 +305,7 @@ static void steers(bool qemu)
 	assert_true(f.starts > starts);
 
 	assert_int_equal(daemon_stop(&d), 0);
-	same_settings(before);
+	same_settings(&before);
 	pair_verify_and_quit(&p);
 }
 
@@ -388,7 +342,7 @@ static void killed_and_restarted(void **state)
 	assert_int_equal(daemon_start(&d), 0);
 	assert_int_equal(figures(&d, &f), 0);
 	assert_int_equal(daemon_stop(&d), 0);
-	same_settings(before);
+	same_settings(&before);
 	pair_verify_and_quit(&p);
 }
 
@@ -399,7 +353,7 @@ static int setup(void **state)
 		skip_all("this kernel has no KSM");
 	if (ksm_get("run") != 0 || !system("pgrep -x ksmtuned >/dev/null"))
 		skip_all("KSM runs here under another governor");
-	ksm_all(before);
+	ksm_settings_read(&before);
 	have_image = !qemu_image_prepare(&image, no_image, sizeof(no_image));
 	return 0;
 }
@@ -408,21 +362,10 @@ static int setup(void **state)
  * back itself; the host's KSM is left as found whatever happened. */
 static int teardown(void **state)
 {
-	size_t i;
-	char path[128];
-	FILE *f;
-
 	if (d.pid > 0)
 		daemon_stop(&d);
 	harness_teardown(state);
-	for (i = NSETTINGS; i-- > 0;) {
-		snprintf(path, sizeof(path), KSM "%s", settings[i]);
-		f = before[i] >= 0 ? fopen(path, "w") : NULL;
-		if (f) {
-			fprintf(f, "%ld\n", before[i]);
-			fclose(f);
-		}
-	}
+	ksm_settings_write(&before);
 	return 0;
 }
 
