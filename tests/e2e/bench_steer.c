@@ -79,24 +79,6 @@ static double saved_mib(void)
 	       256.0;
 }
 
-/* poned's CPU time, as its /proc stat has it. */
-static uint64_t process_ticks(pid_t pid)
-{
-	char path[64], line[1024], *p;
-	unsigned long long ut = 0, st = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	p = f && fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
-	if (f)
-		fclose(f);
-	if (p)
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-		       "%llu %llu", &ut, &st);
-	return ut + st;
-}
-
 /* What an earlier run left in KSM's figures undone: with run = 0, ksmd
  * would count the pages of guests gone until it next runs. */
 static int forget_earlier_runs(void)

@@ -354,6 +354,23 @@ int mapping_find(pid_t pid, const char *path, uint64_t size, uint64_t *addr)
 	return found;
 }
 
+uint64_t process_ticks(pid_t pid)
+{
+	char path[64], line[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	p = f && fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	if (f)
+		fclose(f);
+	if (p)
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+		       "%llu %llu", &ut, &st);
+	return ut + st;
+}
+
 double now_s(void)
 {
 	struct timespec ts;

@@ -77,6 +77,8 @@ int mapping_find(pid_t pid, const char *path, uint64_t size, uint64_t *addr);
 bool rss_falls_to(pid_t pid, uint64_t addr, uint64_t limit, double timeout);
 
 void wait_s(double s);
+/* Process pid's CPU time (user and system), in clock ticks; 0 if gone. */
+uint64_t process_ticks(pid_t pid);
 /* CLOCK_MONOTONIC, in seconds. */
 double now_s(void);
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "harness.h"
 #include "ksm_sysfs.h"
 
 #define KSM "/sys/kernel/mm/ksm/"
@@ -42,18 +43,14 @@ int ksm_set(const char *name, long value)
 
 uint64_t ksmd_ticks(void)
 {
-	char cmd[] = "cat /proc/$(pgrep -x ksmd)/stat";
-	char line[512], *p;
-	unsigned long long ut = 0, st = 0;
-	FILE *f = popen(cmd, "r");
+	FILE *f = popen("pgrep -x ksmd", "r");
+	int pid = 0;
 
-	p = f && fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	if (f && fscanf(f, "%d", &pid) != 1)
+		pid = 0;
 	if (f)
 		pclose(f);
-	if (p)
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-		       "%llu %llu", &ut, &st);
-	return ut + st;
+	return pid > 0 ? process_ticks(pid) : 0;
 }
 
 void ksm_settings_read(struct ksm_settings *s)
