@@ -277,16 +277,24 @@ static void start(struct ksm *k, const struct ksm_need *n, uint64_t missing)
 		 SLEEP_MS);
 }
 
-/* Held to cpu_limit: ksmd's pace scaled by the share it took. */
-static void slow_down(struct ksm *k, double cpu_limit)
+/* Held to cpu_limit: ksmd's pace scaled by the share it took, down when
+ * over it, and back up towards the pace the need asks for when under it
+ * (the limit raised: the host short of memory). */
+static void keep_pace(struct ksm *k, const struct ksm_need *n)
 {
-	unsigned long p;
+	unsigned long want = pace(n), p = k->pages_to_scan;
+	double limit = n->cpu_limit, share = k->ksmd_share;
 
-	if (!(cpu_limit > 0) || k->ksmd_share <= cpu_limit)
+	if (limit > 0 && share > limit)
+		p = (unsigned long)(p * limit / share);
+	else if (p < want)
+		p = limit > 0 && share > 0 && p * limit / share < want ?
+		    (unsigned long)(p * limit / share) : want;
+	p = p ? p : 1;
+	if (p == k->pages_to_scan)
 		return;
-	p = (unsigned long)(k->pages_to_scan * cpu_limit / k->ksmd_share);
-	k->pages_to_scan = p ? p : 1;
-	write_setting(k, KSM_PAGES_TO_SCAN, (long)k->pages_to_scan);
+	k->pages_to_scan = p;
+	write_setting(k, KSM_PAGES_TO_SCAN, (long)p);
 }
 
 void ksm_steer(struct ksm *k, const struct ksm_need *n)
@@ -307,7 +315,7 @@ void ksm_steer(struct ksm *k, const struct ksm_need *n)
 			log_info("KSM: stopped: %" PRIu64 " of %" PRIu64
 				 " duplicate pages merged", n->merged, all);
 		} else if (k->running) {
-			slow_down(k, n->cpu_limit);
+			keep_pace(k, n);
 		}
 	}
 	pthread_mutex_unlock(&k->lock);

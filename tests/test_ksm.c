@@ -140,6 +140,37 @@ static void steers_and_puts_back(void **state)
 	assert_false(saved(f));
 }
 
+/* ksmd's pace follows the cap: cut to the share it may take, and back up
+ * to what the need asks for once the cap is raised (the host short of
+ * memory), never past it. */
+static void pace_follows_the_cap(void **state)
+{
+	struct fake *f = *state;
+	struct ksm_need n = found;
+	unsigned long want = 131072 * 3 / 500;
+	struct ksm k;
+
+	assert_int_equal(ksm_open(&k, f->sysfs, f->state, true), 0);
+	k.ksmd = 0;		/* its share is the test's to say */
+	n.cpu_limit = 0.05;
+	ksm_steer(&k, &n);
+	assert_int_equal(get(f, "pages_to_scan"), want);
+	k.ksmd_share = 0.5;
+	ksm_steer(&k, &n);
+	assert_int_equal(get(f, "pages_to_scan"), want / 10);
+	k.ksmd_share = 0.05;
+	ksm_steer(&k, &n);	/* at its cap: as it is */
+	assert_int_equal(get(f, "pages_to_scan"), want / 10);
+	n.cpu_limit = 0.25;
+	ksm_steer(&k, &n);
+	assert_int_equal(get(f, "pages_to_scan"), want / 10 * 5);
+	n.cpu_limit = 1;
+	k.ksmd_share = 0.25;
+	ksm_steer(&k, &n);
+	assert_int_equal(get(f, "pages_to_scan"), want);
+	ksm_close(&k);
+}
+
 /* A poned killed while ksmd ran: the next one puts it all back first. */
 static void killed_then_started(void **state)
 {
@@ -210,6 +241,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(steers_and_puts_back),
+		cmocka_unit_test(pace_follows_the_cap),
 		cmocka_unit_test(killed_then_started),
 		cmocka_unit_test(another_governor),
 		cmocka_unit_test(no_ksm),
