@@ -4,8 +4,9 @@
  * mergeable; what KSM lacks is knowing when a scan is worth it, and poned's
  * merge passes know: they see every stable duplicate. So poned runs ksmd
  * only while duplicates it found are not merged yet, at a rate sized to
- * merge them within a merge period and held to cpu_limit by ksmd's own
- * CPU time, and stops it (run = 0 keeps what was merged) once they are.
+ * merge them within a merge period and held to poned's budget (periods.h)
+ * by ksmd's own CPU time, back up to that rate when the budget grows, and
+ * stops it (run = 0 keeps what was merged) once they are.
  *
  * Every KSM setting poned changes is written first, with its value as
  * poned found it, to the state directory (the file "ksm"), and put back
@@ -60,7 +61,7 @@ struct ksm_need {
 	uint64_t merged;	/* of the guests' pages, KSM's merged ones */
 	uint64_t mergeable;	/* pages of the guests' RAM */
 	unsigned int merge_period;	/* seconds */
-	double cpu_limit;	/* cores ksmd may use */
+	double cpu_limit;	/* cores ksmd may use: the budget */
 };
 
 /*
