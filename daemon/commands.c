@@ -116,7 +116,6 @@ static json_t *cmd_set(struct poned *d, const struct request *r, int fd)
 	}
 	pone_engine_set_threads(d->engine, threads);
 	pone_engine_set_stable_periods(d->engine, next.stable_periods);
-	pone_engine_set_cpu_limit(d->engine, next.cpu_limit);
 	d->cfg = next;
 	periods_settings_of(&d->cfg, &ps);
 	periods_configure(&d->periods, &ps);

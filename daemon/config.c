@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -21,6 +22,10 @@ void config_defaults(struct config *c)
 		.merge_period = 600,
 		.stable_periods = 2,
 		.cpu_limit = 1.0,
+		.mode = PRESSURE_ALWAYS,
+		/* KubeVirt's line for KSM: 20 % of the memory available. */
+		.pressure = { .available_pct = 20, .stall_pct = 10 },
+		.idle_cpu_limit = 0.05,
 		.nice = 10,
 		.thp_split = THP_IDLE,
 		.log_level = LOG_LEVEL_INFO,
@@ -59,16 +64,87 @@ static int set_path(char *dst, size_t size, const char *v)
 	return 0;
 }
 
-static int set_cpu_limit(struct config *c, const char *v)
+/* A number; what follows it in *rest. */
+static int parse_real(const char *v, double *d, const char **rest)
 {
 	char *end;
-	double d;
 
 	errno = 0;
-	d = strtod(v, &end);
-	if (errno || end == v || *end || !(d >= 0.05 && d <= 1024))
+	*d = strtod(v, &end);
+	if (errno || end == v)
 		return -EINVAL;
-	c->cpu_limit = d;
+	*rest = end;
+	return 0;
+}
+
+static int parse_cores(const char *v, double min, double *out)
+{
+	const char *rest;
+	double d;
+
+	if (parse_real(v, &d, &rest) || *rest || !(d >= min && d <= 1024))
+		return -EINVAL;
+	*out = d;
+	return 0;
+}
+
+static int set_cpu_limit(struct config *c, const char *v)
+{
+	return parse_cores(v, 0.05, &c->cpu_limit);
+}
+
+static int set_idle_cpu_limit(struct config *c, const char *v)
+{
+	return parse_cores(v, 0.01, &c->idle_cpu_limit);
+}
+
+static int set_mode(struct config *c, const char *v)
+{
+	if (strcmp(v, "always") && strcmp(v, "pressure"))
+		return -EINVAL;
+	c->mode = strcmp(v, "always") ? PRESSURE_ON_SHORT : PRESSURE_ALWAYS;
+	return 0;
+}
+
+/* "20%" of MemTotal, or a size: bytes, or K, M, G, T (binary units). */
+static int set_available(struct config *c, const char *v)
+{
+	static const char units[] = "KMGT";
+	const char *rest, *u;
+	double d;
+
+	if (parse_real(v, &d, &rest) || !(d >= 0))
+		return -EINVAL;
+	if (!strcmp(rest, "%")) {
+		if (!(d < 100))
+			return -EINVAL;
+		c->pressure.available_pct = d;
+		c->pressure.available_bytes = 0;
+		return 0;
+	}
+	if (*rest) {
+		u = strchr(units, toupper((unsigned char)*rest));
+		if (!u || rest[1])
+			return -EINVAL;
+		d *= (double)(1ull << 10 * (u - units + 1));
+	}
+	if (!(d < 0x1p60))
+		return -EINVAL;
+	c->pressure.available_pct = 0;
+	c->pressure.available_bytes = (uint64_t)d;
+	return 0;
+}
+
+/* Percent, with or without its sign. */
+static int set_stall(struct config *c, const char *v)
+{
+	const char *rest;
+	double d;
+
+	if (parse_real(v, &d, &rest) || (*rest && strcmp(rest, "%")) ||
+	    !(d > 0 && d <= 100))
+		return -EINVAL;
+	c->pressure.stall_pct = d;
 	return 0;
 }
 
@@ -169,6 +245,11 @@ static const struct setting {
 	{ "merge_period", set_merge, true, "seconds, 1 to 604800" },
 	{ "stable_periods", set_stable_periods, true, "1 or 2" },
 	{ "cpu_limit", set_cpu_limit, true, "cores, 0.05 to 1024" },
+	{ "mode", set_mode, true, "always or pressure" },
+	{ "pressure_available", set_available, true,
+	  "a percent of MemTotal below 100 (20%) or a size (512M, 2G)" },
+	{ "pressure_stall", set_stall, true, "a percent above 0, up to 100" },
+	{ "idle_cpu_limit", set_idle_cpu_limit, true, "cores, 0.01 to 1024" },
 	{ "thp_split", set_thp, true, "never, idle or always" },
 	{ "nice", set_nice, false, "-20 to 19" },
 	{ "log_level", set_log_level, false,
@@ -201,12 +282,20 @@ bool config_runtime_key(const char *key)
 /* Settings that are each fine but wrong together: why, and the fix. */
 static bool inconsistent(const struct config *c, char *why, size_t len)
 {
-	if (c->merge_period >= c->reclaim_period)
-		return false;
-	snprintf(why, len, "merge_period (%u s) is shorter than reclaim_period "
-		 "(%u s): lengthen merge_period or shorten reclaim_period",
-		 c->merge_period, c->reclaim_period);
-	return true;
+	if (c->merge_period < c->reclaim_period) {
+		snprintf(why, len, "merge_period (%u s) is shorter than "
+			 "reclaim_period (%u s): lengthen merge_period or "
+			 "shorten reclaim_period", c->merge_period,
+			 c->reclaim_period);
+		return true;
+	}
+	if (c->idle_cpu_limit > c->cpu_limit) {
+		snprintf(why, len, "idle_cpu_limit (%g cores) is above "
+			 "cpu_limit (%g cores): lower idle_cpu_limit or raise "
+			 "cpu_limit", c->idle_cpu_limit, c->cpu_limit);
+		return true;
+	}
+	return false;
 }
 
 /* One setting, checked alone; c changes only if it is valid. Whether it

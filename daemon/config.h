@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "log.h"
+#include "pressure.h"
 
 enum thp_split { THP_NEVER, THP_IDLE, THP_ALWAYS };
 
@@ -22,6 +23,9 @@ struct config {
 	unsigned int stable_periods;	/* of guests whose writes pone.ko
 					 * tracks: 1 or 2 */
 	double cpu_limit;		/* cores the daemon may use */
+	enum pressure_mode mode;	/* always: cpu_limit at all times */
+	struct pressure_limits pressure;	/* short of memory, when */
+	double idle_cpu_limit;		/* cores while not short */
 	int nice;			/* of the scan workers */
 	enum thp_split thp_split;
 	enum log_level log_level;

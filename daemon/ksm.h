@@ -7,7 +7,8 @@
  * yet, and stops it (run = 0 keeps what was merged) once they are, or once
  * ksmd made the few full scans that merge all it can.
  *
- * While it runs, ksmd takes up to cpu_limit of a CPU (at most 0.95): a
+ * While it runs, ksmd takes up to poned's budget of a CPU (periods.h; at
+ * most 0.95), its pace following the budget as it changes: a
  * page costs ksmd the same CPU whatever the pace, so the fastest pace the
  * budget allows merges soonest for no more CPU, and the scans that stop it
  * bound what it spends.

@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include "pageout.h"
+#include "procfs.h"
 
 #define IOV_BATCH 512
 
@@ -67,21 +68,13 @@ static uint64_t swap_in_files(void)
 
 int swap_space(struct swap_space *s)
 {
-	FILE *f = fopen("/proc/meminfo", "re");
-	char line[128];
-	uint64_t kib;
+	static const char *const keys[] = { "SwapTotal", "SwapFree" };
+	uint64_t bytes[2];
+	int ret = proc_meminfo("/proc/meminfo", 2, keys, bytes);
 
-	if (!f)
-		return -errno;
-	*s = (struct swap_space){ 0 };
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "SwapTotal: %" SCNu64, &kib) == 1)
-			s->total = kib << 10;
-		else if (sscanf(line, "SwapFree: %" SCNu64, &kib) == 1)
-			s->free = kib << 10;
-	}
-	fclose(f);
-	s->in_files = swap_in_files();
+	if (ret)
+		return ret;
+	*s = (struct swap_space){ bytes[0], bytes[1], swap_in_files() };
 	return 0;
 }
 

@@ -8,12 +8,24 @@
 #include "pageout.h"
 #include "periods.h"
 
+#define NS 1000000000ull
+
 static uint64_t now_ns(clockid_t clock)
 {
 	struct timespec ts;
 
 	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+}
+
+/* Cores the daemon may use now. Under the lock. */
+static double budget(const struct periods *p)
+{
+	const struct pressure *s = &p->fig.pressure;
+
+	if (p->set.mode == PRESSURE_ON_SHORT && s->judged && !s->shortage)
+		return p->set.idle_cpu_limit;
+	return p->set.cpu_limit;
 }
 
 static void on_zero(void *ctx, const struct pone_page_ref *pages, size_t n)
@@ -111,15 +123,71 @@ static bool steer_ksm(struct periods *p, bool merge)
 		return false;
 	pthread_mutex_lock(&p->lock);
 	w.need.merge_period = p->set.merge_period;
-	w.need.cpu_limit = p->set.cpu_limit;
+	w.need.cpu_limit = budget(p);
 	pthread_mutex_unlock(&p->lock);
 	w.no_swap = swap_problem(swap_space(&sw), &sw) != NULL;
 	guests_each(p->guests, add_need, &w);
 	return ksm_steer(p->ksm, &w.need, merge);
 }
 
+/* s, judged again from the files: whether the log should hear of it (a
+ * new verdict, or a new reason there is none). */
+static bool judge_again(const char *proc, enum pressure_mode mode,
+			const struct pressure_limits *l, struct pressure *s)
+{
+	struct pressure_reading r;
+	struct failure f = { 0 };
+	char why_was[sizeof(s->why)];
+	int ret;
+
+	if (mode == PRESSURE_ALWAYS) {
+		*s = (struct pressure){ .switches = s->switches,
+					.why = "mode = always: the full budget "
+					       "at all times" };
+		return false;
+	}
+	ret = pressure_read(proc, &r, &f);
+	if (!ret)
+		return pressure_judge(s, l, &r);
+	strcpy(why_was, s->why);
+	pressure_unjudged(s, proc, f.code, ret);
+	return strcmp(s->why, why_was);
+}
+
+/* Whether the host is short of memory, read without the lock; the
+ * budget that follows. */
+static double judge(struct periods *p)
+{
+	struct pressure_limits l;
+	enum pressure_mode mode;
+	struct pressure s;
+	uint64_t switches;
+	double cores;
+	bool news;
+
+	pthread_mutex_lock(&p->lock);
+	mode = p->set.mode;
+	l = p->set.pressure;
+	s = p->fig.pressure;
+	pthread_mutex_unlock(&p->lock);
+	switches = s.switches;
+	news = judge_again(p->proc, mode, &l, &s);
+	pthread_mutex_lock(&p->lock);
+	p->fig.pressure = s;
+	cores = budget(p);
+	pthread_mutex_unlock(&p->lock);
+	if (news)
+		log_msg(s.judged ? LOG_LEVEL_INFO : LOG_LEVEL_WARN,
+			"%s: %s budget, %.2f cores", s.why,
+			s.judged && !s.shortage ? "idle" : "full", cores);
+	/* ksmd's cap follows a switch now, not at the next pass. */
+	if (s.switches != switches)
+		steer_ksm(p, false);
+	return cores;
+}
+
 /* Whether ksmd runs at poned's asking after it. */
-static bool run_pass(struct periods *p, bool merge)
+static bool run_pass(struct periods *p, bool merge, double cores)
 {
 	struct pone_actuator act = { p, on_zero, on_duplicate };
 	struct pone_pass_stats s;
@@ -133,6 +201,7 @@ static bool run_pass(struct periods *p, bool merge)
 	__atomic_store_n(&p->pass_within, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->pass_across, 0, __ATOMIC_RELAXED);
 	guests_track_writes(p->guests);
+	pone_engine_set_cpu_limit(p->engine, cores);
 	ret = pone_engine_scan(p->engine, merge ? PONE_PASS_MERGE :
 				PONE_PASS_RECLAIM, &act, &s);
 	if (ret) {
@@ -156,12 +225,59 @@ static bool run_pass(struct periods *p, bool merge)
 }
 
 /* How often ksmd is looked at while it runs. */
-#define KSM_TICK_NS 500000000ull
+#define KSM_TICK_NS (NS / 2)
 
 static struct timespec deadline(uint64_t ns)
 {
-	return (struct timespec){ (time_t)(ns / 1000000000u),
-				  (long)(ns % 1000000000u) };
+	return (struct timespec){ (time_t)(ns / NS), (long)(ns % NS) };
+}
+
+/* When the pass that started at t0 and used cpu ns may be followed: a
+ * reclaim period on, later if its CPU at the budget asks for it, sooner
+ * if a merge period ends first. Under the lock. */
+static uint64_t next_pass(const struct periods *p, uint64_t t0, uint64_t cpu,
+			  uint64_t next_merge)
+{
+	uint64_t next = t0 + p->set.reclaim_period * NS;
+	uint64_t paid = t0 + (uint64_t)(cpu / budget(p));
+
+	if (paid > next)
+		next = paid;
+	if (next_merge < next && next_merge > t0)
+		next = next_merge;
+	return next;
+}
+
+/*
+ * Under the lock, until the next pass or a pass asked for. A pause longer
+ * than a reclaim period (a pass held to the idle budget) judges memory
+ * again each period, so that a host short of memory gets the full budget
+ * in one; while ksmd runs, it is looked at every KSM_TICK_NS.
+ */
+static void rest(struct periods *p, uint64_t t0, uint64_t cpu,
+		 uint64_t next_merge, bool ksmd)
+{
+	uint64_t now, next;
+
+	while (!p->stop && !p->pass_asked &&
+	       (now = now_ns(CLOCK_MONOTONIC)) <
+	       (next = next_pass(p, t0, cpu, next_merge))) {
+		uint64_t judge_at = now + p->set.reclaim_period * NS;
+		uint64_t tick_at = ksmd ? now + KSM_TICK_NS : next;
+		uint64_t until = judge_at < next ? judge_at : next;
+		struct timespec ts;
+
+		until = tick_at < until ? tick_at : until;
+		ts = deadline(until);
+		if (pthread_cond_timedwait(&p->wake, &p->lock, &ts) == 0)
+			return;	/* new settings: plan again */
+		pthread_mutex_unlock(&p->lock);
+		if (ksmd && until == tick_at)
+			ksmd = ksm_tick(p->ksm);
+		if (until == judge_at)
+			judge(p);
+		pthread_mutex_lock(&p->lock);
+	}
 }
 
 static void *periods_main(void *arg)
@@ -174,44 +290,22 @@ static void *periods_main(void *arg)
 	while (!p->stop) {
 		/* From the period as set now: a shorter one set at run time
 		 * brings the next merge pass closer. */
-		uint64_t t0 = now_ns(CLOCK_MONOTONIC), cpu, next, next_merge;
+		uint64_t t0 = now_ns(CLOCK_MONOTONIC), cpu;
 		bool merge = !merged || t0 >= last_merge +
-					p->set.merge_period * 1000000000ull;
+					p->set.merge_period * NS;
 		bool ksmd;
 
 		p->pass_asked = false;
 		pthread_mutex_unlock(&p->lock);
 		cpu = p->fig.cpu_ns;
-		ksmd = run_pass(p, merge);
+		ksmd = run_pass(p, merge, judge(p));
 		pthread_mutex_lock(&p->lock);
 		cpu = p->fig.cpu_ns - cpu;
 		if (merge) {
 			last_merge = t0;
 			merged = true;
 		}
-		next_merge = last_merge + p->set.merge_period * 1000000000ull;
-		next = t0 + p->set.reclaim_period * 1000000000ull;
-		if (t0 + (uint64_t)(cpu / p->set.cpu_limit) > next)
-			next = t0 + (uint64_t)(cpu / p->set.cpu_limit);
-		if (next_merge < next && next_merge > t0)
-			next = next_merge;
-		while (!p->stop && !p->pass_asked &&
-		       now_ns(CLOCK_MONOTONIC) < next) {
-			uint64_t until = next, t = now_ns(CLOCK_MONOTONIC);
-			struct timespec ts;
-
-			if (ksmd && t + KSM_TICK_NS < next)
-				until = t + KSM_TICK_NS;
-			ts = deadline(until);
-			if (pthread_cond_timedwait(&p->wake, &p->lock, &ts) ==
-			    0)
-				break;	/* new settings: plan again */
-			if (ksmd && until < next) {
-				pthread_mutex_unlock(&p->lock);
-				ksmd = ksm_tick(p->ksm);
-				pthread_mutex_lock(&p->lock);
-			}
-		}
+		rest(p, t0, cpu, last_merge + p->set.merge_period * NS, ksmd);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -220,23 +314,26 @@ static void *periods_main(void *arg)
 void periods_settings_of(const struct config *c, struct periods_settings *s)
 {
 	*s = (struct periods_settings){ c->reclaim_period, c->merge_period,
-					c->cpu_limit, c->thp_split };
+					c->cpu_limit, c->thp_split, c->mode,
+					c->pressure, c->idle_cpu_limit };
 }
 
 int periods_start(struct periods *p, struct pone_engine *e, struct guests *gs,
-		  struct ksm *ksm, const struct periods_settings *set)
+		  struct ksm *ksm, const char *proc,
+		  const struct periods_settings *set)
 {
 	pthread_condattr_t ca;
 	int ret;
 
 	*p = (struct periods){ .engine = e, .guests = gs, .ksm = ksm,
-			       .set = *set };
+			       .proc = proc, .set = *set };
 	p->fig.started = now_ns(CLOCK_MONOTONIC);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&p->wake, &ca);
 	pthread_condattr_destroy(&ca);
+	judge(p);
 	ret = pthread_create(&p->thread, NULL, periods_main, p);
 	return -ret;
 }
@@ -272,5 +369,6 @@ void periods_figures(struct periods *p, struct periods_figures *f)
 {
 	pthread_mutex_lock(&p->lock);
 	*f = p->fig;
+	f->budget = budget(p);
 	pthread_mutex_unlock(&p->lock);
 }

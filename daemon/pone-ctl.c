@@ -182,6 +182,7 @@ static void print_status(json_t *s)
 {
 	json_t *last = json_object_get(s, "last_pass");
 	json_t *swap = json_object_get(s, "swap");
+	json_t *pressure = json_object_get(s, "pressure");
 	const char *problem = json_string_value(json_object_get(swap, "problem"));
 
 	printf("poned %s: backend %s, %lld threads, periods %lld s (reclaim) "
@@ -209,6 +210,11 @@ static void print_status(json_t *s)
 	} else {
 		printf("last period: none yet\n");
 	}
+	printf("memory pressure: mode %s, budget %.2f cores, %lld switches; "
+	       "%s\n", json_string_value(json_object_get(pressure, "mode")),
+	       json_real_value(json_object_get(pressure, "budget_cpu")),
+	       num(pressure, "switches"),
+	       json_string_value(json_object_get(pressure, "why")));
 	printf("swap: %.0f MiB, %.0f MiB free", mib(swap, "total_bytes"),
 	       mib(swap, "free_bytes"));
 	if (num(swap, "file_bytes"))
@@ -374,7 +380,9 @@ static void usage(FILE *f)
 		   "  detach --pid PID | --name NAME\n"
 		   "  set KEY=VALUE ...           reclaim_period, merge_period,\n"
 		   "                              threads, cpu_limit, thp_split,\n"
-		   "                              stable_periods\n"
+		   "                              stable_periods, mode,\n"
+		   "                              pressure_available,\n"
+		   "                              pressure_stall, idle_cpu_limit\n"
 		   "  watch [SECONDS]             status, refreshed\n"
 		   "  version\n");
 }

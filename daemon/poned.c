@@ -142,8 +142,6 @@ static int make_engine(struct poned *d)
 	if (!ret)
 		ret = pone_engine_set_stable_periods(d->engine,
 						     d->cfg.stable_periods);
-	if (!ret)
-		ret = pone_engine_set_cpu_limit(d->engine, d->cfg.cpu_limit);
 	return ret;
 }
 
@@ -277,7 +275,7 @@ static int setup(struct poned *d, const struct args *a)
 	start_ksm(d);
 	periods_settings_of(&d->cfg, &ps);
 	return periods_start(&d->periods, d->engine, &d->guests, &d->ksm,
-			     &ps);
+			     PRESSURE_PROC, &ps);
 }
 
 int main(int argc, char **argv)

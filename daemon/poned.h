@@ -12,8 +12,9 @@
  *   guests.lock        the guest list: held only to walk it, take a
  *                      reference, or link and unlink a guest; never
  *                      across a system call or a call into the engine
- *   periods.lock       the periods' settings and figures; never held
- *                      across a pass
+ *   periods.lock       the periods' settings and figures, mode =
+ *                      pressure's verdict among them; never held across
+ *                      a pass, nor while the verdict's files are read
  *   the engine's       taken inside libpone: its pass lock by the scan
  *                      thread across a pass; its lock by workers that
  *                      report merges or ask whether a range is idle, and
@@ -26,6 +27,10 @@
  * engine. Status takes each briefly and does its I/O (smaps, pone.ko's
  * counters) holding a reference to the guest, not a lock, so asking for it
  * does not hold up a pass (tests/e2e/bench_status.c measures it).
+ *
+ * The engine's CPU limit is the scan thread's alone to set, to the budget
+ * of the pass it starts: a control request changes the settings it is
+ * made from.
  *
  * Guest lifetime: a reference (guest_hold/guests_get .. guest_put) keeps
  * a detached guest's memory and fds until the last user lets go;

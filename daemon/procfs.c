@@ -186,6 +186,32 @@ int proc_parse_usage(const char *smaps, size_t len, uint64_t start,
 	return f ? 0 : -errno;
 }
 
+int proc_meminfo(const char *path, size_t n, const char *const keys[],
+		 uint64_t bytes[])
+{
+	FILE *f = fopen(path, "re");
+	char line[128], key[64];
+	uint64_t kib, found = 0;
+	size_t i;
+	int ret;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63[^:]: %" SCNu64, key, &kib) != 2)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (!strcmp(key, keys[i])) {
+				bytes[i] = kib << 10;
+				found |= 1ull << i;
+			}
+		}
+	}
+	ret = ferror(f) ? -EIO : 0;
+	fclose(f);
+	return !ret && found != (1ull << n) - 1 ? -EIO : ret;
+}
+
 static int parse_size(const char *v, uint64_t *bytes)
 {
 	unsigned long long n;

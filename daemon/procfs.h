@@ -2,8 +2,9 @@
 /*
  * What /proc says of another process: its command line, its mappings, the
  * memory the kernel counts in a range of them, and its start time (a pid
- * with another start time is another process). Errors are negative errno:
- * -ESRCH when the process is gone, -EACCES when we may not look.
+ * with another start time is another process); and of the host's memory.
+ * Errors are negative errno: -ESRCH when the process is gone, -EACCES when
+ * we may not look.
  */
 #ifndef PONED_PROCFS_H
 #define PONED_PROCFS_H
@@ -40,6 +41,12 @@ struct proc_usage {
 	uint64_t rss, swap;
 };
 int proc_usage(pid_t pid, uint64_t start, uint64_t end, struct proc_usage *u);
+
+/* Fields of the meminfo text at path ("/proc/meminfo"): n keys
+ * ("MemTotal"), each one's value in bytes at its index; -EIO if one is
+ * missing. */
+int proc_meminfo(const char *path, size_t n, const char *const keys[],
+		 uint64_t bytes[]);
 
 /* Size of the value of "-m" (QEMU's RAM size), in bytes; -ENOENT if none. */
 int proc_qemu_ram_size(const char *args, size_t len, uint64_t *bytes);

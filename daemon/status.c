@@ -138,6 +138,27 @@ static json_t *ksm_json(struct ksm *k)
 			 "ksmd_cpu_s", f.ksmd_cpu_s);
 }
 
+/* mode = pressure's verdict on the host's memory, and the budget it
+ * gives. */
+static json_t *pressure_json(struct poned *d, const struct periods_figures *f)
+{
+	const struct pressure *s = &f->pressure;
+	bool judged = d->cfg.mode == PRESSURE_ON_SHORT && s->judged;
+
+	return json_pack("{s:s, s:o, s:s, s:o, s:o, s:f, s:I}",
+			 "mode", pressure_mode_name(d->cfg.mode),
+			 "short", judged ? json_boolean(s->shortage) :
+					   json_null(),
+			 "why", s->why,
+			 "mem_available_bytes", judged ?
+			 json_integer((json_int_t)s->last.available) :
+			 json_null(),
+			 "stall_some_avg10", judged && s->last.psi ?
+			 json_real(s->last.stall) : json_null(),
+			 "budget_cpu", f->budget,
+			 "switches", (json_int_t)s->switches);
+}
+
 json_t *status_json(struct poned *d)
 {
 	struct guests_walk w = { d, json_array(), { 0 } };
@@ -151,7 +172,7 @@ json_t *status_json(struct poned *d)
 	pone_engine_memory(d->engine, &mem);
 	return json_pack(
 		"{s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:s, s:s, s:I, s:f, s:I, s:I,"
-		" s:o,"
+		" s:o, s:o,"
 		" s:{s:I, s:I, s:I, s:s?}, s:I, s:o, s:o,"
 		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"version", PONE_VERSION, "backend", d->backend,
@@ -167,6 +188,7 @@ json_t *status_json(struct poned *d)
 		"passes", (json_int_t)f.passes,
 		"merge_passes", (json_int_t)f.merge_passes,
 		"last_pass", last_pass_json(&f),
+		"pressure", pressure_json(d, &f),
 		"swap", "total_bytes", (json_int_t)sw.total,
 		"free_bytes", (json_int_t)sw.free,
 		"file_bytes", (json_int_t)sw.in_files, "problem", problem,

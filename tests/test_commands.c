@@ -124,7 +124,7 @@ static int setup(void **state)
 	periods_settings_of(&fx->d.cfg, &ps);
 	/* KSM not opened: not steered. */
 	if (periods_start(&fx->d.periods, fx->d.engine, &fx->d.guests,
-			  &fx->d.ksm, &ps))
+			  &fx->d.ksm, PRESSURE_PROC, &ps))
 		return -1;
 	*state = fx;
 	return 0;
@@ -184,6 +184,29 @@ static void set_whole_or_nothing(void **state)
 	     "can only be set in the config file");
 	says(fx, "{\"cmd\":\"set\",\"values\":{\"merge_period\":600,"
 		 "\"reclaim_period\":10}}", "\"ok\":true");
+}
+
+/* mode = pressure and its thresholds reach the scan thread, and status
+ * says what it judged; back to always, the full budget. */
+static void pressure_set(void **state)
+{
+	struct fixture *fx = *state;
+
+	says(fx, "{\"cmd\":\"status\"}", "\"pressure\":{\"mode\":\"always\","
+		 "\"short\":null");
+	says(fx, "{\"cmd\":\"set\",\"values\":{\"mode\":\"pressure\","
+		 "\"pressure_available\":\"10%\",\"idle_cpu_limit\":2}}",
+	     "idle_cpu_limit (2 cores) is above cpu_limit (1 cores)");
+	assert_int_equal(fx->d.periods.set.mode, PRESSURE_ALWAYS);
+	says(fx, "{\"cmd\":\"set\",\"values\":{\"mode\":\"pressure\","
+		 "\"pressure_available\":\"10%\",\"idle_cpu_limit\":0.25}}",
+	     "\"ok\":true");
+	assert_int_equal(fx->d.periods.set.mode, PRESSURE_ON_SHORT);
+	assert_true(fx->d.periods.set.pressure.available_pct == 10);
+	assert_true(fx->d.periods.set.idle_cpu_limit == 0.25);
+	says(fx, "{\"cmd\":\"set\",\"values\":{\"mode\":\"always\"}}",
+	     "\"ok\":true");
+	says(fx, "{\"cmd\":\"status\"}", "\"budget_cpu\":1.0");
 }
 
 static bool listed(const struct fixture *fx, const char *name)
@@ -263,6 +286,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(version_and_status),
 		cmocka_unit_test(set_whole_or_nothing),
+		cmocka_unit_test(pressure_set),
 		cmocka_unit_test(attach_and_detach),
 		cmocka_unit_test(ram_not_found),
 		cmocka_unit_test(passed_fd_closed),

@@ -61,6 +61,46 @@ static void good_file(void **state)
 	unlink(path);
 }
 
+/* c, with text's settings on it. */
+static void taken(const char *text, struct config *c)
+{
+	char err[512];
+
+	if (config_load(write_conf(text), c, err, sizeof(err)))
+		fail_msg("refused: %s", err);
+	unlink(path);
+}
+
+static void pressure_is(const struct config *c, enum pressure_mode mode,
+			double pct, uint64_t bytes, double stall)
+{
+	assert_int_equal(c->mode, mode);
+	assert_true(c->pressure.available_pct == pct);
+	assert_int_equal(c->pressure.available_bytes, bytes);
+	assert_true(c->pressure.stall_pct == stall);
+}
+
+/* mode = pressure's settings; the defaults are mode = always and
+ * KubeVirt's 20 % of MemTotal. */
+static void pressure_file(void **state)
+{
+	struct config c;
+
+	(void)state;
+	config_defaults(&c);
+	pressure_is(&c, PRESSURE_ALWAYS, 20, 0, 10);
+	assert_true(c.idle_cpu_limit == 0.05);
+	taken("[poned]\nmode = pressure\npressure_available = 1.5G\n"
+	      "pressure_stall = 12.5%\nidle_cpu_limit = 0.2\n", &c);
+	pressure_is(&c, PRESSURE_ON_SHORT, 0, 3ull << 29, 12.5);
+	assert_true(c.idle_cpu_limit == 0.2);
+	taken("[poned]\npressure_available = 512m\npressure_available = "
+	      "12.5%\npressure_stall = 100\nmode = always\n", &c);
+	pressure_is(&c, PRESSURE_ALWAYS, 12.5, 0, 100);
+	taken("[poned]\npressure_available = 4096\n", &c);
+	pressure_is(&c, PRESSURE_ALWAYS, 0, 4096, 100);
+}
+
 /* Refused with this message, and c as it was. */
 static void refused(const char *text, const char *message)
 {
@@ -100,6 +140,39 @@ static void bad_files(void **state)
 	refused("[poned]\nthreads 2\n", ":2: not a 'key = value' line");
 	refused("[poned]\nreclaim_period = 60\nmerge_period = 30\n",
 		"merge_period (30 s) is shorter than reclaim_period (60 s)");
+}
+
+static void bad_pressure_files(void **state)
+{
+	const char *available = "pressure_available: '%s' is not valid: "
+				"expected a percent of MemTotal below 100 "
+				"(20%) or a size (512M, 2G)";
+	const char *const bad[] = { "100%", "-1G", "2X", "2GB", "20 %",
+				    "lots", "%", "" };
+	char text[128], message[256];
+	size_t i;
+
+	(void)state;
+	refused("[poned]\nmode = sometimes\n",
+		"mode: 'sometimes' is not valid: expected always or pressure");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[poned]\npressure_available = "
+			 "%s\n", bad[i]);
+		snprintf(message, sizeof(message), available, bad[i]);
+		refused(text, message);
+	}
+	refused("[poned]\npressure_available = 2000000T\n",
+		"pressure_available: '2000000T'");
+	refused("[poned]\npressure_stall = 0\n",
+		"pressure_stall: '0' is not valid: expected a percent above "
+		"0, up to 100");
+	refused("[poned]\npressure_stall = 101%\n", "pressure_stall: '101%'");
+	refused("[poned]\npressure_stall = 10%%\n", "pressure_stall: '10%%'");
+	refused("[poned]\nidle_cpu_limit = 0.001\n",
+		"idle_cpu_limit: '0.001' is not valid: expected cores, 0.01 "
+		"to 1024");
+	refused("[poned]\ncpu_limit = 0.5\nidle_cpu_limit = 0.75\n",
+		"idle_cpu_limit (0.75 cores) is above cpu_limit (0.5 cores)");
 }
 
 /* libinih reads 199 bytes of a line at a time, and took the rest of a
@@ -184,14 +257,54 @@ static void runtime_changes(void **state)
 	assert_int_equal(c.merge_period, 5);
 }
 
+/* mode and its thresholds change at run time, checked as in a file; a
+ * cpu_limit below the idle one is refused, and so is the other way. */
+static void pressure_at_run_time(void **state)
+{
+	const char *keys[] = { "mode", "pressure_available", "pressure_stall",
+			       "idle_cpu_limit" };
+	const char *values[] = { "pressure", "2G", "20", "0.1" };
+	struct config c, before;
+	char err[512];
+
+	(void)state;
+	config_defaults(&c);
+	assert_true(config_runtime_key("mode"));
+	assert_true(config_runtime_key("pressure_available"));
+	assert_true(config_runtime_key("pressure_stall"));
+	assert_true(config_runtime_key("idle_cpu_limit"));
+	assert_int_equal(config_set(&c, 4, keys, values, err, sizeof(err)), 0);
+	pressure_is(&c, PRESSURE_ON_SHORT, 0, 2ull << 30, 20);
+	assert_true(c.idle_cpu_limit == 0.1);
+	before = c;
+	assert_int_equal(set1(&c, "cpu_limit", "0.05", err, sizeof(err)), -22);
+	assert_non_null(strstr(err, "idle_cpu_limit (0.1 cores) is above "
+				    "cpu_limit (0.05 cores)"));
+	assert_int_equal(set1(&c, "pressure_available", "30 %", err,
+			      sizeof(err)), -22);
+	assert_non_null(strstr(err, "pressure_available: '30 %' is not "
+				    "valid"));
+	assert_int_equal(set1(&c, "idle_cpu_limit", "2", err, sizeof(err)),
+			 -22);
+	assert_memory_equal(&c, &before, sizeof(c));
+	assert_int_equal(set1(&c, "pressure_available", "30%", err,
+			      sizeof(err)), 0);
+	pressure_is(&c, PRESSURE_ON_SHORT, 30, 0, 20);
+	assert_int_equal(set1(&c, "mode", "always", err, sizeof(err)), 0);
+	pressure_is(&c, PRESSURE_ALWAYS, 30, 0, 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_file),
+		cmocka_unit_test(pressure_file),
 		cmocka_unit_test(bad_files),
+		cmocka_unit_test(bad_pressure_files),
 		cmocka_unit_test(long_lines),
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(runtime_changes),
+		cmocka_unit_test(pressure_at_run_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -145,6 +145,34 @@ static void steers_and_puts_back(void **state)
 	assert_false(saved(f));
 }
 
+/* ksmd's pace follows the budget: cut to the share it may take, and back
+ * up once the budget is raised (the host short of memory), by 4 at most
+ * at a look. */
+static void pace_follows_the_budget(void **state)
+{
+	struct fake *f = *state;
+	struct ksm_need n = found;
+	struct ksm k;
+
+	assert_int_equal(ksm_open(&k, f->sysfs, f->state, true), 0);
+	k.ksmd = 0;		/* its share is the test's to say */
+	n.cpu_limit = 0.05;
+	ksm_steer(&k, &n, false);
+	/* Busy 5 % of the time: 1/19 of 20 ms, 526 pages at 2 us. */
+	assert_int_equal(get(f, "pages_to_scan"), 526);
+	k.ksmd_share = 0.5;
+	ksm_tick(&k);
+	assert_int_equal(get(f, "pages_to_scan"), 526 / 4);
+	k.ksmd_share = 0.05;
+	ksm_tick(&k);		/* at its budget: as it is */
+	assert_int_equal(get(f, "pages_to_scan"), 526 / 4);
+	n.cpu_limit = 0.25;
+	ksm_steer(&k, &n, false);
+	ksm_tick(&k);
+	assert_int_equal(get(f, "pages_to_scan"), 526 / 4 * 4);
+	ksm_close(&k);
+}
+
 /* A poned killed while ksmd ran: the next one puts it all back first. */
 static void killed_then_started(void **state)
 {
@@ -294,6 +322,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(steers_and_puts_back),
+		cmocka_unit_test(pace_follows_the_budget),
 		cmocka_unit_test(killed_then_started),
 		cmocka_unit_test(stops_after_full_scans),
 		cmocka_unit_test(held_to_budget),

@@ -18,6 +18,12 @@ static int sound(const struct config *c)
 	       c->merge_period >= c->reclaim_period &&
 	       (c->stable_periods == 1 || c->stable_periods == 2) &&
 	       c->cpu_limit >= 0.05 && c->cpu_limit <= 1024 &&
+	       c->idle_cpu_limit >= 0.01 &&
+	       c->idle_cpu_limit <= c->cpu_limit &&
+	       c->pressure.available_pct >= 0 &&
+	       c->pressure.available_pct < 100 &&
+	       c->pressure.available_bytes < (1ull << 60) &&
+	       c->pressure.stall_pct > 0 && c->pressure.stall_pct <= 100 &&
 	       c->nice >= -20 && c->nice <= 19 &&
 	       c->socket[0] == '/' && c->state_dir[0] == '/' && c->dsa[0] &&
 	       strnlen(c->socket, sizeof(c->socket)) < sizeof(c->socket) &&
