@@ -207,6 +207,20 @@ static int set_state_dir(struct config *c, const char *v)
 	return set_path(c->state_dir, sizeof(c->state_dir), v);
 }
 
+/* node_exporter's textfile collector reads only files named *.prom. */
+static int set_metrics_file(struct config *c, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (!n) {
+		c->metrics_file[0] = '\0';
+		return 0;
+	}
+	if (n < 6 || strcmp(v + n - 5, ".prom"))
+		return -EINVAL;
+	return set_path(c->metrics_file, sizeof(c->metrics_file), v);
+}
+
 /* The name is the probe's to judge; only its shape is checked here. */
 static int set_dsa(struct config *c, const char *v)
 {
@@ -256,6 +270,8 @@ static const struct setting {
 	  "error, warning, info or debug" },
 	{ "socket", set_socket, false, "an absolute path, < 108 bytes" },
 	{ "state_dir", set_state_dir, false, "an absolute path" },
+	{ "metrics_file", set_metrics_file, false,
+	  "empty, or an absolute path ending in .prom" },
 	{ "dsa", set_dsa, false,
 	  "off, auto, a device (dsa0) or a work queue (wq0.1)" },
 	{ "write_tracking", set_write_tracking, false, "auto or off" },

@@ -12,6 +12,7 @@
 #include "ksm.h"
 #include "log.h"
 #include "procfs.h"
+#include "replace.h"
 
 /* ksmd wakes this often while poned runs it. */
 #define SLEEP_MS 20
@@ -86,30 +87,25 @@ static int write_setting(const struct ksm *k, enum ksm_setting s, long v)
 	return ret;
 }
 
-/* What poned found, written aside and renamed: a crash leaves all of it
- * or none. */
+static int write_found(FILE *f, void *ctx)
+{
+	const struct ksm *k = ctx;
+	int s;
+
+	for (s = 0; s < KSM_SETTINGS; s++)
+		if (k->found[s] >= 0 &&
+		    fprintf(f, "%s %ld\n", names[s], k->found[s]) < 0)
+			return -EIO;
+	return 0;
+}
+
+/* What poned found: a crash leaves all of it or none. */
 static int save_found(const struct ksm *k)
 {
 	char tmp[sizeof(k->saved) + 8];
-	int ret = 0, s;
-	FILE *f;
 
 	snprintf(tmp, sizeof(tmp), "%s.new", k->saved);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	for (s = 0; s < KSM_SETTINGS; s++)
-		if (k->found[s] >= 0)
-			fprintf(f, "%s %ld\n", names[s], k->found[s]);
-	if (fflush(f) || fsync(fileno(f)))
-		ret = -errno;
-	if (fclose(f) && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, k->saved))
-		ret = -errno;
-	if (ret)
-		unlink(tmp);
-	return ret;
+	return file_replace(k->saved, tmp, 0600, write_found, (void *)k);
 }
 
 /* Settings in the order they are put back: ksmd stopped or started last,

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "metrics.h"
+
 #define DEFAULT_SOCKET "/run/pone/poned.sock"
 
 struct ctl {
@@ -247,6 +249,23 @@ static int show(struct ctl *c, const char *cmd, int *status)
 	return 0;
 }
 
+/* Status in Prometheus's text format (metrics.h). */
+static int metrics(struct ctl *c)
+{
+	int status = 0;
+	json_t *reply = request(c, json_pack("{s:s}", "cmd", "status"), -1,
+				&status);
+
+	if (!reply)
+		return status;
+	if (metrics_write(json_object_get(reply, "status"), stdout)) {
+		fprintf(stderr, "pone-ctl: poned's status has no figures\n");
+		status = 1;
+	}
+	json_decref(reply);
+	return status;
+}
+
 static volatile sig_atomic_t stop_watch;
 
 static void on_sigint(int sig)
@@ -384,6 +403,8 @@ static void usage(FILE *f)
 		   "                              pressure_available,\n"
 		   "                              pressure_stall, idle_cpu_limit\n"
 		   "  watch [SECONDS]             status, refreshed\n"
+		   "  metrics                     status in Prometheus's text "
+		   "format\n"
 		   "  version\n");
 }
 
@@ -420,6 +441,8 @@ int main(int argc, char **argv)
 		return set_cmd(&c, argc, argv);
 	if (!strcmp(argv[0], "watch"))
 		return watch(&c, argc, argv);
+	if (!strcmp(argv[0], "metrics"))
+		return argc == 1 ? metrics(&c) : (usage(stderr), 2);
 	usage(stderr);
 	return 2;
 }

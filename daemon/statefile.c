@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "replace.h"
 #include "statefile.h"
 
 static void path_of(char *buf, size_t len, const char *dir, const char *name)
@@ -27,30 +28,29 @@ int statefile_init(const char *dir)
 	return 0;
 }
 
-/* Written aside (a dot name, which no guest has) and renamed: a crash
- * leaves the old entry or the new one. */
+struct entry {
+	pid_t pid;
+	uint64_t start_time;
+};
+
+static int write_entry(FILE *f, void *ctx)
+{
+	const struct entry *e = ctx;
+
+	return fprintf(f, "%d %" PRIu64 "\n", (int)e->pid, e->start_time) < 0 ?
+	       -EIO : 0;
+}
+
+/* Written aside under a dot name, which no guest has. */
 int statefile_save(const char *dir, const char *name, pid_t pid,
 		   uint64_t start_time)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
-	FILE *f;
-	int ret = 0;
+	struct entry e = { pid, start_time };
 
 	path_of(path, sizeof(path), dir, name);
 	path_of(tmp, sizeof(tmp), dir, ".new");
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "%d %" PRIu64 "\n", (int)pid, start_time);
-	if (fflush(f) || fsync(fileno(f)))
-		ret = -errno;
-	if (fclose(f) && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (ret)
-		unlink(tmp);
-	return ret;
+	return file_replace(path, tmp, 0600, write_entry, &e);
 }
 
 void statefile_remove(const char *dir, const char *name)

@@ -19,6 +19,8 @@ packages=(
 	dwarves xz-utils
 	# the dkms test: pone.ko's installed sources built by DKMS
 	dkms
+	# promtool, which checks the metrics poned writes
+	prometheus
 )
 
 missing=()

@@ -101,6 +101,22 @@ static void pressure_file(void **state)
 	pressure_is(&c, PRESSURE_ALWAYS, 0, 4096, 100);
 }
 
+/* metrics_file: a .prom file node_exporter reads, or none. */
+static void metrics_file(void **state)
+{
+	struct config c;
+
+	(void)state;
+	config_defaults(&c);
+	assert_string_equal(c.metrics_file, "");
+	taken("[poned]\nmetrics_file = /var/lib/node/pone.prom\n", &c);
+	assert_string_equal(c.metrics_file, "/var/lib/node/pone.prom");
+	taken("[poned]\nmetrics_file =\n", &c);
+	assert_string_equal(c.metrics_file, "");
+	/* Set at start only: poned's timer for it is made then. */
+	assert_false(config_runtime_key("metrics_file"));
+}
+
 /* Refused with this message, and c as it was. */
 static void refused(const char *text, const char *message)
 {
@@ -138,6 +154,10 @@ static void bad_files(void **state)
 		"write_tracking: 'on' is not valid: expected auto or off");
 	refused("[engine]\nthreads = 2\n", "[engine]: unknown section");
 	refused("[poned]\nthreads 2\n", ":2: not a 'key = value' line");
+	refused("[poned]\nmetrics_file = pone.prom\n",
+		"empty, or an absolute path ending in .prom");
+	refused("[poned]\nmetrics_file = /var/lib/node/pone.txt\n",
+		"metrics_file: '/var/lib/node/pone.txt' is not valid");
 	refused("[poned]\nreclaim_period = 60\nmerge_period = 30\n",
 		"merge_period (30 s) is shorter than reclaim_period (60 s)");
 }
@@ -299,6 +319,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_file),
 		cmocka_unit_test(pressure_file),
+		cmocka_unit_test(metrics_file),
 		cmocka_unit_test(bad_files),
 		cmocka_unit_test(bad_pressure_files),
 		cmocka_unit_test(long_lines),
