@@ -4,7 +4,6 @@
 #include <time.h>
 
 #include "log.h"
-#include "notify.h"
 #include "pageout.h"
 #include "periods.h"
 
@@ -84,10 +83,6 @@ static void report(struct periods *p, bool merge,
 			 (unsigned long long)p->fig.dups_within,
 			 (unsigned long long)p->fig.dups_across,
 			 (unsigned long long)p->pass_merged);
-	sd_notifyf(0, "STATUS=%llu passes; last: %llu pages read, %llu zero "
-		   "pages recyclable", (unsigned long long)p->fig.passes,
-		   (unsigned long long)s->scanned,
-		   (unsigned long long)s->zero_stable);
 }
 
 struct ksm_walk {
@@ -286,6 +281,7 @@ static void *periods_main(void *arg)
 	uint64_t last_merge = 0;	/* start of the last merge pass */
 	bool merged = false;		/* the first pass is a merge pass */
 
+	pthread_setname_np(pthread_self(), "pone-scan");
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		/* From the period as set now: a shorter one set at run time
@@ -298,7 +294,9 @@ static void *periods_main(void *arg)
 		p->pass_asked = false;
 		pthread_mutex_unlock(&p->lock);
 		cpu = p->fig.cpu_ns;
+		__atomic_store_n(&p->busy_since, t0, __ATOMIC_RELAXED);
 		ksmd = run_pass(p, merge, judge(p));
+		__atomic_store_n(&p->busy_since, 0, __ATOMIC_RELAXED);
 		pthread_mutex_lock(&p->lock);
 		cpu = p->fig.cpu_ns - cpu;
 		if (merge) {
@@ -363,6 +361,17 @@ void periods_pass_soon(struct periods *p)
 	p->pass_asked = true;
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
+}
+
+bool periods_progressing(struct periods *p, uint64_t *seen,
+			 uint64_t within_ns)
+{
+	uint64_t busy = __atomic_load_n(&p->busy_since, __ATOMIC_RELAXED);
+	uint64_t done = pone_engine_progress(p->engine);
+	bool moved = done != *seen;
+
+	*seen = done;
+	return !busy || moved || now_ns(CLOCK_MONOTONIC) - busy < within_ns;
 }
 
 void periods_figures(struct periods *p, struct periods_figures *f)

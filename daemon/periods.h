@@ -69,6 +69,7 @@ struct periods {
 	uint64_t pass_merged;
 	bool stop;
 	bool pass_asked;			/* a pass, now */
+	uint64_t busy_since;	/* CLOCK_MONOTONIC ns; 0: resting. Atomic */
 	pthread_t thread;
 };
 
@@ -85,6 +86,15 @@ void periods_stop(struct periods *p);
 void periods_configure(struct periods *p, const struct periods_settings *set);
 /* A pass as soon as the one running ends (a guest came). */
 void periods_pass_soon(struct periods *p);
+
+/*
+ * Whether the scan thread makes progress: it rests between passes, or its
+ * pass finished stripes since the last call (*seen, the caller's: the
+ * engine's progress then), or it has been busy for less than within_ns.
+ * Any thread.
+ */
+bool periods_progressing(struct periods *p, uint64_t *seen,
+			 uint64_t within_ns);
 void periods_figures(struct periods *p, struct periods_figures *f);
 
 #endif

@@ -14,7 +14,6 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,15 +22,13 @@
 
 #include "commands.h"
 #include "control.h"
+#include "heartbeat.h"
 #include "log.h"
-#include "metrics.h"
 #include "notify.h"
 #include "pagemap.h"
 #include "pageout.h"
 #include "poned.h"
-#include "replace.h"
 #include "statefile.h"
-#include "status.h"
 
 struct signals {
 	struct source src;
@@ -80,70 +77,6 @@ static int open_signals(struct signals *sg, int epfd)
 	sg->fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sg->fd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, sg->fd, &ev))
 		return -errno;
-	return 0;
-}
-
-/* metrics_file, written by the main thread every reclaim period. */
-struct metrics_timer {
-	struct source src;
-	int fd;
-	struct poned *d;
-	int last_err;		/* of the last write: said once */
-};
-
-static void metrics_arm(struct metrics_timer *m, time_t s)
-{
-	struct itimerspec t = { .it_value.tv_sec = s };
-
-	timerfd_settime(m->fd, 0, &t, NULL);
-}
-
-static int write_metrics(FILE *f, void *status)
-{
-	return metrics_write(status, f);
-}
-
-/* Whole: node_exporter never reads a part. Mode 0644: it reads as
- * another user. */
-static void metrics_ready(struct source *s, uint32_t events)
-{
-	struct metrics_timer *m = (struct metrics_timer *)s;
-	const char *path = m->d->cfg.metrics_file;
-	char tmp[sizeof(m->d->cfg.metrics_file) + 8];
-	uint64_t n;
-	json_t *st;
-	int ret;
-
-	(void)events;
-	if (read(m->fd, &n, sizeof(n)) != sizeof(n))
-		return;
-	/* Not *.prom: node_exporter leaves it alone. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	st = status_json(m->d);
-	ret = st ? file_replace(path, tmp, 0644, write_metrics, st) : -ENOMEM;
-	json_decref(st);
-	if (ret && ret != m->last_err)
-		log_warn("metrics_file %s: cannot write it: %s (a directory "
-			 "poned may write, such as node_exporter's textfile "
-			 "directory?)", path, strerror(-ret));
-	else if (!ret && m->last_err)
-		log_info("metrics_file %s: written again", path);
-	m->last_err = ret;
-	metrics_arm(m, m->d->cfg.reclaim_period);
-}
-
-static int open_metrics(struct metrics_timer *m, struct poned *d)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &m->src };
-
-	*m = (struct metrics_timer){ .src.ready = metrics_ready, .fd = -1,
-				     .d = d };
-	if (!d->cfg.metrics_file[0])
-		return 0;
-	m->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (m->fd < 0 || epoll_ctl(d->epfd, EPOLL_CTL_ADD, m->fd, &ev))
-		return -errno;
-	metrics_arm(m, 1);
 	return 0;
 }
 
@@ -351,7 +284,7 @@ int main(int argc, char **argv)
 	struct poned d = { .epfd = -1 };
 	struct control *ctl = NULL;
 	struct signals sg = { .fd = -1 };
-	struct metrics_timer mt = { .fd = -1 };
+	struct heartbeat hb = { .fd = -1 };
 	struct args a = { 0 };
 	int ret;
 
@@ -362,16 +295,19 @@ int main(int argc, char **argv)
 	if (ret)
 		return 1;
 	ret = open_signals(&sg, d.epfd);
-	if (!ret && open_metrics(&mt, &d))
-		log_warn("metrics_file %s: no timer for it: %s",
-			 d.cfg.metrics_file, strerror(errno));
 	if (!ret)
+		ret = heartbeat_open(&hb, &d);
+	if (ret) {
+		log_err("cannot watch signals and timers: %s", strerror(-ret));
+	} else {
 		ret = control_open(d.cfg.socket, d.epfd, commands_run,
 				   commands_error, &d, &ctl);
-	if (ret) {
-		log_err("control socket %s: %s%s", d.cfg.socket, strerror(-ret),
-			ret == -EADDRINUSE ? " (another poned serves it)" : "");
-	} else {
+		if (ret)
+			log_err("control socket %s: %s%s", d.cfg.socket,
+				strerror(-ret), ret == -EADDRINUSE ?
+				" (another poned serves it)" : "");
+	}
+	if (!ret) {
 		guests_restore(&d.guests);
 		log_swap();
 		log_info("guest RAM only read, never written: %s",
@@ -394,8 +330,7 @@ int main(int argc, char **argv)
 	pone_engine_free(d.engine);
 	pone_backend_destroy(d.dsa);
 	close(sg.fd);
-	if (mt.fd >= 0)
-		close(mt.fd);
+	heartbeat_close(&hb);
 	close(d.epfd);
 	return ret ? 1 : 0;
 }

@@ -73,6 +73,7 @@ struct pone_engine {
 	unsigned int stable_periods;	/* of exactly tracked regions */
 	unsigned int cpu_millicores;	/* a pass's CPU limit; 0: none */
 	struct trees trees[SDTREE_KEYINGS];
+	uint64_t progress;	/* stripes done, atomic */
 
 	pthread_mutex_t pass_lock;
 	pthread_mutex_t lock;

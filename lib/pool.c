@@ -41,6 +41,8 @@ static void *worker_main(void *a)
 	uint64_t seen = 0;
 
 	free(a);
+	/* Told apart in top -H, gdb and the tests. */
+	pthread_setname_np(pthread_self(), "pone-worker");
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		uint64_t t0;

@@ -630,9 +630,15 @@ static void worker_run(void *arg, unsigned int id)
 			region_put(it->r);
 			deliver(p, w, false);
 		}
+		__atomic_add_fetch(&p->e->progress, 1, __ATOMIC_RELAXED);
 		throttle(p, &cpu0);
 	}
 	deliver(p, w, true);
+}
+
+uint64_t pone_engine_progress(struct pone_engine *e)
+{
+	return __atomic_load_n(&e->progress, __ATOMIC_RELAXED);
 }
 
 static int by_region_id(const void *a, const void *b)

@@ -160,6 +160,13 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
 		     struct pone_pass_stats *stats);
 
 /*
+ * Stripes of guest pages (a page table's worth each) that passes have
+ * finished, ever: a pass that runs and makes it no larger is stuck. Any
+ * thread.
+ */
+uint64_t pone_engine_progress(struct pone_engine *e);
+
+/*
  * Report that the kernel now backs dups[i].member with dups[i].canonical's
  * frame, for each of n reports, under one lock. Takes effect when the next
  * pass starts: the canonical page joins the static part of the tree, and

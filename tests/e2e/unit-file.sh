@@ -10,6 +10,13 @@ grep -qxF "$exec_start" "$unit" ||
 	{ echo "no '$exec_start' in $unit:"; grep '^ExecStart=' "$unit"; exit 1; }
 grep -qxF "Type=$type" "$unit" ||
 	{ echo "no 'Type=$type' in $unit:"; grep '^Type=' "$unit"; exit 1; }
+# A watchdog only where poned can ping it (Type=notify).
+if [ "$type" = notify ]; then
+	grep -qxF "WatchdogSec=60s" "$unit" ||
+		{ echo "no WatchdogSec in $unit"; exit 1; }
+elif grep -q '^WatchdogSec=' "$unit"; then
+	echo "WatchdogSec in $unit, whose poned cannot ping it"; exit 1
+fi
 command -v systemd-analyze >/dev/null || { echo "SKIP: no systemd-analyze"; exit 77; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
