@@ -69,7 +69,8 @@ static json_t *cmd_attach(struct poned *d, const struct request *r, int fd)
 	char why[WHY_MAX];
 	struct failure f;
 	struct guest *g;
-	int ret = guests_attach(&d->guests, r->pid, r->name, fd, &g, &f);
+	int ret = guests_attach(&d->guests, r->pid, r->name, r->sharing, fd,
+				&g, &f);
 
 	if (ret) {
 		guests_failure_text(&d->guests, ret, &f, r->pid, r->name, why,

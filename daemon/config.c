@@ -248,6 +248,14 @@ static int set_ksm(struct config *c, const char *v)
 	return 0;
 }
 
+static int set_sharing(struct config *c, const char *v)
+{
+	if (strcmp(v, "host") && strcmp(v, "guest"))
+		return -EINVAL;
+	c->own_domains = !strcmp(v, "guest");
+	return 0;
+}
+
 static const struct setting {
 	const char *key;
 	int (*set)(struct config *c, const char *v);
@@ -276,6 +284,7 @@ static const struct setting {
 	  "off, auto, a device (dsa0) or a work queue (wq0.1)" },
 	{ "write_tracking", set_write_tracking, false, "auto or off" },
 	{ "ksm", set_ksm, false, "steer or off" },
+	{ "sharing", set_sharing, false, "host or guest" },
 };
 
 static const struct setting *find(const char *key)

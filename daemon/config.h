@@ -35,6 +35,7 @@ struct config {
 	bool write_tracking;		/* auto: soft-dirty, where the kernel
 					 * has it; off: read every page */
 	bool ksm_steer;			/* steer KSM for anonymous guests */
+	bool own_domains;		/* sharing = guest (guests.h) */
 	char metrics_file[256];		/* "": none (metrics.h) */
 };
 

@@ -121,9 +121,14 @@ static json_t *ksm_json(const struct guest *g)
 		return json_pack("{s:s}", "ksm", "the guest's RAM is not marked "
 				 "mergeable (QEMU's mem-merge=off): KSM cannot "
 				 "merge it");
-	return json_pack("{s:{s:I, s:I}}", "ksm",
+	return json_pack("{s:{s:I, s:I, s:s?}}", "ksm",
 			 "merged_pages", (json_int_t)ksm_process_merged(g->pid),
-			 "profit_bytes", (json_int_t)ksm_process_profit(g->pid));
+			 "profit_bytes", (json_int_t)ksm_process_profit(g->pid),
+			 /* KSM knows no domains. */
+			 "sharing", g->domain ? "KSM merges this guest's RAM "
+			 "with any mergeable process's, across sharing "
+			 "domains: put its RAM on /dev/pone to keep it to its "
+			 "domain" : NULL);
 }
 
 /* Where its zero pages go, and what KSM did of the guest. */

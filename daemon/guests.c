@@ -89,6 +89,7 @@ static int add_region(struct guests *gs, struct guest *g, struct failure *f)
 {
 	struct pone_region_desc d = {
 		.name = g->name,
+		.domain = g->domain,
 		.pages = g->ram.size / PONE_PAGE_SIZE,
 		.fd = g->ram.fd,
 		.offset = g->ram.offset,
@@ -127,19 +128,23 @@ static int keep(struct guests *gs, struct guest *g, struct failure *f)
 		return failure(f, GUESTS_WATCH, -errno);
 	if (gs->cfg.state_dir)
 		ret = statefile_save(gs->cfg.state_dir, g->name, g->pid,
-				     g->start_time);
+				     g->start_time,
+				     g->sharing[0] ? g->sharing : NULL);
 	if (ret && gs->cfg.epfd >= 0)
 		epoll_ctl(gs->cfg.epfd, EPOLL_CTL_DEL, g->pidfd, NULL);
 	return ret ? failure(f, GUESTS_STATE, ret) : 0;
 }
 
+/* "guest" is the config's word for a domain of a guest's own. */
 static int check_new(struct guests *gs, pid_t pid, const char *name,
-		     struct failure *f)
+		     const char *sharing, struct failure *f)
 {
 	if (pid <= 0)
 		return failure(f, GUESTS_BAD_PID, -EINVAL);
 	if (name && !good_name(name))
 		return failure(f, GUESTS_BAD_NAME, -EINVAL);
+	if (sharing && (!good_name(sharing) || !strcmp(sharing, "guest")))
+		return failure(f, GUESTS_BAD_SHARING, -EINVAL);
 	if (find(gs, pid, NULL) || (name && find(gs, 0, name)))
 		return failure(f, GUESTS_ATTACHED, -EEXIST);
 	return 0;
@@ -162,6 +167,51 @@ static struct guest *guest_new(struct guests *gs, pid_t pid,
 	else
 		snprintf(g->name, sizeof(g->name), "pid-%d", (int)pid);
 	return g;
+}
+
+/* Ids are never given twice: a guest gone may still be in a pass. */
+static int new_domain(struct guests *gs, uint32_t *id, struct failure *f)
+{
+	if (gs->next_domain + 1 >= PONE_DOMAINS)
+		return failure(f, GUESTS_NO_DOMAIN, -ENOSPC);
+	*id = ++gs->next_domain;
+	return 0;
+}
+
+static int domain_of(struct guests *gs, const char *sharing, uint32_t *id,
+		     struct failure *f)
+{
+	struct named_domain *more;
+	size_t i;
+	int ret;
+
+	*id = 0;
+	if (!sharing)
+		return gs->cfg.own_domains ? new_domain(gs, id, f) : 0;
+	if (!strcmp(sharing, "host"))
+		return 0;
+	for (i = 0; i < gs->nnamed; i++)
+		if (!strcmp(gs->named[i].name, sharing)) {
+			*id = gs->named[i].id;
+			return 0;
+		}
+	more = realloc(gs->named, (gs->nnamed + 1) * sizeof(*more));
+	if (!more)
+		return -ENOMEM;
+	gs->named = more;
+	ret = new_domain(gs, id, f);
+	if (ret)
+		return ret;
+	snprintf(more[gs->nnamed].name, sizeof(more->name), "%s", sharing);
+	more[gs->nnamed++].id = *id;
+	return 0;
+}
+
+const char *guest_sharing(const struct guest *g)
+{
+	if (!g->domain)
+		return "host";
+	return g->sharing[0] ? g->sharing : "guest";
 }
 
 /* Its RAM found or given, the guest is made ready and kept. */
@@ -193,16 +243,20 @@ static void list_add(struct guests *gs, struct guest *g)
 
 /* ram NULL: look for it, or take given_fd. */
 static int attach(struct guests *gs, pid_t pid, const char *name,
-		  int given_fd, const struct guestram *ram, struct guest **out,
+		  const char *sharing, int given_fd,
+		  const struct guestram *ram, struct guest **out,
 		  struct failure *f)
 {
 	struct guest *g = NULL;
 	struct failure ignored;
+	uint32_t domain = 0;
 	int ret;
 
 	f = f ? f : &ignored;
 	f->code = 0;
-	ret = check_new(gs, pid, name, f);
+	ret = check_new(gs, pid, name, sharing, f);
+	if (!ret)
+		ret = domain_of(gs, sharing, &domain, f);
 	if (!ret && !(g = guest_new(gs, pid, name)))
 		ret = -ENOMEM;
 	if (ret) {
@@ -212,30 +266,34 @@ static int attach(struct guests *gs, pid_t pid, const char *name,
 	}
 	if (ram)
 		g->ram = *ram;
+	g->domain = domain;
+	snprintf(g->sharing, sizeof(g->sharing), "%s", sharing ? sharing : "");
 	ret = open_guest(gs, g, given_fd, ram, f);
 	if (ret) {
 		guest_free(g);
 		return ret;
 	}
 	list_add(gs, g);
-	log_info("attached guest '%s': pid %d, %llu MiB of %s RAM", g->name,
-		 (int)g->pid, (unsigned long long)(g->ram.size >> 20),
-		 g->ops->name);
+	log_info("attached guest '%s': pid %d, %llu MiB of %s RAM, sharing "
+		 "domain %s", g->name, (int)g->pid,
+		 (unsigned long long)(g->ram.size >> 20), g->ops->name,
+		 guest_sharing(g));
 	*out = g;
 	return 0;
 }
 
 int guests_attach(struct guests *gs, pid_t pid, const char *name,
-		  int given_fd, struct guest **out, struct failure *f)
+		  const char *sharing, int given_fd, struct guest **out,
+		  struct failure *f)
 {
-	return attach(gs, pid, name, given_fd, NULL, out, f);
+	return attach(gs, pid, name, sharing, given_fd, NULL, out, f);
 }
 
 int guests_attach_ram(struct guests *gs, pid_t pid, const char *name,
 		      const struct guestram *ram, struct guest **out,
 		      struct failure *f)
 {
-	return attach(gs, pid, name, -1, ram, out, f);
+	return attach(gs, pid, name, NULL, -1, ram, out, f);
 }
 
 /* Off the list and out of the engine; forgotten with its last reference. */
@@ -281,11 +339,13 @@ void guests_fini(struct guests *gs)
 {
 	while (gs->list)
 		drop(gs, gs->list);
+	free(gs->named);
 	pthread_mutex_destroy(&gs->lock);
 }
 
 /* A saved guest is attached again if its process is still the same one. */
-static int reattach(void *ctx, const char *name, pid_t pid, uint64_t start)
+static int reattach(void *ctx, const char *name, pid_t pid, uint64_t start,
+		    const char *sharing)
 {
 	struct guests *gs = ctx;
 	struct failure f;
@@ -299,7 +359,7 @@ static int reattach(void *ctx, const char *name, pid_t pid, uint64_t start)
 			 name, (int)pid);
 		return 1;
 	}
-	ret = guests_attach(gs, pid, name, -1, &g, &f);
+	ret = guests_attach(gs, pid, name, sharing, -1, &g, &f);
 	if (ret) {
 		guests_failure_text(gs, ret, &f, pid, name, why, sizeof(why));
 		log_warn("cannot attach guest '%s' again: %s", name, why);
@@ -442,6 +502,15 @@ static int text_of(const struct guests *gs, int err, int code, pid_t pid,
 	case GUESTS_PONE_MODULE:
 		return snprintf(buf, len, "/dev/pone does not answer "
 				"PONE_IOC_INFO: %s (is pone.ko loaded?)", e);
+	case GUESTS_BAD_SHARING:
+		return snprintf(buf, len, "bad sharing domain name: use 1 to %d "
+				"letters, digits and -_.+:@, not starting with "
+				"'.' ('guest' means a domain of a guest's own: "
+				"leave the name out)", GUEST_NAME_MAX - 1);
+	case GUESTS_NO_DOMAIN:
+		return snprintf(buf, len, "no sharing domain left: poned has "
+				"made %u since it started; restart it",
+				PONE_DOMAINS - 1);
 	case GUESTS_PONE_ABI:
 		return snprintf(buf, len, "pone.ko speaks another ABI version "
 				"than poned's (%u): install the module and the "

@@ -49,6 +49,8 @@ enum {
 	GUESTS_STATE,		/* the state directory cannot list it */
 	GUESTS_PONE_MODULE,	/* /dev/pone does not answer */
 	GUESTS_PONE_ABI,	/* pone.ko of another release */
+	GUESTS_BAD_SHARING,	/* a sharing domain's name */
+	GUESTS_NO_DOMAIN,	/* all domain ids used */
 	GUESTS_FAILURES
 };
 
@@ -99,6 +101,11 @@ struct guest {
 	struct pagemap pagemap;	/* of the process (anonymous, memfd) */
 	bool pone_track_writes;	/* /dev/pone RAM: ask pone.ko what was written */
 	bool ksm_mergeable;	/* the kernel's KSM may merge its RAM */
+	/* Its sharing domain, as named at attach ("" if none), and its id in
+	 * the engine: 0 the host's, shared by every guest not named into
+	 * another (unless sharing = guest gives each its own). */
+	char sharing[GUEST_NAME_MAX];
+	uint32_t domain;
 	bool zero_to_ksm;	/* its zero pages are KSM's (atomic) */
 	uint32_t region;
 	int refs;
@@ -123,6 +130,13 @@ struct guests_config {
 	const char *state_dir;	/* or NULL: attached guests are not kept */
 	bool track_writes;	/* of memfd and anonymous guests (pagemap.h) */
 	bool track_pone;	/* of /dev/pone guests (pone.ko) */
+	bool own_domains;	/* sharing = guest: a domain a guest */
+};
+
+/* A named sharing domain and its engine id. */
+struct named_domain {
+	char name[GUEST_NAME_MAX];
+	uint32_t id;
 };
 
 struct guests {
@@ -130,6 +144,11 @@ struct guests {
 	struct guest *list;
 	unsigned int count;
 	struct guests_config cfg;
+	/* Sharing domains: ids given out, never again; named ones kept
+	 * (main thread). */
+	uint32_t next_domain;
+	struct named_domain *named;
+	size_t nnamed;
 };
 
 void guests_init(struct guests *gs, const struct guests_config *cfg);
@@ -146,12 +165,18 @@ void guests_fini(struct guests *gs);
 void guests_track_writes(struct guests *gs);
 
 /*
- * Attach the guest RAM of process pid under name (NULL: "pid-PID"); given_fd
- * is an fd of it a client passed, or -1 (the caller keeps it). -ESRCH: the
- * process is not running.
+ * Attach the guest RAM of process pid under name (NULL: "pid-PID"), in the
+ * sharing domain named sharing (NULL: the config's; "host": every guest's
+ * not named into another); given_fd is an fd of it a client passed, or -1
+ * (the caller keeps it). -ESRCH: the process is not running. Main thread.
  */
 int guests_attach(struct guests *gs, pid_t pid, const char *name,
-		  int given_fd, struct guest **out, struct failure *f);
+		  const char *sharing, int given_fd, struct guest **out,
+		  struct failure *f);
+
+/* What a guest's sharing domain is called in status: "host", "guest" (its
+ * own) or its name. */
+const char *guest_sharing(const struct guest *g);
 
 /* The same, for guest RAM the caller located itself (its fd, if any, is
  * taken over, also on failure). */

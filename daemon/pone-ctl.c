@@ -307,13 +307,15 @@ static int parse_pid(const char *s, long *pid)
 	return 0;
 }
 
-/* attach --pid PID [--name NAME] [--fd PATH] | detach --pid PID|--name NAME */
+/* attach --pid PID [--name NAME] [--sharing DOMAIN] [--fd PATH]
+ * | detach --pid PID|--name NAME */
 static int guest_cmd(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "fd", required_argument, NULL, 'f' },
+		{ "sharing", required_argument, NULL, 's' },
 		{ 0 },
 	};
 	bool attach = !strcmp(argv[0], "attach");
@@ -329,6 +331,9 @@ static int guest_cmd(struct ctl *c, int argc, char **argv)
 			json_object_set_new(req, "pid", json_integer(pid));
 		else if (o == 'n')
 			json_object_set_new(req, "name", json_string(optarg));
+		else if (o == 's' && attach)
+			json_object_set_new(req, "sharing",
+					    json_string(optarg));
 		else if (o == 'f' && attach && fd < 0)
 			fd = open(optarg, O_RDWR | O_CLOEXEC);
 		else
@@ -356,7 +361,8 @@ usage:
 	if (fd >= 0)
 		close(fd);
 	fprintf(stderr, "usage: pone-ctl attach --pid PID [--name NAME] "
-		"[--fd PATH]\n       pone-ctl detach --pid PID | --name NAME\n");
+		"[--sharing DOMAIN] [--fd PATH]\n"
+		"       pone-ctl detach --pid PID | --name NAME\n");
 	return 2;
 }
 
@@ -395,7 +401,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: pone-ctl [--socket PATH] [--json] COMMAND\n"
 		   "  status                      guests and figures\n"
 		   "  guests                      attached guests\n"
-		   "  attach --pid PID [--name NAME] [--fd PATH]\n"
+		   "  attach --pid PID [--name NAME] [--sharing DOMAIN] "
+		   "[--fd PATH]\n"
 		   "  detach --pid PID | --name NAME\n"
 		   "  set KEY=VALUE ...           reclaim_period, merge_period,\n"
 		   "                              threads, cpu_limit, thp_split,\n"

@@ -271,7 +271,8 @@ static int setup(struct poned *d, const struct args *a)
 	}
 	gc = (struct guests_config){ d->engine, d->epfd, d->cfg.state_dir,
 				     start_write_tracking(d),
-				     d->cfg.write_tracking };
+				     d->cfg.write_tracking,
+				     d->cfg.own_domains };
 	guests_init(&d->guests, &gc);
 	start_ksm(d);
 	periods_settings_of(&d->cfg, &ps);

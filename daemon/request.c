@@ -31,10 +31,14 @@ static int target(struct request *r, char *why, size_t len)
 
 static int parse_attach(struct request *r, char *why, size_t len)
 {
+	json_t *sharing = json_object_get(r->json, "sharing");
 	int ret = target(r, why, len);
 
 	if (!ret && !r->pid)
 		ret = refuse(why, len, "attach needs \"pid\"");
+	if (!ret && sharing && !json_is_string(sharing))
+		ret = refuse(why, len, "\"sharing\" must be a string");
+	r->sharing = sharing ? json_string_value(sharing) : NULL;
 	return ret;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * A control request, one JSON object a line: {"cmd": "status"}, "guests",
- * "version", {"cmd": "attach", "pid": N, "name": S}, {"cmd": "detach",
+ * "version", {"cmd": "attach", "pid": N, "name": S, "sharing": S},
+ * {"cmd": "detach",
  * "pid": N | "name": S}, {"cmd": "set", "values": {"KEY": VALUE, ...}}.
  *
  * request_parse() checks the shape of a request only: the command, the
@@ -33,6 +34,7 @@ struct request {
 	enum request_cmd cmd;
 	pid_t pid;			/* attach, detach: 0 if not given */
 	const char *name;		/* attach, detach: NULL if not given */
+	const char *sharing;		/* attach: NULL if not given */
 	size_t nset;			/* set: its keys and values */
 	const char *keys[REQUEST_SET_MAX];
 	const char *values[REQUEST_SET_MAX];

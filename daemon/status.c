@@ -28,9 +28,10 @@ static json_t *guest_json_usage(struct poned *d, struct guest *g,
 	g->ops->usage(g, u);
 	pone_engine_region_counts(d->engine, g->region, &rc);
 	o = json_pack(
-		"{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-		" s:I, s:I, s:I, s:I, s:I, s:I}",
+		"{s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+		" s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"name", g->name, "pid", (int)g->pid,
+		"sharing", guest_sharing(g),
 		"ram", g->ops->name, "backend", d->backend,
 		"ram_bytes", (json_int_t)g->ram.size,
 		"resident_bytes", (json_int_t)u->resident,

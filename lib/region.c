@@ -12,7 +12,8 @@
 
 static int check_desc(const struct pone_region_desc *d)
 {
-	if (!d->pages || d->pages > (uint64_t)REGION_SLOTS * REGION_SLOT_PAGES)
+	if (!d->pages || d->pages > (uint64_t)REGION_SLOTS * REGION_SLOT_PAGES ||
+	    d->domain >= PONE_DOMAINS)
 		return -EINVAL;
 	if (d->resident_hashes &&
 	    !(d->resident && d->unwritten_exact && d->merges_verified))
@@ -75,6 +76,7 @@ int region_new(const struct pone_region_desc *desc,
 	r->desc.name = r->name;
 	r->nslots = (uint32_t)((desc->pages + REGION_SLOT_PAGES - 1) >>
 			       REGION_SLOT_SHIFT);
+	r->domain_key = (uint64_t)desc->domain << (64 - SDTREE_HASH_BITS);
 	ret = r->name ? pagestate_init(&r->ps, desc->pages,
 				       desc->resident_hashes ?
 				       PONE_CHECKSUM_XXH64 : be->checksum) :

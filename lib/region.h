@@ -38,6 +38,9 @@ struct region {
 	enum sdtree_keying keying;
 	uint64_t *hash;
 	uint64_t zero_hash;	/* of a page of zeros, of ps.checksum's kind */
+	/* Its domain in the key's high bits, which both keyings compare
+	 * first: equal pages of two domains differ in their keys. */
+	uint64_t domain_key;
 	int readers;
 	bool dead;
 	struct region *next;	/* engine's list */
@@ -58,13 +61,24 @@ static inline uint32_t region_gpn(const struct region *r, uint64_t index)
 	return (uint32_t)(((uint64_t)r->id << REGION_SLOT_SHIFT) + index);
 }
 
-/* The hash the trees know page i by: all 64 bits where the region keeps
- * them, else the high bits its state word keeps. */
-static inline uint64_t region_key_hash(const struct region *r, uint64_t i)
+/* The hash of page i as of its last read: all 64 bits where the region
+ * keeps them, else the high bits its state word keeps. */
+static inline uint64_t region_page_hash(const struct region *r, uint64_t i)
 {
 	if (r->hash)
 		return __atomic_load_n(&r->hash[i], __ATOMIC_RELAXED);
 	return (uint64_t)ps_hash(pagestate_word(&r->ps, i)) << 32;
+}
+
+/* The key hash the trees know a page of hash h by: in its domain. */
+static inline uint64_t region_key_of(const struct region *r, uint64_t h)
+{
+	return h ^ r->domain_key;
+}
+
+static inline uint64_t region_key_hash(const struct region *r, uint64_t i)
+{
+	return region_key_of(r, region_page_hash(r, i));
 }
 
 /* Whether a page seen before is known by another hash now; where the
@@ -73,13 +87,13 @@ static inline bool region_key_changed(const struct region *r, uint64_t i,
 				      uint64_t hash)
 {
 	return r->hash && ps_role(pagestate_word(&r->ps, i)) != PS_UNSEEN &&
-	       region_key_hash(r, i) != hash;
+	       region_page_hash(r, i) != hash;
 }
 
 static inline void region_set_key_hash(struct region *r, uint64_t i,
 				       uint64_t hash)
 {
-	if (r->hash && region_key_hash(r, i) != hash)
+	if (r->hash && region_page_hash(r, i) != hash)
 		__atomic_store_n(&r->hash[i], hash, __ATOMIC_RELAXED);
 }
 

@@ -210,7 +210,7 @@ static void update_states(struct pass *p, struct worker *w, struct region *r,
 			f->zero[f->nzero++] = (struct pone_page_ref){ r->id, idx };
 		if (v & PV_MERGE_CANDIDATE)
 			f->keys[f->ncand++] = (struct sdtree_key){
-				hash[i], region_gpn(r, idx),
+				region_key_of(r, hash[i]), region_gpn(r, idx),
 				pages ? pages[i] : NULL };
 	}
 }
@@ -273,7 +273,7 @@ static void test_then_hash(const struct pass *p, struct worker *w,
 		if (zero[i]) {
 			hash[i] = r->zero_hash;
 		} else if (ps_role(word) != PS_UNSEEN && !(word & PS_ZERO)) {
-			hash[i] = region_key_hash(r, first + i);
+			hash[i] = region_page_hash(r, first + i);
 		} else {
 			hp[nh] = pages[i];
 			hi[nh++] = i;
@@ -294,7 +294,7 @@ static void kept_states(const struct region *r, uint64_t first,
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		hash[i] = region_key_hash(r, first + i);
+		hash[i] = region_page_hash(r, first + i);
 		zero[i] = pagestate_word(&r->ps, first + i) & PS_ZERO;
 	}
 }

@@ -117,6 +117,21 @@ static void metrics_file(void **state)
 	assert_false(config_runtime_key("metrics_file"));
 }
 
+/* sharing: every guest with every other (the default), or each alone. */
+static void sharing(void **state)
+{
+	struct config c;
+
+	(void)state;
+	config_defaults(&c);
+	assert_false(c.own_domains);
+	taken("[poned]\nsharing = guest\n", &c);
+	assert_true(c.own_domains);
+	taken("[poned]\nsharing = host\n", &c);
+	assert_false(c.own_domains);
+	assert_false(config_runtime_key("sharing"));
+}
+
 /* Refused with this message, and c as it was. */
 static void refused(const char *text, const char *message)
 {
@@ -154,6 +169,8 @@ static void bad_files(void **state)
 		"write_tracking: 'on' is not valid: expected auto or off");
 	refused("[engine]\nthreads = 2\n", "[engine]: unknown section");
 	refused("[poned]\nthreads 2\n", ":2: not a 'key = value' line");
+	refused("[poned]\nsharing = tenant\n",
+		"sharing: 'tenant' is not valid: expected host or guest");
 	refused("[poned]\nmetrics_file = pone.prom\n",
 		"empty, or an absolute path ending in .prom");
 	refused("[poned]\nmetrics_file = /var/lib/node/pone.txt\n",
@@ -320,6 +337,7 @@ int main(void)
 		cmocka_unit_test(good_file),
 		cmocka_unit_test(pressure_file),
 		cmocka_unit_test(metrics_file),
+		cmocka_unit_test(sharing),
 		cmocka_unit_test(bad_files),
 		cmocka_unit_test(bad_pressure_files),
 		cmocka_unit_test(long_lines),

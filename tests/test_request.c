@@ -45,6 +45,11 @@ static void good_requests(void **state)
 	assert_int_equal(r.cmd, REQUEST_ATTACH);
 	assert_int_equal(r.pid, 2147483647);
 	assert_string_equal(r.name, "vm1");
+	assert_null(r.sharing);
+	request_free(&r);
+	parsed("{\"cmd\": \"attach\", \"pid\": 7, \"sharing\": \"tenant-a\"}",
+	       &r);
+	assert_string_equal(r.sharing, "tenant-a");
 	request_free(&r);
 	parsed("{\"cmd\": \"detach\", \"name\": \"vm1\"}", &r);
 	assert_int_equal(r.cmd, REQUEST_DETACH);
@@ -83,6 +88,8 @@ static void malformed_requests(void **state)
 		"\"pid\" must be a positive integer");
 	refused("{\"cmd\": \"attach\", \"pid\": 12, \"name\": 5}",
 		"\"name\" must be a string");
+	refused("{\"cmd\": \"attach\", \"pid\": 12, \"sharing\": [1]}",
+		"\"sharing\" must be a string");
 	refused("{\"cmd\": \"attach\", \"name\": \"vm1\"}",
 		"attach needs \"pid\"");
 	refused("{\"cmd\": \"detach\"}",

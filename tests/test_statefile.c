@@ -24,7 +24,7 @@
 #define MAX_ENTRIES 8
 
 struct entry {
-	char name[64];
+	char name[64], sharing[64];
 	pid_t pid;
 	uint64_t start;
 };
@@ -36,12 +36,15 @@ struct found {
 	const char *refuse;
 };
 
-static int collect(void *ctx, const char *name, pid_t pid, uint64_t start)
+static int collect(void *ctx, const char *name, pid_t pid, uint64_t start,
+		   const char *sharing)
 {
 	struct found *f = ctx;
 
 	assert_true(f->n < MAX_ENTRIES);
 	snprintf(f->e[f->n].name, sizeof(f->e[f->n].name), "%s", name);
+	snprintf(f->e[f->n].sharing, sizeof(f->e[f->n].sharing), "%s",
+		 sharing ? sharing : "");
 	f->e[f->n].pid = pid;
 	f->e[f->n].start = start;
 	f->n++;
@@ -153,11 +156,12 @@ static void saved_entries_are_read_back(void **state)
 	const char *dir = *state;
 	struct found f;
 
-	assert_int_equal(statefile_save(dir, "vm1", 1234, 5678), -ENOENT);
+	assert_int_equal(statefile_save(dir, "vm1", 1234, 5678, NULL),
+			 -ENOENT);
 	assert_int_equal(statefile_init(dir), 0);
-	assert_int_equal(statefile_save(dir, "vm1", 1234, 5678), 0);
+	assert_int_equal(statefile_save(dir, "vm1", 1234, 5678, NULL), 0);
 	assert_int_equal(statefile_save(dir, "db-2.x", 2147483647,
-					 UINT64_MAX), 0);
+					 UINT64_MAX, NULL), 0);
 	f = each(dir, NULL);
 	assert_int_equal(f.n, 2);
 	expect(&f, "vm1", 1234, 5678);
@@ -174,9 +178,9 @@ static void save_replaces_and_remove_removes(void **state)
 	struct found f;
 
 	assert_int_equal(statefile_init(dir), 0);
-	assert_int_equal(statefile_save(dir, "vm1", 1234, 5678), 0);
-	assert_int_equal(statefile_save(dir, "vm2", 42, 43), 0);
-	assert_int_equal(statefile_save(dir, "vm1", 4321, 8765), 0);
+	assert_int_equal(statefile_save(dir, "vm1", 1234, 5678, NULL), 0);
+	assert_int_equal(statefile_save(dir, "vm2", 42, 43, NULL), 0);
+	assert_int_equal(statefile_save(dir, "vm1", 4321, 8765, NULL), 0);
 	f = each(dir, NULL);
 	assert_int_equal(f.n, 2);
 	expect(&f, "vm1", 4321, 8765);
@@ -194,8 +198,8 @@ static void refused_entries_are_removed(void **state)
 	struct found f;
 
 	assert_int_equal(statefile_init(dir), 0);
-	assert_int_equal(statefile_save(dir, "gone", 1234, 5678), 0);
-	assert_int_equal(statefile_save(dir, "alive", 42, 43), 0);
+	assert_int_equal(statefile_save(dir, "gone", 1234, 5678, NULL), 0);
+	assert_int_equal(statefile_save(dir, "alive", 42, 43, NULL), 0);
 	f = each(dir, "gone");
 	assert_int_equal(f.n, 2);
 	f = each(dir, NULL);
@@ -221,7 +225,7 @@ static void foreign_files_are_skipped(void **state)
 	size_t i;
 
 	assert_int_equal(statefile_init(dir), 0);
-	assert_int_equal(statefile_save(dir, "good", 1234, 5678), 0);
+	assert_int_equal(statefile_save(dir, "good", 1234, 5678, NULL), 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		plant(dir, bad[i][0], bad[i][1]);
 	plant(dir, "subdir", NULL);
@@ -237,6 +241,26 @@ static void foreign_files_are_skipped(void **state)
 	assert_int_equal(each(dir, NULL).n, 1);
 }
 
+/* A guest's sharing domain is kept with it; entries from before there
+ * were domains (two fields) are read as having none. */
+static void sharing_is_kept(void **state)
+{
+	const char *dir = *state;
+	struct found f;
+
+	assert_int_equal(statefile_init(dir), 0);
+	assert_int_equal(statefile_save(dir, "vm1", 1234, 5678, "tenant-a"), 0);
+	assert_int_equal(statefile_save(dir, "vm2", 42, 43, NULL), 0);
+	plant(dir, "old", "7 8\n");
+	plant(dir, "bad-domain", "7 8 a/b\n");
+	f = each(dir, NULL);
+	assert_int_equal(f.n, 3);
+	assert_string_equal(find(&f, "vm1")->sharing, "tenant-a");
+	assert_string_equal(find(&f, "vm2")->sharing, "");
+	assert_string_equal(find(&f, "old")->sharing, "");
+	assert_false(exists(dir, "bad-domain"));
+}
+
 /* A restarted poned finds what the last one saved. */
 static void entries_survive_a_new_init(void **state)
 {
@@ -244,7 +268,7 @@ static void entries_survive_a_new_init(void **state)
 	struct found f;
 
 	assert_int_equal(statefile_init(dir), 0);
-	assert_int_equal(statefile_save(dir, "vm1", 1234, 5678), 0);
+	assert_int_equal(statefile_save(dir, "vm1", 1234, 5678, NULL), 0);
 	assert_int_equal(statefile_init(dir), 0);
 	f = each(dir, NULL);
 	assert_int_equal(f.n, 1);
@@ -255,6 +279,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		with_state_dir(init_makes_private_dirs),
+		with_state_dir(sharing_is_kept),
 		with_state_dir(saved_entries_are_read_back),
 		with_state_dir(save_replaces_and_remove_removes),
 		with_state_dir(refused_entries_are_removed),

@@ -78,7 +78,16 @@ struct pone_region_desc {
 	 * (unwritten, unseen before) are hashed with xxh64 too.
 	 */
 	bool resident_hashes;
+	/*
+	 * Its sharing domain, below PONE_DOMAINS: a page is found equal only
+	 * to pages of regions of the same domain (the trees keep domains
+	 * apart in their keys, so no lookup crosses one). 0 for all: every
+	 * region shares with every other.
+	 */
+	uint32_t domain;
 };
+
+#define PONE_DOMAINS (1u << 24)
 
 enum pone_pass {
 	PONE_PASS_RECLAIM,	/* hash and zero test: recycle candidates */

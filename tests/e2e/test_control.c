@@ -194,6 +194,9 @@ static pid_t start_no_ram(void)
 	pid_t pid = fork();
 
 	if (!pid) {
+		/* A group of its own, which the test kills whole: its sleep
+		 * must not outlive it holding the test's output open. */
+		setpgid(0, 0);
 		execl("/bin/sh", "sh", "-c", "sleep 60; :", "sh", "-m", "64M",
 		      (char *)NULL);
 		_exit(127);
@@ -217,7 +220,7 @@ static void attach_failures_say_why(void **state)
 	(void)state;
 	attach_request(req, sizeof(req), sh, "no-ram");
 	expect_error(req, "has no private anonymous mapping of its -m size");
-	kill(sh, SIGKILL);
+	kill(-sh, SIGKILL);
 	waitpid(sh, NULL, 0);
 
 	assert_int_equal(guest_start(&g, args), 0);
