@@ -74,6 +74,49 @@ sleep 1
 status
 check test "$(field frames)" = ""
 
+# Sharing domains: guests of one content (--seed 5) in two domains hold
+# frames of their own each; one more in the first's domain holds none the
+# first does not. pone.ko's frames, all regions', once they hold still.
+frames_settled() {
+	last=-1 same=0 i=0
+	while [ $same -lt 4 ] && [ $i -lt 120 ]; do
+		sleep 1
+		now=$(cat /sys/class/misc/pone/frames)
+		[ "$now" = "$last" ] && same=$((same + 1)) || same=0
+		last=$now i=$((i + 1))
+	done
+	echo "$last"
+}
+domain_guest() {	# NAME DOMAIN
+	mkfifo /tmp/"$1".in
+	pone-testguest -m 8M --pone --dup 50 --seed 5 </tmp/"$1".in \
+		>/tmp/"$1".out &
+	pid=$!
+	# Its commands' FIFO held open until the end: then it reads EOF and
+	# quits.
+	sleep 3600 >/tmp/"$1".in &
+	writers="$writers $!"
+	i=0
+	until grep -q ready /tmp/"$1".out || [ $i -ge 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	check ctl attach --pid "$pid" --name "$1" --sharing "$2"
+}
+writers=
+domain_guest d1 tenant-1
+one=$(frames_settled)
+domain_guest d2 tenant-2
+two=$(frames_settled)
+domain_guest d3 tenant-1
+three=$(frames_settled)
+echo "vm: pone.ko frames: one guest $one, another domain's $two, the first's domain's $three"
+check test "$one" -gt 0
+check test "$two" -eq $((2 * one))
+check test "$three" -eq "$two"
+kill $writers
+sleep 1
+
 # Write tracking and recycling, in a kernel with soft-dirty bits (pagemap.c's
 # own test runs its soft-dirty part here) and zram swap: an anonymous and a
 # memfd guest's reclaim passes read only what it wrote since the pass
