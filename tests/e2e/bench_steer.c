@@ -8,7 +8,8 @@
  *
  *   default   KSM at the kernel's defaults (100 pages every 20 ms)
  *   fastest   KSM at its fastest (10000 pages a wake, no sleep)
- *   steer     poned, attached to the guests, steering KSM
+ *   steer     poned steering KSM: running as a service before, it is
+ *             given the guests at the start, as the libvirt hook would
  *
  * Saved memory is the kernel's own figure, sampled four times a second:
  * KSM's pages_sharing and ksm_zero_pages (the host has no swap, so poned
@@ -123,10 +124,18 @@ static void shut_down(struct vm vm[GUESTS])
 			vm_stop(&vm[i]);
 }
 
-/* The contender starts: KSM at some pace, or poned taking over. */
-static int start(enum kind k, struct daemon_run *d, struct vm vm[GUESTS])
+/* poned, as a service runs before guests start. */
+static int start_poned(struct daemon_run *d)
 {
 	const char *settings = getenv("PONE_STEER_SETTINGS");
+
+	return daemon_prepare(d, "steer", settings ? settings :
+			      PONED_SETTINGS) || daemon_start(d) ? -1 : 0;
+}
+
+/* The contender starts: KSM at some pace, or poned given the guests. */
+static int start(enum kind k, struct daemon_run *d, struct vm vm[GUESTS])
+{
 	char name[16];
 	int i;
 
@@ -146,9 +155,6 @@ static int start(enum kind k, struct daemon_run *d, struct vm vm[GUESTS])
 	default:
 		break;
 	}
-	if (daemon_prepare(d, "steer", settings ? settings : PONED_SETTINGS) ||
-	    daemon_start(d))
-		return -1;
 	for (i = 0; i < GUESTS; i++) {
 		snprintf(name, sizeof(name), "g%d", i);
 		if (ctl_attach(d, vm[i].c.pid, name))
@@ -200,16 +206,17 @@ static int one_run(enum kind k, unsigned int i, struct run *r)
 
 	memset(r, 0, sizeof(*r));
 	memset(vm, 0, sizeof(vm));
-	if (forget_earlier_runs() || boot(vm))
+	if (forget_earlier_runs() || boot(vm) ||
+	    (k == STEER && start_poned(&d)))
 		goto out;
 	wait_s(2);	/* the guests' kernels settle */
 	base = saved_mib();
 	ksmd0 = ksmd_ticks();
+	if (d.pid > 0)
+		poned0 = process_ticks(d.pid);
 	t0 = now_s();
 	if (start(k, &d, vm))
 		goto out;
-	if (d.pid > 0)
-		poned0 = process_ticks(d.pid);
 	while (r->n < MAX_SAMPLES && now_s() - t0 < window_s) {
 		r->saved_mib[r->n++] = saved_mib() - base;
 		wait_s(t0 + r->n * SAMPLE_S - now_s());
