@@ -580,11 +580,32 @@ static int pone_index(struct pone_region *r, u64 offset, pgoff_t *index)
 	return 0;
 }
 
-/* No frame is pinned, in flight, or mapped where it could be written. */
+/*
+ * Whether a DMA pin may hold the frame: a pin adds GUP_PIN_COUNTING_BIAS
+ * references and every pte one, so past some 1023 ptes
+ * folio_maybe_dma_pinned() would take the ptes for a pin; the references
+ * beyond the frame's own and its mappings' are what count.
+ */
+static bool pone_frame_pinned(struct pone_frame *f)
+{
+	/*
+	 * Its ptes, as page_mapcount() (6.1) and folio_mapcount() (6.10 on,
+	 * out of line before) count them for an order-0 page: one is
+	 * exported on each kernel, the field is the same on both.
+	 */
+	int mapcount = atomic_read(&f->page->_mapcount) + 1;
+
+	return page_count(f->page) - mapcount - 1 >= GUP_PIN_COUNTING_BIAS;
+}
+
+/*
+ * No frame is pinned, in flight, or mapped where it could be written: a
+ * shared frame is mapped read-only, and only a pin could write it.
+ */
 static bool pone_frame_quiet(struct pone_frame *f)
 {
 	if (atomic_read(&f->shares) > 1)
-		return !folio_maybe_dma_pinned(page_folio(f->page));
+		return !pone_frame_pinned(f);
 	return page_count(f->page) == 1;
 }
 
@@ -1070,7 +1091,7 @@ static void pone_take_written(struct pone_region *r, pgoff_t index, u64 *hash)
 	if (f) {
 		lock_page(f->page);
 		if (xa_get_mark(&r->frames, index, PONE_WRITTEN) &&
-		    !folio_maybe_dma_pinned(page_folio(f->page))) {
+		    !pone_frame_pinned(f)) {
 			xa_clear_mark(&r->frames, index, PONE_WRITTEN);
 			if (page_mapped(f->page))
 				pone_zap(r, index);

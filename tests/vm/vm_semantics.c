@@ -429,6 +429,67 @@ static void test_merge_many(void)
 	region_free(r, PAGES);
 }
 
+/* Every page of r but skip into page 0 of src, in batches. */
+static void merge_all_into(struct region r, size_t pages, size_t skip,
+			   struct region src)
+{
+	struct pone_merge_entry e[PONE_BATCH_MAX];
+	size_t i = 0, k;
+
+	while (i < pages) {
+		for (k = 0; k < PONE_BATCH_MAX && i < pages; i++)
+			if (i != skip)
+				e[k++] = (struct pone_merge_entry){
+					.dst_offset = i * PAGE,
+					.src_offset = 0, .src_fd = src.fd };
+		CHECK(vm_merge(r.fd, e, (uint32_t)k) == (long)k);
+		while (k--)
+			CHECK(e[k].result == PONE_DONE);
+	}
+}
+
+/*
+ * A frame mapped at more offsets than a DMA pin counts references (1024)
+ * is still told from a pinned one: merges into it go on, RESIDENT takes
+ * the written mark of its offsets, and writes to them copy as before.
+ * 1200 offsets of one content in two regions.
+ */
+static void test_merge_past_pin_bias(void)
+{
+	const size_t n = 600;
+	struct region a = region_new(n), b = region_new(n);
+	volatile uint8_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		vm_fill(pg(a, i), 91);
+		vm_fill(pg(b, i), 91);
+	}
+	/* The fills' marks taken; a's first page written again. */
+	written(a);
+	vm_fill(pg(a, 0), 91);
+	merge_all_into(a, n, 0, a);
+	merge_all_into(b, n, n, a);
+	/* Each offset read: a pte, and a page reference, each. */
+	for (i = 0; i < n; i++)
+		sum += pg(a, i)[0] + pg(b, i)[0];
+	CHECK(vm_info(a.fd).region.shared == n);
+	/* a's first page, now shared, was written before the merges and
+	 * not since: its mark goes at the first RESIDENT. */
+	CHECK(written(a) == 1);
+	CHECK(written(a) == 0);
+	vm_fill(pg(b, 7), 91);		/* a frame of its own again */
+	CHECK(vm_merge1(b.fd, 7, a.fd, 0) == PONE_DONE);
+	vm_fill(pg(a, 3), 92);
+	for (i = 0; i < n; i++)
+		CHECK(vm_page_is(pg(a, i), i == 3 ? 92 : 91) &&
+		      vm_page_is(pg(b, i), 91));
+	CHECK(vm_info(b.fd).region.shared == n);
+	(void)sum;
+	region_free(a, n);
+	region_free(b, n);
+}
+
 static void test_refuses_changed(void)
 {
 	struct region r = region_new(PAGES);
@@ -886,6 +947,7 @@ int main(void)
 	RUN(test_write_allocates);
 	RUN(test_merge_and_cow);
 	RUN(test_merge_many);
+	RUN(test_merge_past_pin_bias);
 	RUN(test_refuses_changed);
 	RUN(test_discard);
 	RUN(test_discard_shared);
