@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
@@ -43,7 +44,6 @@ static void status_line(json_t *st)
 {
 	json_t *totals = json_object_get(st, "totals");
 	json_t *last = json_object_get(st, "last_pass");
-
 	json_int_t guests = json_integer_value(json_object_get(totals,
 								"guests"));
 
@@ -108,6 +108,11 @@ static void beat(struct source *s, uint32_t events)
 		return;
 	if (h->watchdog_ns)
 		watchdog(h);
+	/* Status reads every guest's /proc: only for someone to tell. */
+	if (!h->notify && !h->d->cfg.metrics_file[0]) {
+		arm(h);
+		return;
+	}
 	st = status_json(h->d);
 	if (st) {
 		status_line(st);
@@ -129,6 +134,7 @@ int heartbeat_open(struct heartbeat *h, struct poned *d)
 	*h = (struct heartbeat){ .src.ready = beat, .d = d };
 	if (sd_watchdog_enabled(0, &usec) > 0)
 		h->watchdog_ns = usec * 1000;
+	h->notify = getenv("NOTIFY_SOCKET") != NULL;
 	h->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (h->fd < 0 || epoll_ctl(d->epfd, EPOLL_CTL_ADD, h->fd, &ev))
 		return -errno;

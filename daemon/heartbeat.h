@@ -25,6 +25,7 @@ struct heartbeat {
 	uint64_t metrics_at;		/* CLOCK_MONOTONIC ns of the last */
 	int metrics_err;		/* of the last write: said once */
 	bool stuck;			/* said once */
+	bool notify;			/* systemd listens (NOTIFY_SOCKET) */
 };
 
 /* Starts it in poned's loop; 0 or negative errno. */
