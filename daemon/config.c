@@ -34,6 +34,7 @@ void config_defaults(struct config *c)
 		.dsa = "auto",
 		.write_tracking = true,
 		.ksm_steer = true,
+		.libvirt = "auto",
 	};
 }
 
@@ -248,6 +249,22 @@ static int set_ksm(struct config *c, const char *v)
 	return 0;
 }
 
+/* A URI is libvirt's to judge: only its shape is checked here. */
+static int set_libvirt(struct config *c, const char *v)
+{
+	size_t i, n = strlen(v);
+
+	if (strcmp(v, "auto") && strcmp(v, "off") && !strstr(v, "://"))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (v[i] <= ' ')
+			return -EINVAL;
+	if (n >= sizeof(c->libvirt))
+		return -EINVAL;
+	strcpy(c->libvirt, v);
+	return 0;
+}
+
 static int set_sharing(struct config *c, const char *v)
 {
 	if (strcmp(v, "host") && strcmp(v, "guest"))
@@ -285,6 +302,8 @@ static const struct setting {
 	{ "write_tracking", set_write_tracking, false, "auto or off" },
 	{ "ksm", set_ksm, false, "steer or off" },
 	{ "sharing", set_sharing, false, "host or guest" },
+	{ "libvirt", set_libvirt, false,
+	  "auto, off or a libvirt URI (qemu:///system)" },
 };
 
 static const struct setting *find(const char *key)

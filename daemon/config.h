@@ -37,6 +37,7 @@ struct config {
 	bool ksm_steer;			/* steer KSM for anonymous guests */
 	bool own_domains;		/* sharing = guest (guests.h) */
 	char metrics_file[256];		/* "": none (metrics.h) */
+	char libvirt[256];		/* auto, off or a URI (virt.h) */
 };
 
 void config_defaults(struct config *c);

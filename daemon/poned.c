@@ -234,6 +234,18 @@ static void start_ksm(struct poned *d)
 		log_info("KSM: not steered: %s", d->ksm.why_not);
 }
 
+/* After the guests the state directory lists: a domain among them is
+ * taken as it is. Without libvirt, the hook and pone-ctl still attach. */
+static void follow_libvirt(struct poned *d)
+{
+	int ret = virt_start(d->cfg.libvirt, &d->guests, &d->periods, d->epfd,
+			     &d->virt);
+
+	if (ret)
+		log_warn("libvirt = %s: domains not followed: %s",
+			 d->cfg.libvirt, strerror(-ret));
+}
+
 static int setup(struct poned *d, const struct args *a)
 {
 	const char *path = a->config ? a->config : PONED_CONFIG;
@@ -310,6 +322,7 @@ int main(int argc, char **argv)
 	}
 	if (!ret) {
 		guests_restore(&d.guests);
+		follow_libvirt(&d);
 		log_swap();
 		log_info("guest RAM only read, never written: %s",
 			 pagemap_read_maps_zero_page() ?
@@ -325,6 +338,7 @@ int main(int argc, char **argv)
 		sd_notify(0, "STOPPING=1");
 	}
 	control_close(ctl);
+	virt_stop(d.virt);
 	periods_stop(&d.periods);
 	ksm_close(&d.ksm);
 	guests_fini(&d.guests);

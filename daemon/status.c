@@ -49,6 +49,8 @@ static json_t *guest_json_usage(struct poned *d, struct guest *g,
 		"huge_pages_split", counter(&g->huge_split),
 		"merged_pages", counter(&g->merged_pages),
 		"attached_at", (json_int_t)g->attached_at);
+	if (o && g->uuid[0])
+		json_object_set_new(o, "libvirt_uuid", json_string(g->uuid));
 	if (o && u->detail)
 		json_object_update(o, u->detail);
 	json_decref(u->detail);
@@ -174,7 +176,7 @@ json_t *status_json(struct poned *d)
 	return json_pack(
 		"{s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:s, s:s, s:I, s:f, s:I, s:I,"
 		" s:o, s:o,"
-		" s:{s:I, s:I, s:I, s:s?}, s:I, s:o, s:o,"
+		" s:{s:I, s:I, s:I, s:s?}, s:I, s:o, s:o, s:o,"
 		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"version", PONE_VERSION, "backend", d->backend,
 		"threads", (int)pone_engine_threads(d->engine),
@@ -195,6 +197,7 @@ json_t *status_json(struct poned *d)
 		"file_bytes", (json_int_t)sw.in_files, "problem", problem,
 		"engine_bytes", (json_int_t)(mem.page_bytes + mem.fixed_bytes),
 		"ksm", ksm_json(&d->ksm),
+		"libvirt", virt_json(d->virt),
 		"guests", w.list,
 		"totals", "guests", (json_int_t)json_array_size(w.list),
 		"ram_bytes", w.t.ram, "resident_bytes", w.t.resident,

@@ -208,7 +208,7 @@ static void update_states(struct pass *p, struct worker *w, struct region *r,
 		w->stats.dup_pages += !!(v & PV_IN_GROUP);
 		if (v & PV_ZERO_STABLE)
 			f->zero[f->nzero++] = (struct pone_page_ref){ r->id, idx };
-		if (v & PV_MERGE_CANDIDATE)
+		if ((v & PV_MERGE_CANDIDATE) && !r->desc.never_merge)
 			f->keys[f->ncand++] = (struct sdtree_key){
 				region_key_of(r, hash[i]), region_gpn(r, idx),
 				pages ? pages[i] : NULL };

@@ -132,6 +132,22 @@ static void sharing(void **state)
 	assert_false(config_runtime_key("sharing"));
 }
 
+/* libvirt: followed at qemu:///system when it answers, not at all, or at
+ * a URI of the operator's. */
+static void libvirt(void **state)
+{
+	struct config c;
+
+	(void)state;
+	config_defaults(&c);
+	assert_string_equal(c.libvirt, "auto");
+	taken("[poned]\nlibvirt = off\n", &c);
+	assert_string_equal(c.libvirt, "off");
+	taken("[poned]\nlibvirt = qemu+ssh://root@host/system\n", &c);
+	assert_string_equal(c.libvirt, "qemu+ssh://root@host/system");
+	assert_false(config_runtime_key("libvirt"));
+}
+
 /* Refused with this message, and c as it was. */
 static void refused(const char *text, const char *message)
 {
@@ -171,6 +187,9 @@ static void bad_files(void **state)
 	refused("[poned]\nthreads 2\n", ":2: not a 'key = value' line");
 	refused("[poned]\nsharing = tenant\n",
 		"sharing: 'tenant' is not valid: expected host or guest");
+	refused("[poned]\nlibvirt = on\n",
+		"auto, off or a libvirt URI (qemu:///system)");
+	refused("[poned]\nlibvirt = qemu:///sys tem\n", "libvirt:");
 	refused("[poned]\nmetrics_file = pone.prom\n",
 		"empty, or an absolute path ending in .prom");
 	refused("[poned]\nmetrics_file = /var/lib/node/pone.txt\n",
@@ -338,6 +357,7 @@ int main(void)
 		cmocka_unit_test(pressure_file),
 		cmocka_unit_test(metrics_file),
 		cmocka_unit_test(sharing),
+		cmocka_unit_test(libvirt),
 		cmocka_unit_test(bad_files),
 		cmocka_unit_test(bad_pressure_files),
 		cmocka_unit_test(long_lines),

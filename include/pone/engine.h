@@ -85,6 +85,9 @@ struct pone_region_desc {
 	 * region shares with every other.
 	 */
 	uint32_t domain;
+	/* None of its pages is ever merged: they are found zero (and
+	 * reported) as any, but never enter the SD tree. */
+	bool never_merge;
 };
 
 #define PONE_DOMAINS (1u << 24)
