@@ -126,6 +126,8 @@ struct guest {
 	uint64_t merged_pages;		/* merged by pone.ko */
 	uint64_t merge_changed;		/* ... refused: contents differed */
 	uint64_t merge_busy;		/* ... put off: a frame was busy */
+	uint64_t poisoned;		/* pone.ko: entries refused, as a
+					 * frame had a memory error */
 	struct guest *next;
 };
 

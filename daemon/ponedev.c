@@ -72,6 +72,18 @@ static void batch_error(struct guest *g, const char *what, int err)
 			 strerror(err));
 }
 
+/*
+ * A MERGE or DISCARD entry refused because a frame has a memory error:
+ * its data is lost and the guest gets SIGBUS there. Nothing to retry;
+ * logged once a guest, counted always.
+ */
+static void poisoned(struct guest *g, const char *what)
+{
+	if (__atomic_fetch_add(&g->poisoned, 1, __ATOMIC_RELAXED) == 0)
+		log_warn("guest %s: /dev/pone %s met a page with a memory "
+			 "error", g->name, what);
+}
+
 /* No huge pages here: every zero page goes. */
 static void discard(const struct recycle_pass *rp, struct guest *g,
 		    const struct pone_page_ref *pages, size_t n)
@@ -92,6 +104,10 @@ static void discard(const struct recycle_pass *rp, struct guest *g,
 			batch_error(g, "DISCARD", errno);
 			return;
 		}
+		for (i = 0; !(done & PONE_BATCH_UNREPORTED) &&
+			    i < b.count; i++)
+			if (e[i].result == PONE_POISONED)
+				poisoned(g, "DISCARD");
 		/* What was done, also when the results were lost. */
 		done &= ~(long)PONE_BATCH_UNREPORTED;
 		__atomic_add_fetch(&g->recycled_pages, (uint64_t)done,
@@ -176,6 +192,9 @@ static size_t merge(struct guests *gs, struct guest *g,
 		} else if (i < k && e[i].result == PONE_BUSY) {
 			pone_engine_retry(eng, &d->member);
 			__atomic_add_fetch(&g->merge_busy, 1, __ATOMIC_RELAXED);
+		} else if (i < k && e[i].result == PONE_POISONED) {
+			/* Not retried: the pages read as unreadable now. */
+			poisoned(g, "MERGE");
 		} else if (i < k) {
 			__atomic_add_fetch(&g->merge_changed, 1,
 					   __ATOMIC_RELAXED);
@@ -217,7 +236,7 @@ static void pone_close(struct guest *g)
 
 static json_t *counts_json(const struct guest *g, const struct pone_info *info)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "frames", (json_int_t)info->region.frames,
 			 "shared", (json_int_t)info->region.shared,
 			 "zero", (json_int_t)info->region.zero,
@@ -227,7 +246,9 @@ static json_t *counts_json(const struct guest *g, const struct pone_info *info)
 			 "merge_changed", (json_int_t)__atomic_load_n(
 				 &g->merge_changed, __ATOMIC_RELAXED),
 			 "merge_busy", (json_int_t)__atomic_load_n(
-				 &g->merge_busy, __ATOMIC_RELAXED));
+				 &g->merge_busy, __ATOMIC_RELAXED),
+			 "poisoned", (json_int_t)__atomic_load_n(
+				 &g->poisoned, __ATOMIC_RELAXED));
 }
 
 /* The module's frames, not the process's page tables. */

@@ -141,6 +141,7 @@
 struct pone_frame {
 	struct page *page;
 	atomic_t shares;
+	bool poisoned;		/* counted in pone_total.poisoned; page lock */
 };
 
 struct pone_region {
@@ -171,6 +172,7 @@ static struct {
 	atomic_long_t merges;
 	atomic_long_t cow_breaks;
 	atomic_long_t discards;
+	atomic_long_t poisoned;
 	atomic_long_t share_gen;
 } pone_total;
 
@@ -215,6 +217,29 @@ static void pone_zap(struct pone_region *r, pgoff_t index)
 	unmap_mapping_pages(&r->mapping, index, 1, false);
 }
 
+/*
+ * Whether the frame in the slot of @index has a memory error. Frames are
+ * off the LRU and page->mapping is NULL, so memory_failure() can only flag
+ * them (PG_hwpoison) and leaves them mapped and in their slots: each path
+ * checks the flag before it maps, reads or copies a frame. The frame then
+ * stays in its slots, as the record that their data is lost (see "Memory
+ * errors" in kernel/README.md), and the ptes of @index go, so that every
+ * later access faults and gets SIGBUS. Under the offset and page locks.
+ */
+static bool pone_frame_poisoned(struct pone_region *r, pgoff_t index,
+				struct pone_frame *f)
+{
+	if (!PageHWPoison(f->page))
+		return false;
+	if (page_mapped(f->page))
+		pone_zap(r, index);
+	if (!f->poisoned) {
+		f->poisoned = true;
+		atomic_long_inc(&pone_total.poisoned);
+	}
+	return true;
+}
+
 static void pone_frame_share(struct pone_frame *f)
 {
 	if (atomic_inc_return(&f->shares) == 2)
@@ -237,26 +262,33 @@ static void pone_frame_put(struct pone_frame *f)
 	atomic_long_dec(&pone_total.frames);
 }
 
-/* A new frame for a write fault: a copy of @src, or zeros. */
-static struct pone_frame *pone_frame_alloc(struct vm_fault *vmf,
-					   struct page *src)
+/*
+ * A new frame for a write fault: a copy of @src, or zeros. The copy
+ * survives a memory error in @src (copy_mc): that write gets SIGBUS.
+ */
+static vm_fault_t pone_frame_alloc(struct vm_fault *vmf, struct page *src,
+				   struct pone_frame **fp)
 {
 	gfp_t gfp = GFP_HIGHUSER | __GFP_ACCOUNT | (src ? 0 : __GFP_ZERO);
 	struct pone_frame *f;
 
 	f = kmem_cache_alloc(pone_frame_cache, GFP_KERNEL);
 	if (!f)
-		return NULL;
+		return VM_FAULT_OOM;
 	f->page = alloc_page_vma(gfp, vmf->vma, vmf->address);
 	if (!f->page) {
 		kmem_cache_free(pone_frame_cache, f);
-		return NULL;
+		return VM_FAULT_OOM;
 	}
-	if (src)
-		copy_highpage(f->page, src);
 	atomic_set(&f->shares, 1);
+	f->poisoned = false;
 	atomic_long_inc(&pone_total.frames);
-	return f;
+	*fp = f;
+	if (src && copy_mc_user_highpage(f->page, src, vmf->address, vmf->vma)) {
+		pone_frame_put(f);
+		return VM_FAULT_HWPOISON;
+	}
+	return 0;
 }
 
 /* Points the slot at @f (NULL: a hole); the caller holds its lock. */
@@ -297,26 +329,34 @@ static vm_fault_t pone_make_private(struct pone_region *r,
 {
 	struct pone_frame *old = xa_load(&r->frames, vmf->pgoff);
 	struct pone_frame *f;
+	vm_fault_t ret;
 
 	if (old && atomic_read(&old->shares) == 1) {
 		xa_set_mark(&r->frames, vmf->pgoff, PONE_WRITTEN);
 		*fp = old;
 		return 0;
 	}
-	f = pone_frame_alloc(vmf, old ? old->page : NULL);
-	if (!f)
-		return VM_FAULT_OOM;
+	ret = pone_frame_alloc(vmf, old ? old->page : NULL, &f);
+	if (ret)
+		return ret;
 	/*
 	 * A fault that found the old frame before we took the offset lock
 	 * maps it under its page lock: with that held, the zap sees its pte.
+	 * An old frame flagged with a memory error, before the copy or
+	 * during it, fails the write.
 	 */
-	if (old)
+	if (old) {
 		lock_page(old->page);
-	if (pone_slot_set(r, vmf->pgoff, old, f, true)) {
+		if (pone_frame_poisoned(r, vmf->pgoff, old))
+			ret = VM_FAULT_HWPOISON;
+	}
+	if (!ret && pone_slot_set(r, vmf->pgoff, old, f, true))
+		ret = VM_FAULT_OOM;
+	if (ret) {
 		if (old)
 			unlock_page(old->page);
 		pone_frame_put(f);
-		return VM_FAULT_OOM;
+		return ret;
 	}
 	pone_zap(r, vmf->pgoff);
 	if (old) {
@@ -356,8 +396,13 @@ static vm_fault_t pone_fault(struct vm_fault *vmf)
 		ret = err && err != -EBUSY ? vmf_error(err) : VM_FAULT_NOPAGE;
 		goto out;
 	}
-	get_page(f->page);
 	lock_page(f->page);
+	if (pone_frame_poisoned(r, vmf->pgoff, f)) {
+		unlock_page(f->page);
+		ret = VM_FAULT_HWPOISON;
+		goto out;
+	}
+	get_page(f->page);
 	vmf->page = f->page;
 	ret = VM_FAULT_LOCKED;
 out:
@@ -390,8 +435,13 @@ static vm_fault_t pone_page_mkwrite(struct vm_fault *vmf)
 	f = xa_load(&r->frames, vmf->pgoff);
 	own = f && f->page == vmf->page && atomic_read(&f->shares) == 1;
 	if (own) {
-		xa_set_mark(&r->frames, vmf->pgoff, PONE_WRITTEN);
 		lock_page(vmf->page);
+		if (pone_frame_poisoned(r, vmf->pgoff, f)) {
+			unlock_page(vmf->page);
+			mutex_unlock(lock);
+			return VM_FAULT_HWPOISON;
+		}
+		xa_set_mark(&r->frames, vmf->pgoff, PONE_WRITTEN);
 	}
 	mutex_unlock(lock);
 	return own ? VM_FAULT_LOCKED : pone_break_cow(vmf);
@@ -501,26 +551,46 @@ static int pone_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* Up to @len bytes of @page from @off, surviving a memory error in it. */
+static size_t pone_copy_mc(struct page *page, size_t off, size_t len,
+			   struct iov_iter *to)
+{
+	void *addr = kmap_local_page(page);
+	size_t n = _copy_mc_to_iter(addr + off, len, to);
+
+	kunmap_local(addr);
+	return n;
+}
+
 /*
  * Copies up to @len bytes of the page at @index, from @off, under its
  * offset lock: a read never holds a frame where MERGE or DISCARD would find
  * it busy. Page faults are off meanwhile (the user's buffer could be a
  * mapping of this region, whose fault takes an offset lock): a short copy
- * means the buffer must be faulted in first.
+ * means the buffer must be faulted in first, or the frame had a memory
+ * error. A frame flagged with one is not read: -EIO.
  */
-static size_t pone_copy_page(struct pone_region *r, pgoff_t index,
-			     size_t off, size_t len, struct iov_iter *to)
+static ssize_t pone_copy_page(struct pone_region *r, pgoff_t index,
+			      size_t off, size_t len, struct iov_iter *to)
 {
 	struct mutex *lock = pone_lock(r, index);
+	bool poisoned = false;
 	struct pone_frame *f;
-	size_t n;
+	ssize_t n = -EIO;
 
 	mutex_lock(lock);
 	f = xa_load(&r->frames, index);
-	pagefault_disable();
-	n = f ? copy_page_to_iter(f->page, off, len, to) :
-		iov_iter_zero(len, to);
-	pagefault_enable();
+	if (f && PageHWPoison(f->page)) {
+		lock_page(f->page);
+		poisoned = pone_frame_poisoned(r, index, f);
+		unlock_page(f->page);
+	}
+	if (!poisoned) {
+		pagefault_disable();
+		n = f ? pone_copy_mc(f->page, off, len, to) :
+			iov_iter_zero(len, to);
+		pagefault_enable();
+	}
 	mutex_unlock(lock);
 	return n;
 }
@@ -534,16 +604,24 @@ static ssize_t pone_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct pone_region *r = iocb->ki_filp->private_data;
 	loff_t size = (loff_t)READ_ONCE(r->pages) << PAGE_SHIFT;
+	bool faulted_in = false;
 	ssize_t done = 0;
 
 	while (iov_iter_count(to) && iocb->ki_pos < size) {
 		size_t off = offset_in_page(iocb->ki_pos);
 		size_t len = min_t(size_t, PAGE_SIZE - off, iov_iter_count(to));
-		size_t n = pone_copy_page(r, iocb->ki_pos >> PAGE_SHIFT, off,
-					  len, to);
+		ssize_t n = pone_copy_page(r, iocb->ki_pos >> PAGE_SHIFT, off,
+					   len, to);
 
+		/*
+		 * Nothing copied to a buffer just faulted in: the frame
+		 * failed the copy, a memory error not yet flagged.
+		 */
+		if (n < 0 || (!n && faulted_in))
+			return done ? done : -EIO;
 		iocb->ki_pos += n;
 		done += n;
+		faulted_in = n < len;
 		if (n < len &&
 		    fault_in_iov_iter_writeable(to, len - n) == len - n)
 			return done ? done : -EFAULT;
@@ -641,7 +719,10 @@ static u32 pone_merge_frames(struct pone_region *d, pgoff_t di,
 		pone_zap(d, di);
 	if (atomic_read(&fs->shares) == 1 && page_mapped(fs->page))
 		pone_zap(s, si);
-	if (!pone_frame_quiet(fd) || !pone_frame_quiet(fs))
+	/* Both asked: each zaps its offset's ptes if it has a memory error. */
+	if (pone_frame_poisoned(d, di, fd) | pone_frame_poisoned(s, si, fs))
+		res = PONE_POISONED;
+	else if (!pone_frame_quiet(fd) || !pone_frame_quiet(fs))
 		res = PONE_BUSY;
 	else if (!pone_pages_equal(fd->page, fs->page))
 		res = PONE_CHANGED;
@@ -691,7 +772,9 @@ static u32 pone_discard_one(struct pone_region *r, pgoff_t index)
 		lock_page(f->page);
 		if (page_mapped(f->page))
 			pone_zap(r, index);
-		if (!pone_frame_quiet(f))
+		if (pone_frame_poisoned(r, index, f))
+			res = PONE_POISONED;
+		else if (!pone_frame_quiet(f))
 			res = PONE_BUSY;
 		else if (!pone_page_zero(f->page))
 			res = PONE_CHANGED;
@@ -1096,8 +1179,10 @@ static void pone_take_written(struct pone_region *r, pgoff_t index, u64 *hash)
 			if (page_mapped(f->page))
 				pone_zap(r, index);
 		}
+		/* A frame with a memory error is not read: hash 0. */
 		if (hash)
-			*hash = pone_page_hash(f->page);
+			*hash = pone_frame_poisoned(r, index, f) ? 0 :
+				pone_page_hash(f->page);
 		unlock_page(f->page);
 	}
 	mutex_unlock(lock);
@@ -1227,6 +1312,7 @@ PONE_TOTAL_ATTR(shared);
 PONE_TOTAL_ATTR(merges);
 PONE_TOTAL_ATTR(cow_breaks);
 PONE_TOTAL_ATTR(discards);
+PONE_TOTAL_ATTR(poisoned);
 
 static ssize_t zero_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
@@ -1258,6 +1344,7 @@ static struct attribute *pone_attrs[] = {
 	&dev_attr_merges.attr,
 	&dev_attr_cow_breaks.attr,
 	&dev_attr_discards.attr,
+	&dev_attr_poisoned.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(pone);

@@ -15,7 +15,7 @@
 #include <linux/types.h>
 
 /* Raised on any incompatible change; userspace refuses other versions. */
-#define PONE_ABI_VERSION 4
+#define PONE_ABI_VERSION 5
 
 /* Most entries one MERGE or DISCARD call accepts. */
 #define PONE_BATCH_MAX 512
@@ -27,6 +27,9 @@ enum pone_result {
 	PONE_BUSY = 2,		/* a frame pinned or being faulted in: retry */
 	PONE_HOLE = 3,		/* an offset has no frame: it reads as zeros */
 	PONE_SAME = 4,		/* both offsets already share one frame */
+	PONE_POISONED = 5,	/* a frame has a memory error: its data is
+				 * lost, and its offset gives SIGBUS
+				 */
 };
 
 /* Make dst share src's frame if, checked in the kernel, they are equal. */
