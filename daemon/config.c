@@ -34,6 +34,7 @@ void config_defaults(struct config *c)
 		.dsa = "auto",
 		.write_tracking = true,
 		.ksm_steer = true,
+		.merge_across_nodes = true,
 	};
 }
 
@@ -256,6 +257,14 @@ static int set_sharing(struct config *c, const char *v)
 	return 0;
 }
 
+static int set_merge_across_nodes(struct config *c, const char *v)
+{
+	if (strcmp(v, "yes") && strcmp(v, "no"))
+		return -EINVAL;
+	c->merge_across_nodes = !strcmp(v, "yes");
+	return 0;
+}
+
 static const struct setting {
 	const char *key;
 	int (*set)(struct config *c, const char *v);
@@ -285,6 +294,7 @@ static const struct setting {
 	{ "write_tracking", set_write_tracking, false, "auto or off" },
 	{ "ksm", set_ksm, false, "steer or off" },
 	{ "sharing", set_sharing, false, "host or guest" },
+	{ "merge_across_nodes", set_merge_across_nodes, false, "yes or no" },
 };
 
 static const struct setting *find(const char *key)

@@ -61,6 +61,7 @@ struct poned {
 	struct ksm ksm;
 	int epfd;
 	uint64_t started;		/* CLOCK_REALTIME seconds */
+	unsigned int nodes;		/* NUMA nodes online */
 };
 
 #endif
