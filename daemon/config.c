@@ -35,6 +35,7 @@ void config_defaults(struct config *c)
 		.write_tracking = true,
 		.ksm_steer = true,
 		.libvirt = "auto",
+		.merge_across_nodes = true,
 	};
 }
 
@@ -273,6 +274,14 @@ static int set_sharing(struct config *c, const char *v)
 	return 0;
 }
 
+static int set_merge_across_nodes(struct config *c, const char *v)
+{
+	if (strcmp(v, "yes") && strcmp(v, "no"))
+		return -EINVAL;
+	c->merge_across_nodes = !strcmp(v, "yes");
+	return 0;
+}
+
 static const struct setting {
 	const char *key;
 	int (*set)(struct config *c, const char *v);
@@ -304,6 +313,7 @@ static const struct setting {
 	{ "sharing", set_sharing, false, "host or guest" },
 	{ "libvirt", set_libvirt, false,
 	  "auto, off or a libvirt URI (qemu:///system)" },
+	{ "merge_across_nodes", set_merge_across_nodes, false, "yes or no" },
 };
 
 static const struct setting *find(const char *key)

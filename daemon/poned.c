@@ -25,6 +25,7 @@
 #include "heartbeat.h"
 #include "log.h"
 #include "notify.h"
+#include "numa.h"
 #include "pagemap.h"
 #include "pageout.h"
 #include "poned.h"
@@ -246,6 +247,17 @@ static void follow_libvirt(struct poned *d)
 			 d->cfg.libvirt, strerror(-ret));
 }
 
+/* On one node there is nothing to keep apart, and nothing to ask. */
+static bool nodes_apart(struct poned *d)
+{
+	d->nodes = numa_nodes_online();
+	if (d->nodes > 1)
+		log_info("%u NUMA nodes: pages merge %s", d->nodes,
+			 d->cfg.merge_across_nodes ? "across nodes" :
+			 "only on their node (merge_across_nodes = no)");
+	return !d->cfg.merge_across_nodes && d->nodes > 1;
+}
+
 static int setup(struct poned *d, const struct args *a)
 {
 	const char *path = a->config ? a->config : PONED_CONFIG;
@@ -284,7 +296,8 @@ static int setup(struct poned *d, const struct args *a)
 	gc = (struct guests_config){ d->engine, d->epfd, d->cfg.state_dir,
 				     start_write_tracking(d),
 				     d->cfg.write_tracking,
-				     d->cfg.own_domains };
+				     d->cfg.own_domains,
+				     nodes_apart(d) };
 	guests_init(&d->guests, &gc);
 	start_ksm(d);
 	periods_settings_of(&d->cfg, &ps);

@@ -63,6 +63,7 @@ struct poned {
 	struct virt *virt;		/* libvirt's domains, or NULL */
 	int epfd;
 	uint64_t started;		/* CLOCK_REALTIME seconds */
+	unsigned int nodes;		/* NUMA nodes online */
 };
 
 #endif

@@ -64,6 +64,21 @@ static int resident(void *ctx, uint64_t first, unsigned int n,
 	return 0;
 }
 
+/* pone_region_desc.nodes: where pone.ko put the frames. */
+static int nodes(void *ctx, uint64_t first, unsigned int n, int16_t *node)
+{
+	const struct guest *g = ctx;
+	uint64_t bits[PONE_RESIDENT_MAX / 64];
+	struct pone_resident q = {
+		.offset = offset_of(g, first), .bitmap = (uintptr_t)bits,
+		.nodes = (uintptr_t)node, .pages = n,
+	};
+
+	if (n > PONE_RESIDENT_MAX)
+		return -EINVAL;
+	return ioctl(g->ram.fd, PONE_IOC_RESIDENT, &q) ? -errno : 0;
+}
+
 /* Errors of the whole call; per-entry results say the rest. */
 static void batch_error(struct guest *g, const char *what, int err)
 {
@@ -225,6 +240,10 @@ static int pone_open(struct guests *gs, struct guest *g,
 	 * finds written. */
 	d->merges_verified = true;
 	d->resident_hashes = gs->cfg.track_pone;
+	if (gs->cfg.nodes_apart) {
+		d->nodes = nodes;
+		d->nodes_ctx = g;
+	}
 	g->pone_track_writes = gs->cfg.track_pone;
 	return 0;
 }

@@ -141,6 +141,14 @@ static json_t *ksm_json(struct ksm *k)
 			 "ksmd_cpu_s", f.ksmd_cpu_s);
 }
 
+/* Where pages merge: KSM's knob is its own, poned leaves it alone. */
+static json_t *numa_json(const struct poned *d)
+{
+	return json_pack("{s:i, s:b, s:b}", "nodes", (int)d->nodes,
+			 "merge_across_nodes", d->cfg.merge_across_nodes,
+			 "nodes_apart", d->guests.cfg.nodes_apart);
+}
+
 /* mode = pressure's verdict on the host's memory, and the budget it
  * gives. */
 static json_t *pressure_json(struct poned *d, const struct periods_figures *f)
@@ -175,7 +183,7 @@ json_t *status_json(struct poned *d)
 	pone_engine_memory(d->engine, &mem);
 	return json_pack(
 		"{s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:s, s:s, s:I, s:f, s:I, s:I,"
-		" s:o, s:o,"
+		" s:o, s:o, s:o,"
 		" s:{s:I, s:I, s:I, s:s?}, s:I, s:o, s:o, s:o,"
 		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"version", PONE_VERSION, "backend", d->backend,
@@ -192,6 +200,7 @@ json_t *status_json(struct poned *d)
 		"merge_passes", (json_int_t)f.merge_passes,
 		"last_pass", last_pass_json(&f),
 		"pressure", pressure_json(d, &f),
+		"numa", numa_json(d),
 		"swap", "total_bytes", (json_int_t)sw.total,
 		"free_bytes", (json_int_t)sw.free,
 		"file_bytes", (json_int_t)sw.in_files, "problem", problem,

@@ -1211,6 +1211,35 @@ static int pone_bits_out(u64 user, const unsigned long *bits, u32 pages)
 	return 0;
 }
 
+/*
+ * The node of each frame of [@first, @first + @pages) to @user, as the
+ * ABI's __s16s, NUMA_NO_NODE for a hole: a chunk at a time under the
+ * xarray's lock, which keeps a frame seen in its slot.
+ */
+static int pone_nodes_out(struct pone_region *r, pgoff_t first, u32 pages,
+			  u64 user)
+{
+	s16 __user *out = u64_to_user_ptr(user);
+	s16 nodes[64];
+	u32 done, i, n;
+
+	for (done = 0; done < pages; done += n) {
+		XA_STATE(xas, &r->frames, first + done);
+		struct pone_frame *f;
+
+		n = min_t(u32, pages - done, ARRAY_SIZE(nodes));
+		for (i = 0; i < n; i++)
+			nodes[i] = NUMA_NO_NODE;
+		xas_lock(&xas);
+		xas_for_each(&xas, f, first + done + n - 1)
+			nodes[xas.xa_index - first - done] = page_to_nid(f->page);
+		xas_unlock(&xas);
+		if (copy_to_user(out + done, nodes, n * sizeof(nodes[0])))
+			return -EFAULT;
+	}
+	return 0;
+}
+
 static long pone_resident(struct pone_region *r, void __user *arg)
 {
 	DECLARE_BITMAP(bits, PONE_FRAME_BITS) = {};
@@ -1230,6 +1259,12 @@ static long pone_resident(struct pone_region *r, void __user *arg)
 		return -ERANGE;
 	if (q.hashes && !q.written)
 		return -EINVAL;
+	/* Before any mark is taken, which a fault here would lose. */
+	if (q.nodes) {
+		err = pone_nodes_out(r, first, q.pages, q.nodes);
+		if (err)
+			return err;
+	}
 	/* What will be written out is writable, before any mark is taken. */
 	if (q.written) {
 		err = pone_bits_out(q.bitmap, bits, q.pages) ?:

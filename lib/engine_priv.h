@@ -52,6 +52,7 @@ struct worker {
 	void *scratch;		/* copies of leaf pages for the trees */
 	struct pone_pass_stats stats;
 	uint64_t inserted_alone;	/* pages that entered the tree alone */
+	const struct stripe_bits *sb;	/* of the stripe it scans */
 } __attribute__((aligned(64)));
 
 /* What the kernel said of a proposed merge, applied at the next pass: the

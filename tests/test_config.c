@@ -148,6 +148,21 @@ static void libvirt(void **state)
 	assert_false(config_runtime_key("libvirt"));
 }
 
+/* merge_across_nodes: yes (KSM's default), or only on a page's node. */
+static void merge_across_nodes(void **state)
+{
+	struct config c;
+
+	(void)state;
+	config_defaults(&c);
+	assert_true(c.merge_across_nodes);
+	taken("[poned]\nmerge_across_nodes = no\n", &c);
+	assert_false(c.merge_across_nodes);
+	taken("[poned]\nmerge_across_nodes = yes\n", &c);
+	assert_true(c.merge_across_nodes);
+	assert_false(config_runtime_key("merge_across_nodes"));
+}
+
 /* Refused with this message, and c as it was. */
 static void refused(const char *text, const char *message)
 {
@@ -190,6 +205,10 @@ static void bad_files(void **state)
 	refused("[poned]\nlibvirt = on\n",
 		"auto, off or a libvirt URI (qemu:///system)");
 	refused("[poned]\nlibvirt = qemu:///sys tem\n", "libvirt:");
+	refused("[poned]\nmerge_across_nodes = 0\n",
+		"merge_across_nodes: '0' is not valid: expected yes or no");
+	refused("[poned]\nmerge_across_nodes = off\n",
+		"merge_across_nodes: 'off' is not valid: expected yes or no");
 	refused("[poned]\nmetrics_file = pone.prom\n",
 		"empty, or an absolute path ending in .prom");
 	refused("[poned]\nmetrics_file = /var/lib/node/pone.txt\n",
@@ -358,6 +377,7 @@ int main(void)
 		cmocka_unit_test(metrics_file),
 		cmocka_unit_test(sharing),
 		cmocka_unit_test(libvirt),
+		cmocka_unit_test(merge_across_nodes),
 		cmocka_unit_test(bad_files),
 		cmocka_unit_test(bad_pressure_files),
 		cmocka_unit_test(long_lines),

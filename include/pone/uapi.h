@@ -118,6 +118,10 @@ struct pone_resident {
 				 */
 	__u32 pages;		/* 1 .. PONE_RESIDENT_MAX */
 	__u32 flags;		/* must be 0 */
+	__u64 nodes;		/* 0, or a user pointer to pages __s16s:
+				 * nodes[i] = the NUMA node of page i's
+				 * frame, -1 for a hole (since ABI 5)
+				 */
 };
 
 #define PONE_IOC_MAGIC 0xb7

@@ -7,12 +7,13 @@
  * was last written.
  *
  *   pone-testguest -m SIZE [--memfd | --pone | --ksm] [--zero PERCENT]
- *                  [--dup PERCENT] [--seed N]
+ *                  [--dup PERCENT] [--seed N] [--node N]
  *
  * --dup: that share of the pages hold one of DUP_CONTENTS contents, the
  * same in every process; the other non-zero pages are unique, also across
  * processes with different seeds.
  * --ksm: anonymous RAM that the kernel's KSM may merge (MADV_MERGEABLE).
+ * --node: its pages on that NUMA node (MPOL_BIND), /dev/pone's frames too.
  *
  * Commands on stdin, one a line, each answered on stdout:
  *   free PERCENT   zero that share of the pages still holding data
@@ -33,6 +34,7 @@
  * It says "ready PAGES ADDR" once its memory is filled.
  */
 #include <errno.h>
+#include <linux/mempolicy.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -41,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -318,13 +321,24 @@ static void serve(struct guest *g)
 	stop_writer(g);
 }
 
+/* Every page it faults in from now on, on node. */
+static int bind_to(int node)
+{
+	unsigned long mask;
+
+	if (node < 0 || node >= 64)
+		return -1;
+	mask = 1ul << node;
+	return (int)syscall(SYS_set_mempolicy, MPOL_BIND, &mask, 64 + 1);
+}
+
 int main(int argc, char **argv)
 {
 	struct guest g = { .seed = 1, .lock = PTHREAD_MUTEX_INITIALIZER };
 	unsigned int zero = 25, dup = 0;
 	uint64_t bytes = 0;
 	bool memfd = false, pone = false, ksm = false;
-	int i;
+	int i, node = -1;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-m") && i + 1 < argc)
@@ -341,6 +355,8 @@ int main(int argc, char **argv)
 			zero = (unsigned int)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
 			g.seed = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--node") && i + 1 < argc)
+			node = atoi(argv[++i]);
 		else
 			bytes = 0, i = argc;
 	}
@@ -348,8 +364,13 @@ int main(int argc, char **argv)
 	    memfd + pone + ksm > 1) {
 		fprintf(stderr, "usage: pone-testguest -m SIZE [--memfd | "
 			"--pone | --ksm] [--zero PERCENT] [--dup PERCENT] "
-			"[--seed N]\n");
+			"[--seed N] [--node N]\n");
 		return 2;
+	}
+	if (node >= 0 && bind_to(node)) {
+		fprintf(stderr, "pone-testguest: node %d: %s\n", node,
+			strerror(errno));
+		return 1;
 	}
 	g.pages = bytes / PAGE;
 	g.ram = map_ram(bytes, memfd, pone, ksm);

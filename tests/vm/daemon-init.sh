@@ -87,21 +87,28 @@ frames_settled() {
 	done
 	echo "$last"
 }
-domain_guest() {	# NAME DOMAIN
-	mkfifo /tmp/"$1".in
-	pone-testguest -m 8M --pone --dup 50 --seed 5 </tmp/"$1".in \
-		>/tmp/"$1".out &
+# seeded_guest NAME "GUEST-ARGS" [ATTACH-ARGS...]: a guest of 8M, half of
+# it one content, attached.
+seeded_guest() {
+	name=$1 args=$2
+	shift 2
+	mkfifo /tmp/"$name".in
+	pone-testguest -m 8M --pone --dup 50 $args </tmp/"$name".in \
+		>/tmp/"$name".out &
 	pid=$!
 	# Its commands' FIFO held open until the end: then it reads EOF and
 	# quits.
-	sleep 3600 >/tmp/"$1".in &
+	sleep 3600 >/tmp/"$name".in &
 	writers="$writers $!"
 	i=0
-	until grep -q ready /tmp/"$1".out || [ $i -ge 300 ]; do
+	until grep -q ready /tmp/"$name".out || [ $i -ge 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	check ctl attach --pid "$pid" --name "$1" --sharing "$2"
+	check ctl attach --pid "$pid" --name "$name" "$@"
+}
+domain_guest() {	# NAME DOMAIN
+	seeded_guest "$1" "--seed 5" --sharing "$2"
 }
 writers=
 domain_guest d1 tenant-1
@@ -114,6 +121,19 @@ echo "vm: pone.ko frames: one guest $one, another domain's $two, the first's dom
 check test "$one" -gt 0
 check test "$two" -eq $((2 * one))
 check test "$three" -eq "$two"
+kill $writers
+sleep 1
+
+# merge_across_nodes = yes (the default): guests of one content (--seed 7),
+# their frames on nodes 0 and 1 (the VM has two), share them.
+writers=
+seeded_guest y0 "--seed 7 --node 0"
+one=$(frames_settled)
+seeded_guest y1 "--seed 7 --node 1"
+two=$(frames_settled)
+echo "vm: merge_across_nodes = yes: pone.ko frames: node 0's guest $one, with node 1's $two"
+check test "$one" -gt 0
+check test "$two" -eq "$one"
 kill $writers
 sleep 1
 
@@ -201,6 +221,28 @@ tracked_guest() {
 tracked_guest "" anon
 tracked_guest --memfd memfd
 tracked_guest --pone pone
+kill "$poned"
+wait "$poned"
+
+# merge_across_nodes = no: the same guests keep a frame of each content on
+# each node; one more on node 0 holds none the first does not.
+rm -f /run/poned.sock
+start_poned 2 debug 1 "merge_across_nodes = no"
+status
+check grep -q '"numa":{"nodes":2,"merge_across_nodes":false,"nodes_apart":true}' /tmp/status.json
+writers=
+seeded_guest n0 "--seed 7 --node 0"
+one=$(frames_settled)
+seeded_guest n1 "--seed 7 --node 1"
+two=$(frames_settled)
+seeded_guest n2 "--seed 7 --node 0"
+three=$(frames_settled)
+echo "vm: merge_across_nodes = no: pone.ko frames: node 0's guest $one, with node 1's $two, another on node 0 $three"
+check test "$one" -gt 0
+check test "$two" -eq $((2 * one))
+check test "$three" -eq "$two"
+kill $writers
+sleep 1
 kill "$poned"
 wait "$poned"
 grep -E 'error|warning|merge pass' /tmp/poned.log

@@ -935,6 +935,42 @@ static void test_numa_policy(void)
 	region_free(r, PAGES);
 }
 
+/* RESIDENT's nodes: each frame's node, mapped or not (move_pages sees
+ * only mapped ones), -1 for a hole; a bad pointer fails before any
+ * written mark is taken. */
+static void test_resident_nodes(void)
+{
+	struct region r = region_new(PAGES);
+	uint64_t bits, w;
+	int16_t nodes[PAGES];
+	struct pone_resident q = { .bitmap = (uintptr_t)&bits,
+				   .nodes = (uintptr_t)nodes, .pages = PAGES };
+	unsigned int i;
+
+	bind_to_node(1);
+	vm_fill(pg(r, 0), 41);
+	vm_fill(pg(r, 1), 42);
+	bind_to_node(0);
+	vm_fill(pg(r, 2), 43);
+	CHECK(syscall(SYS_set_mempolicy, MPOL_DEFAULT, NULL, 0) == 0);
+	/* Unmapped: its frame stays, on node 1. */
+	CHECK(madvise(pg(r, 1), PAGE, MADV_DONTNEED) == 0);
+	memset(nodes, 0x55, sizeof(nodes));
+	CHECK(ioctl(r.fd, PONE_IOC_RESIDENT, &q) == 0);
+	CHECK(nodes[0] == 1 && nodes[1] == 1 && nodes[2] == 0);
+	for (i = 3; i < PAGES; i++)
+		CHECK(nodes[i] == -1);
+	/* The marks of pages 0 to 2 survive a query that failed. */
+	q.written = (uintptr_t)&w;
+	q.nodes = 1;
+	CHECK_ERRNO(ioctl(r.fd, PONE_IOC_RESIDENT, &q), EFAULT);
+	q.nodes = 0;
+	w = 0;
+	CHECK(ioctl(r.fd, PONE_IOC_RESIDENT, &q) == 0);
+	CHECK((w & 7) == 7);
+	region_free(r, PAGES);
+}
+
 int main(void)
 {
 	RUN(test_abi_and_size);
@@ -943,6 +979,7 @@ int main(void)
 	RUN(test_lseek);
 	RUN(test_resident);
 	RUN(test_resident_ranges);
+	RUN(test_resident_nodes);
 	RUN(test_written);
 	RUN(test_write_allocates);
 	RUN(test_merge_and_cow);
