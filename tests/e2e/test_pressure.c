@@ -3,12 +3,13 @@
  * mode = pressure on the host's own memory: a poned whose MemAvailable
  * threshold lies a little below what the host has now runs at the idle
  * budget; a process that fills memory past the threshold makes the host
- * short, and poned switches to the full budget; once the process is gone,
- * poned switches back. The threshold sits below MemAvailable by the
- * margin poned needs to leave "short" (PRESSURE_MARGIN_PCT of MemTotal)
- * and 512 MiB more: memory freed may come back to MemAvailable slowly (in
- * a VM that reports free pages to its host, 300 MiB of 1.5 GiB took
- * seconds). The filler takes 512 MiB more than that gap.
+ * short, and poned switches to the full budget; once the process is gone
+ * and the host counts its memory as available again, poned switches back.
+ * The threshold sits below MemAvailable by the margin poned needs to leave
+ * "short" (PRESSURE_MARGIN_PCT of MemTotal) and 512 MiB more: memory freed
+ * may come back to MemAvailable slowly (in a VM that reports free pages to
+ * its host, 300 MiB of 1.5 GiB took seconds, and 1.1 GiB was still out
+ * after 10 s once). The filler takes 512 MiB more than that gap.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +35,7 @@
 
 static struct daemon_run d;
 static uint64_t fill_bytes;
+static uint64_t not_short;	/* MemAvailable poned leaves "short" at */
 static pid_t filler;
 
 static uint64_t meminfo(const char *key)
@@ -139,6 +141,27 @@ static void stop_filler(void)
 	filler = 0;
 }
 
+/* Memory a process freed can take the host seconds to count as available
+ * again (a VM reporting free pages to its host, say); poned can only
+ * leave "short" once it has. */
+static bool memory_back(double timeout)
+{
+	double t;
+
+	for (t = 0; t < timeout; t += 0.25) {
+		if (meminfo("MemAvailable") >= not_short) {
+			printf("MemAvailable back after %.2f s\n", t);
+			return true;
+		}
+		wait_s(0.25);
+	}
+	printf("MemAvailable %" PRIu64 " MiB still below %" PRIu64
+	       " MiB %.0f s after the filler died: the host kept it\n",
+	       (uint64_t)(meminfo("MemAvailable") / MIB),
+	       (uint64_t)(not_short / MIB), timeout);
+	return false;
+}
+
 static bool logged(const char *text)
 {
 	char line[1024];
@@ -175,6 +198,7 @@ static void switches_and_back(void **state)
 		fail_msg("status lacks the verdict:\n%s", out);
 
 	stop_filler();
+	assert_true(memory_back(60));
 	assert_true(comes_to(false, &v, 10));
 	assert_true(v.budget == 0.05);
 	assert_int_equal(v.switches, 2);
@@ -193,6 +217,7 @@ static int setup(void **state)
 
 	(void)state;
 	fill_bytes = gap + 512 * MIB;
+	not_short = available - gap + total / 100 * PRESSURE_MARGIN_PCT;
 	if (available < 2 * fill_bytes)
 		skip_all("too little memory available for the filler");
 	/* The host's stall belongs to other work: only MemAvailable is
