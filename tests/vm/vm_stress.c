@@ -16,7 +16,9 @@
  * alone: so that pages stay alone however slowly it goes round (under TCG
  * a round of 1024 pages can take seconds, while the writers touch every
  * page a second), each writer writes one of its calm pages (one in
- * CALM) at most once a round of the tracker's.
+ * CALM) at most once a round of the tracker's, never with zeros, which
+ * the discarder would take the frame of: every page starts written. And
+ * a writer waits for the tracker's next round after PACE writes a page.
  * pone-vm-stress [SECONDS-A-ROUND]
  */
 #include "vmtest.h"
@@ -46,6 +48,7 @@
 /* One page in CALM is calm; the tracker needs TRACKED of each kind. */
 #define CALM 4
 #define TRACKED 1000
+#define PACE 4
 
 struct region {
 	int fd;
@@ -79,12 +82,42 @@ static bool calm(size_t page)
 	return page / WRITERS % CALM == 0;
 }
 
+/*
+ * A writer's share of a tracker round: one calm page, and PACE writes a
+ * page of a region, so that on a loaded host the tracker and the mergers
+ * get the guest's CPUs too (the writers, never entering the kernel, took
+ * them: the tracker went round 3 times in 240 s).
+ */
+struct pace {
+	unsigned long round, writes;
+	bool calm_written;
+};
+
+static bool may_write(struct pace *pc, size_t page)
+{
+	unsigned long round = atomic_load_explicit(&tracker_rounds,
+						   memory_order_relaxed);
+
+	if (round != pc->round)
+		*pc = (struct pace){ .round = round };
+	if (pc->writes >= PACE * pages) {
+		usleep(1000);
+		return false;
+	}
+	if (calm(page) && pc->calm_written)
+		return false;
+	pc->calm_written |= calm(page);
+	pc->writes++;
+	return true;
+}
+
 /* Writer w owns the pages p with p % WRITERS == w in every region. */
 static void *writer(void *arg)
 {
 	uint64_t seed = 0x9e3779b97f4a7c15ull * ((uintptr_t)arg + 1);
 	size_t w = (uintptr_t)arg;
-	unsigned long n = 0, calm_round = ~0ul;
+	struct pace pc = { .round = ~0ul };
+	unsigned long n = 0;
 
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		uint64_t x = next_rand(&seed);
@@ -92,14 +125,10 @@ static void *writer(void *arg)
 		size_t page = (x >> 8) % (pages / WRITERS) * WRITERS + w;
 		uint64_t stamp = (x >> 24) % STAMPS;
 
-		if (calm(page)) {
-			unsigned long round = atomic_load_explicit(
-				&tracker_rounds, memory_order_relaxed);
-
-			if (round == calm_round)
-				continue;
-			calm_round = round;
-		}
+		if (!may_write(&pc, page))
+			continue;
+		if (calm(page) && !stamp)
+			stamp = 1;
 		CHECK(vm_page_is(page_of(r, page, (x >> 4) & 1),
 				 r->last[page]));
 		vm_fill(page_of(r, page, (x >> 5) & 1), stamp);
@@ -311,7 +340,7 @@ static void round_run(size_t round_pages, int seconds)
 	int probe = vm_open();
 	struct pone_info base = vm_info(probe), end;
 	uintptr_t writer_id = 0, merger_id = 0;
-	size_t i;
+	size_t i, p;
 
 	pages = round_pages;
 	batch = pages / 2 < BATCH ? pages / 2 : BATCH;
@@ -328,7 +357,10 @@ static void round_run(size_t round_pages, int seconds)
 		regions[i].fd = vm_open();
 		regions[i].map[0] = vm_map(regions[i].fd, pages);
 		regions[i].map[1] = vm_map(regions[i].fd, pages);
-		memset(regions[i].last, 0, sizeof(regions[i].last));
+		for (p = 0; p < pages; p++) {
+			regions[i].last[p] = 1 + p % (STAMPS - 1);
+			vm_fill(page_of(&regions[i], p, 0), regions[i].last[p]);
+		}
 	}
 	for (i = 0; i < sizeof(workers) / sizeof(workers[0]); i++)
 		CHECK(pthread_create(&threads[i], NULL, workers[i],
