@@ -83,10 +83,13 @@
  * - Order: mmap_lock -> offset lock -> page lock -> i_mmap_rwsem -> pte
  *   lock; the xarray's lock is taken alone. MERGE and DISCARD copy their
  *   batch in and out with no lock held.
- * - frame->shares is atomic: slots of different offsets share a frame
- *   under different offset locks. It only rises under the lock of an
- *   offset that holds the frame, so a frame seen with one share under its
- *   slot's lock stays unshared until that lock is dropped.
+ * - frame->shares is a refcount_t: slots of different offsets share a
+ *   frame under different offset locks. It only rises under the lock of
+ *   an offset that holds the frame, so a frame seen with one share under
+ *   its slot's lock stays unshared until that lock is dropped; and it
+ *   rises by a compare-and-exchange below max_page_sharing, so merges into
+ *   a frame under the locks of different offsets that hold it never take
+ *   it past the bound.
  * - A frame's content is stable while its slot's lock is held and, if it
  *   is not shared, its mappings are zapped and its page count shows that
  *   no one else holds it; a shared frame is mapped read-only everywhere and
@@ -120,8 +123,10 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/pagemap.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/sysfs.h>
@@ -144,7 +149,7 @@
 
 struct pone_frame {
 	struct page *page;
-	atomic_t shares;
+	refcount_t shares;
 };
 
 struct pone_region {
@@ -179,6 +184,27 @@ static struct {
 } pone_total;
 
 static struct kmem_cache *pone_frame_cache;
+
+/*
+ * Most slots one frame backs, as KSM's max_page_sharing: a frame's sharers
+ * are what one bad page of memory takes down, and what a write to each of
+ * them copies. A MERGE into a frame that has them answers PONE_FULL.
+ */
+static unsigned int max_page_sharing = 256;
+
+static int pone_set_sharing(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 2, INT_MAX);
+}
+
+static const struct kernel_param_ops pone_sharing_ops = {
+	.set = pone_set_sharing,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_page_sharing, &pone_sharing_ops, &max_page_sharing, 0644);
+MODULE_PARM_DESC(max_page_sharing,
+		 "Most offsets that share one frame (at least 2; 256)");
 static const struct file_operations pone_fops;
 /* xxh64 of a page of zeros, what RESIDENT gives an offset without a frame */
 static u64 pone_zero_hash __ro_after_init;
@@ -219,20 +245,32 @@ static void pone_zap(struct pone_region *r, pgoff_t index)
 	unmap_mapping_pages(&r->mapping, index, 1, false);
 }
 
-static void pone_frame_share(struct pone_frame *f)
+/*
+ * One more slot shares @f, unless max_page_sharing already do: false. An
+ * increment below a bound, which refcount_t has not, on its counter: the
+ * frame is held by the caller's slot, so the count is never 0 here.
+ */
+static bool pone_frame_share(struct pone_frame *f)
 {
-	if (atomic_inc_return(&f->shares) == 2)
+	int old = refcount_read(&f->shares);
+
+	do {
+		if (old >= READ_ONCE(max_page_sharing))
+			return false;
+	} while (!atomic_try_cmpxchg(&f->shares.refs, &old, old + 1));
+	if (old == 1)
 		atomic_long_inc(&pone_total.shared);
 	atomic_long_inc(&pone_total.share_gen);
+	return true;
 }
 
 static void pone_frame_put(struct pone_frame *f)
 {
-	int left = atomic_dec_return(&f->shares);
+	int old;
 
-	if (left == 1)
-		atomic_long_dec(&pone_total.shared);
-	if (left) {
+	if (!__refcount_dec_and_test(&f->shares, &old)) {
+		if (old == 2)
+			atomic_long_dec(&pone_total.shared);
 		atomic_long_inc(&pone_total.share_gen);
 		return;
 	}
@@ -258,7 +296,7 @@ static struct pone_frame *pone_frame_alloc(struct vm_fault *vmf,
 	}
 	if (src)
 		copy_highpage(f->page, src);
-	atomic_set(&f->shares, 1);
+	refcount_set(&f->shares, 1);
 	atomic_long_inc(&pone_total.frames);
 	return f;
 }
@@ -302,7 +340,7 @@ static vm_fault_t pone_make_private(struct pone_region *r,
 	struct pone_frame *old = xa_load(&r->frames, vmf->pgoff);
 	struct pone_frame *f;
 
-	if (old && atomic_read(&old->shares) == 1) {
+	if (old && refcount_read(&old->shares) == 1) {
 		xa_set_mark(&r->frames, vmf->pgoff, PONE_WRITTEN);
 		*fp = old;
 		return 0;
@@ -392,7 +430,7 @@ static vm_fault_t pone_page_mkwrite(struct vm_fault *vmf)
 
 	mutex_lock(lock);
 	f = xa_load(&r->frames, vmf->pgoff);
-	own = f && f->page == vmf->page && atomic_read(&f->shares) == 1;
+	own = f && f->page == vmf->page && refcount_read(&f->shares) == 1;
 	if (own) {
 		xa_set_mark(&r->frames, vmf->pgoff, PONE_WRITTEN);
 		lock_page(vmf->page);
@@ -608,7 +646,7 @@ static bool pone_frame_pinned(struct pone_frame *f)
  */
 static bool pone_frame_quiet(struct pone_frame *f)
 {
-	if (atomic_read(&f->shares) > 1)
+	if (refcount_read(&f->shares) > 1)
 		return !pone_frame_pinned(f);
 	return page_count(f->page) == 1;
 }
@@ -633,26 +671,36 @@ static bool pone_page_zero(struct page *page)
 	return zero;
 }
 
+/* dst's slot to @fs, which one more slot then shares, if it may. */
+static u32 pone_repoint(struct pone_region *d, pgoff_t di,
+			struct pone_frame *fd, struct pone_frame *fs)
+{
+	if (!pone_frame_share(fs))
+		return PONE_FULL;
+	if (!pone_slot_set(d, di, fd, fs, false))
+		return PONE_DONE;
+	pone_frame_put(fs);	/* not its last: the src slot holds it */
+	return PONE_BUSY;
+}
+
 /* Both offset locks held, frames distinct: compare and repoint dst. */
 static u32 pone_merge_frames(struct pone_region *d, pgoff_t di,
 			     struct pone_frame *fd, struct pone_region *s,
 			     pgoff_t si, struct pone_frame *fs)
 {
-	u32 res = PONE_DONE;
+	u32 res;
 
 	pone_lock_pages(fd->page, fs->page);
 	if (page_mapped(fd->page))
 		pone_zap(d, di);
-	if (atomic_read(&fs->shares) == 1 && page_mapped(fs->page))
+	if (refcount_read(&fs->shares) == 1 && page_mapped(fs->page))
 		pone_zap(s, si);
 	if (!pone_frame_quiet(fd) || !pone_frame_quiet(fs))
 		res = PONE_BUSY;
 	else if (!pone_pages_equal(fd->page, fs->page))
 		res = PONE_CHANGED;
-	else if (pone_slot_set(d, di, fd, fs, false))
-		res = PONE_BUSY;
 	else
-		pone_frame_share(fs);
+		res = pone_repoint(d, di, fd, fs);
 	unlock_page(fs->page);
 	unlock_page(fd->page);
 	return res;
@@ -969,7 +1017,7 @@ static u64 pone_walk_shared(struct pone_region *r)
 
 	xas_lock(&xas);
 	xas_for_each(&xas, f, ULONG_MAX) {
-		n += atomic_read(&f->shares) > 1;
+		n += refcount_read(&f->shares) > 1;
 		if (++seen % PONE_WALK_SLOTS)
 			continue;
 		xas_pause(&xas);

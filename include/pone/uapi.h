@@ -15,7 +15,7 @@
 #include <linux/types.h>
 
 /* Raised on any incompatible change; userspace refuses other versions. */
-#define PONE_ABI_VERSION 4
+#define PONE_ABI_VERSION 5
 
 /* Most entries one MERGE or DISCARD call accepts. */
 #define PONE_BATCH_MAX 512
@@ -27,6 +27,10 @@ enum pone_result {
 	PONE_BUSY = 2,		/* a frame pinned or being faulted in: retry */
 	PONE_HOLE = 3,		/* an offset has no frame: it reads as zeros */
 	PONE_SAME = 4,		/* both offsets already share one frame */
+	PONE_FULL = 5,		/* equal, but src's frame has as many sharers
+				 * as it may (max_page_sharing): dst keeps
+				 * its own, to be merged into in its place
+				 */
 };
 
 /* Make dst share src's frame if, checked in the kernel, they are equal. */

@@ -673,18 +673,46 @@ static void merge_all_into(struct region r, size_t pages, size_t skip,
 	}
 }
 
+#define MAX_SHARING "/sys/module/pone/parameters/max_page_sharing"
+
+static unsigned int max_sharing(void)
+{
+	FILE *f = fopen(MAX_SHARING, "r");
+	unsigned int n = 0;
+
+	CHECK(f && fscanf(f, "%u", &n) == 1 && fclose(f) == 0);
+	return n;
+}
+
+/* The module parameter set to n: 0, or -errno. */
+static int set_max_sharing(unsigned int n)
+{
+	int fd = open(MAX_SHARING, O_WRONLY | O_CLOEXEC);
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", n), ret = 0;
+
+	CHECK(fd >= 0);
+	if (write(fd, buf, (size_t)len) != len)
+		ret = -errno;
+	CHECK(close(fd) == 0);
+	return ret;
+}
+
 /*
  * A frame mapped at more offsets than a DMA pin counts references (1024)
  * is still told from a pinned one: merges into it go on, RESIDENT takes
  * the written mark of its offsets, and writes to them copy as before.
- * 1200 offsets of one content in two regions.
+ * 1200 offsets of one content in two regions, max_page_sharing raised.
  */
 static void test_merge_past_pin_bias(void)
 {
 	const size_t n = 600;
 	struct region a = region_new(n), b = region_new(n);
+	unsigned int max = max_sharing();
 	volatile uint8_t sum = 0;
 	size_t i;
+
+	CHECK(set_max_sharing(2 * n + 1) == 0);
 
 	for (i = 0; i < n; i++) {
 		vm_fill(pg(a, i), 91);
@@ -713,6 +741,62 @@ static void test_merge_past_pin_bias(void)
 	(void)sum;
 	region_free(a, n);
 	region_free(b, n);
+	CHECK(set_max_sharing(max) == 0);
+}
+
+/*
+ * max_page_sharing, at its default (256): 1200 offsets of one content in
+ * three regions, each merged into a canonical offset as poned does, the
+ * offset whose merge finds the frame full (PONE_FULL) becoming the
+ * canonical one, end up in ceil(1200 / 256) = 5 frames, 4 merges FULL;
+ * every page keeps its content, and a write still copies. Lowered at run
+ * time, it holds for the next merge; below 2, it is refused.
+ */
+static void test_sharing_cap(void)
+{
+	const size_t n = 400, all = 3 * n;
+	struct region r[3] = { region_new(n), region_new(n), region_new(n) };
+	size_t c = 0, i, full = 0;
+	struct pone_info before, after;
+
+	CHECK(max_sharing() == 256);
+	before = vm_info(r[0].fd);
+	for (i = 0; i < all; i++)
+		vm_fill(pg(r[i / n], i % n), 93);
+	for (i = 1; i < all; i++) {
+		int res = vm_merge1(r[i / n].fd, i % n, r[c / n].fd, c % n);
+
+		CHECK(res == PONE_DONE || res == PONE_FULL);
+		if (res == PONE_FULL) {
+			CHECK(i - c == 256);
+			c = i;
+			full++;
+		}
+	}
+	after = vm_info(r[0].fd);
+	CHECK(full == 4);
+	CHECK(after.total.frames - before.total.frames == (all + 255) / 256);
+	CHECK(after.total.shared - before.total.shared == (all + 255) / 256);
+	CHECK(after.total.merges - before.total.merges == all - 5);
+	for (i = 0; i < all; i++)
+		CHECK(vm_page_is(pg(r[i / n], i % n), 93));
+	/* A frame of 256 sharers less one: full once the bound is lower. */
+	vm_fill(pg(r[0], 1), 94);
+	vm_fill(pg(r[0], 1), 93);
+	CHECK(set_max_sharing(255) == 0);
+	CHECK(vm_merge1(r[0].fd, 1, r[0].fd, 0) == PONE_FULL);
+	CHECK(set_max_sharing(256) == 0);
+	CHECK(vm_merge1(r[0].fd, 1, r[0].fd, 0) == PONE_DONE);
+	CHECK(set_max_sharing(1) == -EINVAL && set_max_sharing(0) == -EINVAL);
+	CHECK(max_sharing() == 256);
+	vm_fill(pg(r[2], 5), 95);
+	for (i = 0; i < all; i++)
+		CHECK(vm_page_is(pg(r[i / n], i % n),
+				 i == 2 * n + 5 ? 95 : 93));
+	CHECK(vm_info(r[0].fd).total.frames - before.total.frames ==
+	      (all + 255) / 256 + 1);
+	for (i = 0; i < 3; i++)
+		region_free(r[i], n);
 }
 
 static void test_refuses_changed(void)
@@ -1175,6 +1259,7 @@ int main(void)
 	RUN(test_merge_and_cow);
 	RUN(test_merge_many);
 	RUN(test_merge_past_pin_bias);
+	RUN(test_sharing_cap);
 	RUN(test_refuses_changed);
 	RUN(test_discard);
 	RUN(test_discard_shared);
