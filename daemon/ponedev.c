@@ -176,6 +176,11 @@ static size_t merge(struct guests *gs, struct guest *g,
 		} else if (i < k && e[i].result == PONE_BUSY) {
 			pone_engine_retry(eng, &d->member);
 			__atomic_add_fetch(&g->merge_busy, 1, __ATOMIC_RELAXED);
+		} else if (i < k && e[i].result == PONE_FULL) {
+			/* The canonical page's frame has all the sharers
+			 * the module allows: this page stands for the
+			 * content from now on. */
+			pone_engine_full(eng, d);
 		} else if (i < k) {
 			__atomic_add_fetch(&g->merge_changed, 1,
 					   __ATOMIC_RELAXED);
