@@ -605,12 +605,33 @@ static size_t pone_copy_mc(struct page *page, size_t off, size_t len,
 }
 
 /*
+ * Whether @len bytes of @page from @off read without a memory error: what
+ * tells a short copy to the user caused by one from one caused by the
+ * user's buffer (not faulted in, or unmapped since: NUMA balancing, say).
+ * Only on that path, so a stack buffer a piece.
+ */
+static bool pone_page_readable(struct page *page, size_t off, size_t len)
+{
+	void *addr = kmap_local_page(page);
+	bool ok = true;
+	char buf[256];
+	size_t n;
+
+	for (; ok && len; off += n, len -= n) {
+		n = min(len, sizeof(buf));
+		ok = !copy_mc_to_kernel(buf, addr + off, n);
+	}
+	kunmap_local(addr);
+	return ok;
+}
+
+/*
  * Copies up to @len bytes of the page at @index, from @off, under its
  * offset lock: a read never holds a frame where MERGE or DISCARD would find
  * it busy. Page faults are off meanwhile (the user's buffer could be a
  * mapping of this region, whose fault takes an offset lock): a short copy
- * means the buffer must be faulted in first, or the frame had a memory
- * error. A frame flagged with one is not read: -EIO.
+ * means the buffer must be faulted in first. A frame with a memory error,
+ * flagged or met by the copy, is not read: -EIO.
  */
 static ssize_t pone_copy_page(struct pone_region *r, pgoff_t index,
 			      size_t off, size_t len, struct iov_iter *to)
@@ -632,6 +653,9 @@ static ssize_t pone_copy_page(struct pone_region *r, pgoff_t index,
 		n = f ? pone_copy_mc(f->page, off, len, to) :
 			iov_iter_zero(len, to);
 		pagefault_enable();
+		if (f && n < len && !pone_page_readable(f->page, off + n,
+							len - n))
+			n = -EIO;
 	}
 	mutex_unlock(lock);
 	return n;
@@ -646,7 +670,6 @@ static ssize_t pone_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct pone_region *r = iocb->ki_filp->private_data;
 	loff_t size = (loff_t)READ_ONCE(r->pages) << PAGE_SHIFT;
-	bool faulted_in = false;
 	ssize_t done = 0;
 
 	while (iov_iter_count(to) && iocb->ki_pos < size) {
@@ -655,15 +678,10 @@ static ssize_t pone_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		ssize_t n = pone_copy_page(r, iocb->ki_pos >> PAGE_SHIFT, off,
 					   len, to);
 
-		/*
-		 * Nothing copied to a buffer just faulted in: the frame
-		 * failed the copy, a memory error not yet flagged.
-		 */
-		if (n < 0 || (!n && faulted_in))
-			return done ? done : -EIO;
+		if (n < 0)
+			return done ? done : n;
 		iocb->ki_pos += n;
 		done += n;
-		faulted_in = n < len;
 		if (n < len &&
 		    fault_in_iov_iter_writeable(to, len - n) == len - n)
 			return done ? done : -EFAULT;
