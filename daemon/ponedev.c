@@ -210,6 +210,11 @@ static size_t merge(struct guests *gs, struct guest *g,
 		} else if (i < k && e[i].result == PONE_POISONED) {
 			/* Not retried: the pages read as unreadable now. */
 			poisoned(g, "MERGE");
+		} else if (i < k && e[i].result == PONE_FULL) {
+			/* The canonical page's frame has all the sharers
+			 * the module allows: this page stands for the
+			 * content from now on. */
+			pone_engine_full(eng, d);
 		} else if (i < k) {
 			__atomic_add_fetch(&g->merge_changed, 1,
 					   __ATOMIC_RELAXED);

@@ -65,10 +65,14 @@
  *   write that gives the offset a frame, together with the slot's entry
  *   under the xarray's lock, so RESIDENT's snapshot never sees the one
  *   without the other. RESIDENT zaps the marked offsets of its snapshot,
- *   a run at a time, then clears each mark under the offset and page locks
- *   and zaps the offset again if a fault mapped it since, so the next write
- *   faults and marks again; the hash it gives is taken under both locks
- *   after that zap. A discard drops the mark with the frame.
+ *   a run at a time, then under the offset and page locks zaps each again
+ *   if a fault mapped it since and clears its mark unless the frame is
+ *   still held where it could be written without a fault (a pin, or a
+ *   reference for I/O), so the next write faults and marks again; the hash
+ *   it gives is taken under both locks after that zap. A mark set with no
+ *   write (a RESIDENT that could not report the marks it took sets them
+ *   again) costs a read, never a write. A discard drops the mark with the
+ *   frame.
  * - The present bitmap (a bit an offset, set while its slot holds a frame)
  *   changes with the slot under the xarray's lock, so RESIDENT copies its
  *   snapshot of which offsets have a frame rather than walking every slot.
@@ -79,10 +83,13 @@
  * - Order: mmap_lock -> offset lock -> page lock -> i_mmap_rwsem -> pte
  *   lock; the xarray's lock is taken alone. MERGE and DISCARD copy their
  *   batch in and out with no lock held.
- * - frame->shares is atomic: slots of different offsets share a frame
- *   under different offset locks. It only rises under the lock of an
- *   offset that holds the frame, so a frame seen with one share under its
- *   slot's lock stays unshared until that lock is dropped.
+ * - frame->shares is a refcount_t: slots of different offsets share a
+ *   frame under different offset locks. It only rises under the lock of
+ *   an offset that holds the frame, so a frame seen with one share under
+ *   its slot's lock stays unshared until that lock is dropped; and it
+ *   rises by a compare-and-exchange below max_page_sharing, so merges into
+ *   a frame under the locks of different offsets that hold it never take
+ *   it past the bound.
  * - A frame's content is stable while its slot's lock is held and, if it
  *   is not shared, its mappings are zapped and its page count shows that
  *   no one else holds it; a shared frame is mapped read-only everywhere and
@@ -116,8 +123,10 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/pagemap.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/sysfs.h>
@@ -140,7 +149,7 @@
 
 struct pone_frame {
 	struct page *page;
-	atomic_t shares;
+	refcount_t shares;
 	bool poisoned;		/* counted in pone_total.poisoned; page lock */
 };
 
@@ -177,6 +186,27 @@ static struct {
 } pone_total;
 
 static struct kmem_cache *pone_frame_cache;
+
+/*
+ * Most slots one frame backs, as KSM's max_page_sharing: a frame's sharers
+ * are what one bad page of memory takes down, and what a write to each of
+ * them copies. A MERGE into a frame that has them answers PONE_FULL.
+ */
+static unsigned int max_page_sharing = 256;
+
+static int pone_set_sharing(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 2, INT_MAX);
+}
+
+static const struct kernel_param_ops pone_sharing_ops = {
+	.set = pone_set_sharing,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_page_sharing, &pone_sharing_ops, &max_page_sharing, 0644);
+MODULE_PARM_DESC(max_page_sharing,
+		 "Most offsets that share one frame (at least 2; 256)");
 static const struct file_operations pone_fops;
 /* xxh64 of a page of zeros, what RESIDENT gives an offset without a frame */
 static u64 pone_zero_hash __ro_after_init;
@@ -240,20 +270,32 @@ static bool pone_frame_poisoned(struct pone_region *r, pgoff_t index,
 	return true;
 }
 
-static void pone_frame_share(struct pone_frame *f)
+/*
+ * One more slot shares @f, unless max_page_sharing already do: false. An
+ * increment below a bound, which refcount_t has not, on its counter: the
+ * frame is held by the caller's slot, so the count is never 0 here.
+ */
+static bool pone_frame_share(struct pone_frame *f)
 {
-	if (atomic_inc_return(&f->shares) == 2)
+	int old = refcount_read(&f->shares);
+
+	do {
+		if (old >= READ_ONCE(max_page_sharing))
+			return false;
+	} while (!atomic_try_cmpxchg(&f->shares.refs, &old, old + 1));
+	if (old == 1)
 		atomic_long_inc(&pone_total.shared);
 	atomic_long_inc(&pone_total.share_gen);
+	return true;
 }
 
 static void pone_frame_put(struct pone_frame *f)
 {
-	int left = atomic_dec_return(&f->shares);
+	int old;
 
-	if (left == 1)
-		atomic_long_dec(&pone_total.shared);
-	if (left) {
+	if (!__refcount_dec_and_test(&f->shares, &old)) {
+		if (old == 2)
+			atomic_long_dec(&pone_total.shared);
 		atomic_long_inc(&pone_total.share_gen);
 		return;
 	}
@@ -280,7 +322,7 @@ static vm_fault_t pone_frame_alloc(struct vm_fault *vmf, struct page *src,
 		kmem_cache_free(pone_frame_cache, f);
 		return VM_FAULT_OOM;
 	}
-	atomic_set(&f->shares, 1);
+	refcount_set(&f->shares, 1);
 	f->poisoned = false;
 	atomic_long_inc(&pone_total.frames);
 	*fp = f;
@@ -331,7 +373,7 @@ static vm_fault_t pone_make_private(struct pone_region *r,
 	struct pone_frame *f;
 	vm_fault_t ret;
 
-	if (old && atomic_read(&old->shares) == 1) {
+	if (old && refcount_read(&old->shares) == 1) {
 		xa_set_mark(&r->frames, vmf->pgoff, PONE_WRITTEN);
 		*fp = old;
 		return 0;
@@ -433,7 +475,7 @@ static vm_fault_t pone_page_mkwrite(struct vm_fault *vmf)
 
 	mutex_lock(lock);
 	f = xa_load(&r->frames, vmf->pgoff);
-	own = f && f->page == vmf->page && atomic_read(&f->shares) == 1;
+	own = f && f->page == vmf->page && refcount_read(&f->shares) == 1;
 	if (own) {
 		lock_page(vmf->page);
 		if (pone_frame_poisoned(r, vmf->pgoff, f)) {
@@ -700,7 +742,7 @@ static bool pone_frame_pinned(struct pone_frame *f)
  */
 static bool pone_frame_quiet(struct pone_frame *f)
 {
-	if (atomic_read(&f->shares) > 1)
+	if (refcount_read(&f->shares) > 1)
 		return !pone_frame_pinned(f);
 	return page_count(f->page) == 1;
 }
@@ -725,17 +767,29 @@ static bool pone_page_zero(struct page *page)
 	return zero;
 }
 
+/* dst's slot to @fs, which one more slot then shares, if it may. */
+static u32 pone_repoint(struct pone_region *d, pgoff_t di,
+			struct pone_frame *fd, struct pone_frame *fs)
+{
+	if (!pone_frame_share(fs))
+		return PONE_FULL;
+	if (!pone_slot_set(d, di, fd, fs, false))
+		return PONE_DONE;
+	pone_frame_put(fs);	/* not its last: the src slot holds it */
+	return PONE_BUSY;
+}
+
 /* Both offset locks held, frames distinct: compare and repoint dst. */
 static u32 pone_merge_frames(struct pone_region *d, pgoff_t di,
 			     struct pone_frame *fd, struct pone_region *s,
 			     pgoff_t si, struct pone_frame *fs)
 {
-	u32 res = PONE_DONE;
+	u32 res;
 
 	pone_lock_pages(fd->page, fs->page);
 	if (page_mapped(fd->page))
 		pone_zap(d, di);
-	if (atomic_read(&fs->shares) == 1 && page_mapped(fs->page))
+	if (refcount_read(&fs->shares) == 1 && page_mapped(fs->page))
 		pone_zap(s, si);
 	/* Both asked: each zaps its offset's ptes if it has a memory error. */
 	if (pone_frame_poisoned(d, di, fd) | pone_frame_poisoned(s, si, fs))
@@ -744,10 +798,8 @@ static u32 pone_merge_frames(struct pone_region *d, pgoff_t di,
 		res = PONE_BUSY;
 	else if (!pone_pages_equal(fd->page, fs->page))
 		res = PONE_CHANGED;
-	else if (pone_slot_set(d, di, fd, fs, false))
-		res = PONE_BUSY;
 	else
-		pone_frame_share(fs);
+		res = pone_repoint(d, di, fd, fs);
 	unlock_page(fs->page);
 	unlock_page(fd->page);
 	return res;
@@ -1066,7 +1118,7 @@ static u64 pone_walk_shared(struct pone_region *r)
 
 	xas_lock(&xas);
 	xas_for_each(&xas, f, ULONG_MAX) {
-		n += atomic_read(&f->shares) > 1;
+		n += refcount_read(&f->shares) > 1;
 		if (++seen % PONE_WALK_SLOTS)
 			continue;
 		xas_pause(&xas);
@@ -1174,8 +1226,13 @@ static u64 pone_page_hash(struct page *page)
  * faults and marks it again. Under the offset lock, which writes mark
  * under, and the page lock, which they map the frame under: no write goes
  * unseen. The caller zapped the offset before, with its neighbours: it is
- * zapped again only if a fault mapped it since (page_mapped). A frame
- * pinned for DMA can be written without a fault: it stays marked. A frame
+ * zapped again only if a fault mapped it since (page_mapped). Zapped, the
+ * frame can be written without a fault only through a reference taken
+ * from a pte before: a DMA pin (maybe taken by GUP-fast while a fault had
+ * the pte writable), or a FOLL_GET reference for writing, which O_DIRECT
+ * I/O takes on 6.1 and kvm_vcpu_map() everywhere, and which only the page
+ * count shows. A frame held so stays marked: an unshared one held beyond
+ * its slot's reference, a shared one (mapped read-only) pinned. A frame
  * gone since it was seen marked has nothing to zap, and reads as zeros.
  * If @hash, sets it to the hash of the offset's content, taken after the
  * zap under both locks: what the next write, which faults, starts from.
@@ -1191,11 +1248,11 @@ static void pone_take_written(struct pone_region *r, pgoff_t index, u64 *hash)
 	f = xa_load(&r->frames, index);
 	if (f) {
 		lock_page(f->page);
-		if (xa_get_mark(&r->frames, index, PONE_WRITTEN) &&
-		    !pone_frame_pinned(f)) {
-			xa_clear_mark(&r->frames, index, PONE_WRITTEN);
+		if (xa_get_mark(&r->frames, index, PONE_WRITTEN)) {
 			if (page_mapped(f->page))
 				pone_zap(r, index);
+			if (pone_frame_quiet(f))
+				xa_clear_mark(&r->frames, index, PONE_WRITTEN);
 		}
 		/* A frame with a memory error is not read: hash 0. */
 		if (hash)
@@ -1258,6 +1315,21 @@ static int pone_nodes_out(struct pone_region *r, pgoff_t first, u32 pages,
 	return 0;
 }
 
+/*
+ * The marks a call took but cannot report, its output made unwritable
+ * since it checked it: set again, so that the next call reports them. A
+ * mark too many costs poned a read; xa_set_mark() sets none on a slot
+ * that lost its frame meanwhile.
+ */
+static void pone_mark_again(struct pone_region *r, pgoff_t first,
+			    const unsigned long *written, u32 pages)
+{
+	unsigned long i;
+
+	for_each_set_bit(i, written, pages)
+		xa_set_mark(&r->frames, first + i, PONE_WRITTEN);
+}
+
 static long pone_resident(struct pone_region *r, void __user *arg)
 {
 	DECLARE_BITMAP(bits, PONE_FRAME_BITS) = {};
@@ -1305,17 +1377,18 @@ static long pone_resident(struct pone_region *r, void __user *arg)
 			pone_take_written(r, first + i, hashes ? &hash : NULL);
 			/*
 			 * Cleared before any mark was taken: only an
-			 * munmap since makes it fail.
+			 * munmap or mprotect since makes it fail.
 			 */
 			if (hashes && put_user(hash, hashes + i))
 				err = -EFAULT;
 		}
-		if (err)
-			return err;
 	}
-	err = pone_bits_out(q.bitmap, bits, q.pages);
+	if (!err)
+		err = pone_bits_out(q.bitmap, bits, q.pages);
 	if (!err && q.written)
 		err = pone_bits_out(q.written, written, q.pages);
+	if (err && q.written)
+		pone_mark_again(r, first, written, q.pages);
 	return err;
 }
 

@@ -56,11 +56,14 @@ struct worker {
 } __attribute__((aligned(64)));
 
 /* What the kernel said of a proposed merge, applied at the next pass: the
- * member now shares the canonical page's frame, or (retry) the member is
- * to be looked up again. */
+ * member now shares the canonical page's frame, the member is to be looked
+ * up again, or the canonical page's frame was full and the member takes
+ * its place. */
+enum report_kind { REPORT_MERGED, REPORT_RETRY, REPORT_FULL };
+
 struct report {
 	struct pone_dup dup;
-	bool retry;
+	enum report_kind kind;
 };
 
 struct pone_engine {

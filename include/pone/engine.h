@@ -213,6 +213,15 @@ int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dups,
  */
 int pone_engine_retry(struct pone_engine *e, const struct pone_page_ref *page);
 
+/*
+ * Report that a reported duplicate could not be merged because its
+ * canonical page's frame has as many sharers as the kernel allows: from
+ * the next pass the member is the canonical page of that content in its
+ * place, and the old canonical page is taken as merged. Same threads and
+ * errors as pone_engine_merged().
+ */
+int pone_engine_full(struct pone_engine *e, const struct pone_dup *dup);
+
 /* What the page states of a region say now (a walk over them). */
 struct pone_region_counts {
 	uint64_t pages;

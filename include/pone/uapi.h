@@ -30,6 +30,10 @@ enum pone_result {
 	PONE_POISONED = 5,	/* a frame has a memory error: its data is
 				 * lost, and its offset gives SIGBUS
 				 */
+	PONE_FULL = 6,		/* equal, but src's frame has as many sharers
+				 * as it may (max_page_sharing): dst keeps
+				 * its own, to be merged into in its place
+				 */
 };
 
 /* Make dst share src's frame if, checked in the kernel, they are equal. */
@@ -111,10 +115,10 @@ struct pone_resident {
 				 * pages __u64s: for each page i written,
 				 * hashes[i] = xxh64 (seed 0) of its
 				 * page_size bytes once write-protected
-				 * again (a page pinned for DMA stays
-				 * marked: its hash is of the moment); the
-				 * entries of other pages are set to 0,
-				 * which says nothing of them
+				 * again (a page held for DMA or I/O in
+				 * flight stays marked: its hash is of the
+				 * moment); the entries of other pages are
+				 * set to 0, which says nothing of them
 				 */
 	__u32 pages;		/* 1 .. PONE_RESIDENT_MAX */
 	__u32 flags;		/* must be 0 */

@@ -7,11 +7,13 @@
  * was last written.
  *
  *   pone-testguest -m SIZE [--memfd | --pone | --ksm] [--zero PERCENT]
- *                  [--dup PERCENT] [--seed N] [--node N]
+ *                  [--dup PERCENT] [--dup-contents N] [--seed N]
+ *                  [--node N]
  *
  * --dup: that share of the pages hold one of DUP_CONTENTS contents, the
- * same in every process; the other non-zero pages are unique, also across
- * processes with different seeds.
+ * same in every process (or one of the first N, with --dup-contents); the
+ * other non-zero pages are unique, also across processes with different
+ * seeds.
  * --ksm: anonymous RAM that the kernel's KSM may merge (MADV_MERGEABLE).
  * --node: its pages on that NUMA node (MPOL_BIND), /dev/pone's frames too.
  *
@@ -62,6 +64,7 @@ struct guest {
 	pthread_t writer;
 	bool writing, stop;
 	unsigned int permille;
+	unsigned int dup_contents;	/* --dup pages hold 1 .. this */
 	uint64_t churned;	/* pages the churn writer rewrote */
 };
 
@@ -199,7 +202,7 @@ static void fill(struct guest *g, unsigned int zero, unsigned int dup)
 		if (r % 100 < zero)
 			set_page(g, i, 0);
 		else if (r % 100 < zero + dup)
-			set_page(g, i, 1 + (r >> 32) % DUP_CONTENTS);
+			set_page(g, i, 1 + (r >> 32) % g->dup_contents);
 		else
 			set_page(g, i, ++g->next_stamp);
 	}
@@ -334,7 +337,8 @@ static int bind_to(int node)
 
 int main(int argc, char **argv)
 {
-	struct guest g = { .seed = 1, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct guest g = { .seed = 1, .lock = PTHREAD_MUTEX_INITIALIZER,
+			   .dup_contents = DUP_CONTENTS };
 	unsigned int zero = 25, dup = 0;
 	uint64_t bytes = 0;
 	bool memfd = false, pone = false, ksm = false;
@@ -351,6 +355,8 @@ int main(int argc, char **argv)
 			ksm = true;
 		else if (!strcmp(argv[i], "--dup") && i + 1 < argc)
 			dup = (unsigned int)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--dup-contents") && i + 1 < argc)
+			g.dup_contents = (unsigned int)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--zero") && i + 1 < argc)
 			zero = (unsigned int)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
@@ -361,10 +367,11 @@ int main(int argc, char **argv)
 			bytes = 0, i = argc;
 	}
 	if (!bytes || bytes % PAGE || zero + dup > 100 ||
-	    memfd + pone + ksm > 1) {
+	    memfd + pone + ksm > 1 || !g.dup_contents ||
+	    g.dup_contents > DUP_CONTENTS) {
 		fprintf(stderr, "usage: pone-testguest -m SIZE [--memfd | "
 			"--pone | --ksm] [--zero PERCENT] [--dup PERCENT] "
-			"[--seed N] [--node N]\n");
+			"[--dup-contents N] [--seed N] [--node N]\n");
 		return 2;
 	}
 	if (node >= 0 && bind_to(node)) {

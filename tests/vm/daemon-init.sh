@@ -73,6 +73,43 @@ wait "$guest"
 sleep 1
 status
 check test "$(field frames)" = ""
+exec 3>&-
+
+# max_page_sharing (256): a guest with some 1200 pages of one content.
+# A merge into a full frame makes poned take the page that could not merge
+# as the content's canonical page: pone.ko's frames fall to the guest's
+# unique pages and ceil(copies / 256) frames of the one content.
+rm -f /tmp/guest.in /tmp/guest.out
+mkfifo /tmp/guest.in
+pone-testguest -m 8M --pone --zero 0 --dup 60 --dup-contents 1 --seed 9 \
+	</tmp/guest.in >/tmp/guest.out &
+guest=$!
+exec 3>/tmp/guest.in
+i=0
+until grep -q ready /tmp/guest.out || [ $i -ge 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+# distinct N ZERO SHARED: the unique pages are N - SHARED.
+set -- $(say distinct)
+unique=$(($2 - $4))
+copies=$((2048 - $3 - unique))
+want=$((unique + (copies + 255) / 256))
+check test "$(cat /sys/module/pone/parameters/max_page_sharing)" = 256
+check test "$copies" -gt 1100
+check ctl attach --pid "$guest" --name cap-guest
+start=$(date +%s)
+while [ $(($(date +%s) - start)) -lt 150 ]; do
+	frames=$(cat /sys/class/misc/pone/frames)
+	[ "$frames" -le "$want" ] && break
+	sleep 2
+done
+echo "vm: $copies copies of one page and $unique unique: $frames frames after $(($(date +%s) - start)) s"
+check test "$frames" -eq "$want"
+check test "$(say verify)" = "ok 2048"
+echo quit >&3
+wait "$guest"
+exec 3>&-
 
 # Sharing domains: guests of one content (--seed 5) in two domains hold
 # frames of their own each; one more in the first's domain holds none the

@@ -244,7 +244,7 @@ static void count(const uint32_t *result, size_t stride, long done)
 		uint32_t res = *(const uint32_t *)((const char *)result +
 						   k * stride);
 
-		CHECK(res <= PONE_SAME);
+		CHECK(res <= PONE_FULL);
 		busy_or_changed += res == PONE_CHANGED || res == PONE_BUSY;
 	}
 	atomic_fetch_add(&refused, busy_or_changed);
