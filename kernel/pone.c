@@ -1350,6 +1350,9 @@ static int pone_migrate(struct page *dst, struct page *src,
 	struct mutex *lock = pone_lock(r, f->index);
 	int err = -EAGAIN;
 
+	/* Reading a page with a memory error would be a machine check */
+	if (PageHWPoison(src))
+		return -EBUSY;
 	if (!mutex_trylock(lock))
 		return -EAGAIN;
 	/* It left its slot: the put that frees it takes the offer back. */
