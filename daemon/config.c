@@ -34,6 +34,8 @@ void config_defaults(struct config *c)
 		.dsa = "auto",
 		.write_tracking = true,
 		.ksm_steer = true,
+		.libvirt = "auto",
+		.merge_across_nodes = true,
 	};
 }
 
@@ -248,11 +250,35 @@ static int set_ksm(struct config *c, const char *v)
 	return 0;
 }
 
+/* A URI is libvirt's to judge: only its shape is checked here. */
+static int set_libvirt(struct config *c, const char *v)
+{
+	size_t i, n = strlen(v);
+
+	if (strcmp(v, "auto") && strcmp(v, "off") && !strstr(v, "://"))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (v[i] <= ' ')
+			return -EINVAL;
+	if (n >= sizeof(c->libvirt))
+		return -EINVAL;
+	strcpy(c->libvirt, v);
+	return 0;
+}
+
 static int set_sharing(struct config *c, const char *v)
 {
 	if (strcmp(v, "host") && strcmp(v, "guest"))
 		return -EINVAL;
 	c->own_domains = !strcmp(v, "guest");
+	return 0;
+}
+
+static int set_merge_across_nodes(struct config *c, const char *v)
+{
+	if (strcmp(v, "yes") && strcmp(v, "no"))
+		return -EINVAL;
+	c->merge_across_nodes = !strcmp(v, "yes");
 	return 0;
 }
 
@@ -285,6 +311,9 @@ static const struct setting {
 	{ "write_tracking", set_write_tracking, false, "auto or off" },
 	{ "ksm", set_ksm, false, "steer or off" },
 	{ "sharing", set_sharing, false, "host or guest" },
+	{ "libvirt", set_libvirt, false,
+	  "auto, off or a libvirt URI (qemu:///system)" },
+	{ "merge_across_nodes", set_merge_across_nodes, false, "yes or no" },
 };
 
 static const struct setting *find(const char *key)

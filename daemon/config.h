@@ -36,7 +36,9 @@ struct config {
 					 * has it; off: read every page */
 	bool ksm_steer;			/* steer KSM for anonymous guests */
 	bool own_domains;		/* sharing = guest (guests.h) */
+	bool merge_across_nodes;	/* no: pages merge on their node */
 	char metrics_file[256];		/* "": none (metrics.h) */
+	char libvirt[256];		/* auto, off or a URI (virt.h) */
 };
 
 void config_defaults(struct config *c);

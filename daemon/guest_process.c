@@ -11,6 +11,7 @@
 #include "guests.h"
 #include "ksm.h"
 #include "log.h"
+#include "numa.h"
 #include "pageout.h"
 #include "procfs.h"
 #include "recycle.h"
@@ -46,6 +47,16 @@ static void warn_swap(void)
 		log_warn("%s", problem);
 }
 
+/* pone_region_desc.nodes: where the guest process's pages are. */
+static int process_nodes(void *ctx, uint64_t first, unsigned int n,
+			 int16_t *node)
+{
+	const struct guest *g = ctx;
+
+	return numa_nodes_of(g->pid, g->ram.addr + first * PONE_PAGE_SIZE, n,
+			     node);
+}
+
 static int process_open(struct guests *gs, struct guest *g,
 			struct pone_region_desc *d, struct failure *f)
 {
@@ -63,6 +74,10 @@ static int process_open(struct guests *gs, struct guest *g,
 	warn_swap();
 	d->resident = pagemap_resident;
 	d->resident_ctx = &g->pagemap;
+	if (gs->cfg.nodes_apart) {
+		d->nodes = process_nodes;
+		d->nodes_ctx = g;
+	}
 	return 0;
 }
 

@@ -40,7 +40,7 @@ void guest_put(struct guest *g)
 		guest_free(g);
 }
 
-static struct guest *find(struct guests *gs, pid_t pid, const char *name)
+struct guest *guests_find(struct guests *gs, pid_t pid, const char *name)
 {
 	struct guest *g;
 
@@ -50,7 +50,7 @@ static struct guest *find(struct guests *gs, pid_t pid, const char *name)
 	return NULL;
 }
 
-static bool good_name(const char *name)
+bool guests_good_name(const char *name)
 {
 	size_t i, n = strlen(name);
 
@@ -90,6 +90,7 @@ static int add_region(struct guests *gs, struct guest *g, struct failure *f)
 	struct pone_region_desc d = {
 		.name = g->name,
 		.domain = g->domain,
+		.never_merge = !strcmp(g->sharing, GUESTS_SHARING_NONE),
 		.pages = g->ram.size / PONE_PAGE_SIZE,
 		.fd = g->ram.fd,
 		.offset = g->ram.offset,
@@ -141,11 +142,11 @@ static int check_new(struct guests *gs, pid_t pid, const char *name,
 {
 	if (pid <= 0)
 		return failure(f, GUESTS_BAD_PID, -EINVAL);
-	if (name && !good_name(name))
+	if (name && !guests_good_name(name))
 		return failure(f, GUESTS_BAD_NAME, -EINVAL);
-	if (sharing && (!good_name(sharing) || !strcmp(sharing, "guest")))
+	if (sharing && (!guests_good_name(sharing) || !strcmp(sharing, "guest")))
 		return failure(f, GUESTS_BAD_SHARING, -EINVAL);
-	if (find(gs, pid, NULL) || (name && find(gs, 0, name)))
+	if (guests_find(gs, pid, NULL) || (name && guests_find(gs, 0, name)))
 		return failure(f, GUESTS_ATTACHED, -EEXIST);
 	return 0;
 }
@@ -190,6 +191,8 @@ static int domain_of(struct guests *gs, const char *sharing, uint32_t *id,
 		return gs->cfg.own_domains ? new_domain(gs, id, f) : 0;
 	if (!strcmp(sharing, "host"))
 		return 0;
+	if (!strcmp(sharing, GUESTS_SHARING_NONE))
+		return new_domain(gs, id, f);
 	for (i = 0; i < gs->nnamed; i++)
 		if (!strcmp(gs->named[i].name, sharing)) {
 			*id = gs->named[i].id;
@@ -327,7 +330,7 @@ void guests_detach_guest(struct guests *gs, struct guest *g)
 int guests_detach(struct guests *gs, pid_t pid, const char *name,
 		  struct failure *f)
 {
-	struct guest *g = find(gs, pid, name);
+	struct guest *g = guests_find(gs, pid, name);
 
 	if (!g)
 		return failure(f, GUESTS_NOT_ATTACHED, -ENOENT);

@@ -33,6 +33,10 @@
 #include "source.h"
 
 #define GUEST_NAME_MAX 64
+#define GUEST_UUID_LEN 37	/* a libvirt domain's, with its NUL */
+/* The sharing domain of guests none of whose pages is ever merged (their
+ * zero pages are still recycled): libvirt's <nosharepages/>. */
+#define GUESTS_SHARING_NONE "none"
 
 struct guest;
 struct guests;
@@ -106,6 +110,7 @@ struct guest {
 	 * another (unless sharing = guest gives each its own). */
 	char sharing[GUEST_NAME_MAX];
 	uint32_t domain;
+	char uuid[GUEST_UUID_LEN];	/* its libvirt domain's, or "" */
 	bool zero_to_ksm;	/* its zero pages are KSM's (atomic) */
 	uint32_t region;
 	int refs;
@@ -121,6 +126,8 @@ struct guest {
 	uint64_t merged_pages;		/* merged by pone.ko */
 	uint64_t merge_changed;		/* ... refused: contents differed */
 	uint64_t merge_busy;		/* ... put off: a frame was busy */
+	uint64_t poisoned;		/* pone.ko: entries refused, as a
+					 * frame had a memory error */
 	struct guest *next;
 };
 
@@ -131,6 +138,9 @@ struct guests_config {
 	bool track_writes;	/* of memfd and anonymous guests (pagemap.h) */
 	bool track_pone;	/* of /dev/pone guests (pone.ko) */
 	bool own_domains;	/* sharing = guest: a domain a guest */
+	/* merge_across_nodes = no on a host of more than one node: the
+	 * engine is told each page's node (numa.h). */
+	bool nodes_apart;
 };
 
 /* A named sharing domain and its engine id. */
@@ -173,6 +183,13 @@ void guests_track_writes(struct guests *gs);
 int guests_attach(struct guests *gs, pid_t pid, const char *name,
 		  const char *sharing, int given_fd, struct guest **out,
 		  struct failure *f);
+
+/* The guest of process pid (name NULL), or of that name; NULL if none. Main
+ * thread. */
+struct guest *guests_find(struct guests *gs, pid_t pid, const char *name);
+
+/* Whether poned takes name as a guest's or a sharing domain's name. */
+bool guests_good_name(const char *name);
 
 /* What a guest's sharing domain is called in status: "host", "guest" (its
  * own) or its name. */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "heartbeat.h"
 #include "log.h"
 #include "metrics.h"
@@ -17,26 +18,17 @@
 #include "replace.h"
 #include "status.h"
 
-#define NS 1000000000ull
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-}
 
 /* The next beat: every reclaim period, or half the watchdog's if less. */
 static void arm(struct heartbeat *h)
 {
-	uint64_t ns = h->d->cfg.reclaim_period * NS;
+	uint64_t ns = h->d->cfg.reclaim_period * NS_PER_S;
 	struct itimerspec t = { 0 };
 
 	if (h->watchdog_ns && h->watchdog_ns / 2 < ns)
 		ns = h->watchdog_ns / 2;
-	t.it_value.tv_sec = (time_t)(ns / NS);
-	t.it_value.tv_nsec = (long)(ns % NS);
+	t.it_value.tv_sec = (time_t)(ns / NS_PER_S);
+	t.it_value.tv_nsec = (long)(ns % NS_PER_S);
 	timerfd_settime(h->fd, 0, &t, NULL);
 }
 
@@ -117,7 +109,7 @@ static void beat(struct source *s, uint32_t events)
 	if (st) {
 		status_line(st);
 		if (h->d->cfg.metrics_file[0] &&
-		    t - h->metrics_at >= h->d->cfg.reclaim_period * NS) {
+		    t - h->metrics_at >= h->d->cfg.reclaim_period * NS_PER_S) {
 			metrics_file(h, st);
 			h->metrics_at = t;
 		}

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ksm.h"
 #include "log.h"
 #include "procfs.h"
@@ -33,14 +34,6 @@ static const char *const names[KSM_FULL_SCANS + 1] = {
 	[KSM_SMART_SCAN] = "smart_scan",
 	[KSM_FULL_SCANS] = "full_scans",
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* A number from a one-line file. */
 static int read_number(const char *path, long long *v)

@@ -43,6 +43,8 @@ static const struct metric host_metrics[] = {
 	  "Times poned started ksmd." },
 	{ "ksmd_cpu_seconds_total", "counter", "ksm.ksmd_cpu_s",
 	  "CPU time of ksmd since boot." },
+	{ "libvirt_connected", "gauge", "libvirt.connected",
+	  "1 while poned is connected to libvirt, following its domains." },
 };
 
 static const struct metric guest_metrics[] = {

@@ -3,19 +3,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "pageout.h"
 #include "periods.h"
 
-#define NS 1000000000ull
-
-static uint64_t now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-}
 
 /* Cores the daemon may use now. Under the lock. */
 static double budget(const struct periods *p)
@@ -220,11 +212,11 @@ static bool run_pass(struct periods *p, bool merge, double cores)
 }
 
 /* How often ksmd is looked at while it runs. */
-#define KSM_TICK_NS (NS / 2)
+#define KSM_TICK_NS (NS_PER_S / 2)
 
 static struct timespec deadline(uint64_t ns)
 {
-	return (struct timespec){ (time_t)(ns / NS), (long)(ns % NS) };
+	return (struct timespec){ (time_t)(ns / NS_PER_S), (long)(ns % NS_PER_S) };
 }
 
 /* When the pass that started at t0 and used cpu ns may be followed: a
@@ -233,7 +225,7 @@ static struct timespec deadline(uint64_t ns)
 static uint64_t next_pass(const struct periods *p, uint64_t t0, uint64_t cpu,
 			  uint64_t next_merge)
 {
-	uint64_t next = t0 + p->set.reclaim_period * NS;
+	uint64_t next = t0 + p->set.reclaim_period * NS_PER_S;
 	uint64_t paid = t0 + (uint64_t)(cpu / budget(p));
 
 	if (paid > next)
@@ -255,9 +247,9 @@ static void rest(struct periods *p, uint64_t t0, uint64_t cpu,
 	uint64_t now, next;
 
 	while (!p->stop && !p->pass_asked &&
-	       (now = now_ns(CLOCK_MONOTONIC)) <
+	       (now = now_ns()) <
 	       (next = next_pass(p, t0, cpu, next_merge))) {
-		uint64_t judge_at = now + p->set.reclaim_period * NS;
+		uint64_t judge_at = now + p->set.reclaim_period * NS_PER_S;
 		uint64_t tick_at = ksmd ? now + KSM_TICK_NS : next;
 		uint64_t until = judge_at < next ? judge_at : next;
 		struct timespec ts;
@@ -286,9 +278,9 @@ static void *periods_main(void *arg)
 	while (!p->stop) {
 		/* From the period as set now: a shorter one set at run time
 		 * brings the next merge pass closer. */
-		uint64_t t0 = now_ns(CLOCK_MONOTONIC), cpu;
+		uint64_t t0 = now_ns(), cpu;
 		bool merge = !merged || t0 >= last_merge +
-					p->set.merge_period * NS;
+					p->set.merge_period * NS_PER_S;
 		bool ksmd;
 
 		p->pass_asked = false;
@@ -303,7 +295,7 @@ static void *periods_main(void *arg)
 			last_merge = t0;
 			merged = true;
 		}
-		rest(p, t0, cpu, last_merge + p->set.merge_period * NS, ksmd);
+		rest(p, t0, cpu, last_merge + p->set.merge_period * NS_PER_S, ksmd);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -325,7 +317,7 @@ int periods_start(struct periods *p, struct pone_engine *e, struct guests *gs,
 
 	*p = (struct periods){ .engine = e, .guests = gs, .ksm = ksm,
 			       .proc = proc, .set = *set };
-	p->fig.started = now_ns(CLOCK_MONOTONIC);
+	p->fig.started = now_ns();
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -371,7 +363,7 @@ bool periods_progressing(struct periods *p, uint64_t *seen,
 	bool moved = done != *seen;
 
 	*seen = done;
-	return !busy || moved || now_ns(CLOCK_MONOTONIC) - busy < within_ns;
+	return !busy || moved || now_ns() - busy < within_ns;
 }
 
 void periods_figures(struct periods *p, struct periods_figures *f)

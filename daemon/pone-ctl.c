@@ -180,6 +180,31 @@ static void print_guests(json_t *guests, json_t *totals)
 		print_row(totals, "total", "");
 }
 
+static const char *str(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v ? v : "";
+}
+
+/* Where poned follows libvirt's domains, and those it does not attach. */
+static void print_libvirt(json_t *lv)
+{
+	json_t *skipped = json_object_get(lv, "not_attached"), *o;
+	size_t i;
+
+	if (!strcmp(str(lv, "uri"), "off"))
+		printf("libvirt: not followed (%s)\n", str(lv, "why"));
+	else if (json_is_true(json_object_get(lv, "connected")))
+		printf("libvirt: %s, connected\n", str(lv, "uri"));
+	else
+		printf("libvirt: %s, not connected: %s\n", str(lv, "uri"),
+		       str(lv, "why"));
+	json_array_foreach(skipped, i, o)
+		printf("  domain %s not attached: %s\n", str(o, "domain"),
+		       str(o, "why"));
+}
+
 static void print_status(json_t *s)
 {
 	json_t *last = json_object_get(s, "last_pass");
@@ -217,6 +242,7 @@ static void print_status(json_t *s)
 	       json_real_value(json_object_get(pressure, "budget_cpu")),
 	       num(pressure, "switches"),
 	       json_string_value(json_object_get(pressure, "why")));
+	print_libvirt(json_object_get(s, "libvirt"));
 	printf("swap: %.0f MiB, %.0f MiB free", mib(swap, "total_bytes"),
 	       mib(swap, "free_bytes"));
 	if (num(swap, "file_bytes"))

@@ -25,6 +25,7 @@
 #include "heartbeat.h"
 #include "log.h"
 #include "notify.h"
+#include "numa.h"
 #include "pagemap.h"
 #include "pageout.h"
 #include "poned.h"
@@ -234,6 +235,29 @@ static void start_ksm(struct poned *d)
 		log_info("KSM: not steered: %s", d->ksm.why_not);
 }
 
+/* After the guests the state directory lists: a domain among them is
+ * taken as it is. Without libvirt, the hook and pone-ctl still attach. */
+static void follow_libvirt(struct poned *d)
+{
+	int ret = virt_start(d->cfg.libvirt, &d->guests, &d->periods, d->epfd,
+			     &d->virt);
+
+	if (ret)
+		log_warn("libvirt = %s: domains not followed: %s",
+			 d->cfg.libvirt, strerror(-ret));
+}
+
+/* On one node there is nothing to keep apart, and nothing to ask. */
+static bool nodes_apart(struct poned *d)
+{
+	d->nodes = numa_nodes_online();
+	if (d->nodes > 1)
+		log_info("%u NUMA nodes: pages merge %s", d->nodes,
+			 d->cfg.merge_across_nodes ? "across nodes" :
+			 "only on their node (merge_across_nodes = no)");
+	return !d->cfg.merge_across_nodes && d->nodes > 1;
+}
+
 static int setup(struct poned *d, const struct args *a)
 {
 	const char *path = a->config ? a->config : PONED_CONFIG;
@@ -272,7 +296,8 @@ static int setup(struct poned *d, const struct args *a)
 	gc = (struct guests_config){ d->engine, d->epfd, d->cfg.state_dir,
 				     start_write_tracking(d),
 				     d->cfg.write_tracking,
-				     d->cfg.own_domains };
+				     d->cfg.own_domains,
+				     nodes_apart(d) };
 	guests_init(&d->guests, &gc);
 	start_ksm(d);
 	periods_settings_of(&d->cfg, &ps);
@@ -310,6 +335,7 @@ int main(int argc, char **argv)
 	}
 	if (!ret) {
 		guests_restore(&d.guests);
+		follow_libvirt(&d);
 		log_swap();
 		log_info("guest RAM only read, never written: %s",
 			 pagemap_read_maps_zero_page() ?
@@ -325,6 +351,7 @@ int main(int argc, char **argv)
 		sd_notify(0, "STOPPING=1");
 	}
 	control_close(ctl);
+	virt_stop(d.virt);
 	periods_stop(&d.periods);
 	ksm_close(&d.ksm);
 	guests_fini(&d.guests);

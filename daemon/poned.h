@@ -48,6 +48,7 @@
 #include "guests.h"
 #include "ksm.h"
 #include "periods.h"
+#include "virt.h"
 
 struct poned {
 	struct config cfg;
@@ -59,8 +60,10 @@ struct poned {
 	struct guests guests;
 	struct periods periods;
 	struct ksm ksm;
+	struct virt *virt;		/* libvirt's domains, or NULL */
 	int epfd;
 	uint64_t started;		/* CLOCK_REALTIME seconds */
+	unsigned int nodes;		/* NUMA nodes online */
 };
 
 #endif

@@ -64,12 +64,39 @@ static int resident(void *ctx, uint64_t first, unsigned int n,
 	return 0;
 }
 
+/* pone_region_desc.nodes: where pone.ko put the frames. */
+static int nodes(void *ctx, uint64_t first, unsigned int n, int16_t *node)
+{
+	const struct guest *g = ctx;
+	uint64_t bits[PONE_RESIDENT_MAX / 64];
+	struct pone_resident q = {
+		.offset = offset_of(g, first), .bitmap = (uintptr_t)bits,
+		.nodes = (uintptr_t)node, .pages = n,
+	};
+
+	if (n > PONE_RESIDENT_MAX)
+		return -EINVAL;
+	return ioctl(g->ram.fd, PONE_IOC_RESIDENT, &q) ? -errno : 0;
+}
+
 /* Errors of the whole call; per-entry results say the rest. */
 static void batch_error(struct guest *g, const char *what, int err)
 {
 	if (__atomic_fetch_add(&g->recycle_errors, 1, __ATOMIC_RELAXED) == 0)
 		log_warn("guest %s: /dev/pone %s failed: %s", g->name, what,
 			 strerror(err));
+}
+
+/*
+ * A MERGE or DISCARD entry refused because a frame has a memory error:
+ * its data is lost and the guest gets SIGBUS there. Nothing to retry;
+ * logged once a guest, counted always.
+ */
+static void poisoned(struct guest *g, const char *what)
+{
+	if (__atomic_fetch_add(&g->poisoned, 1, __ATOMIC_RELAXED) == 0)
+		log_warn("guest %s: /dev/pone %s met a page with a memory "
+			 "error", g->name, what);
 }
 
 /* No huge pages here: every zero page goes. */
@@ -92,6 +119,10 @@ static void discard(const struct recycle_pass *rp, struct guest *g,
 			batch_error(g, "DISCARD", errno);
 			return;
 		}
+		for (i = 0; !(done & PONE_BATCH_UNREPORTED) &&
+			    i < b.count; i++)
+			if (e[i].result == PONE_POISONED)
+				poisoned(g, "DISCARD");
 		/* What was done, also when the results were lost. */
 		done &= ~(long)PONE_BATCH_UNREPORTED;
 		__atomic_add_fetch(&g->recycled_pages, (uint64_t)done,
@@ -176,6 +207,14 @@ static size_t merge(struct guests *gs, struct guest *g,
 		} else if (i < k && e[i].result == PONE_BUSY) {
 			pone_engine_retry(eng, &d->member);
 			__atomic_add_fetch(&g->merge_busy, 1, __ATOMIC_RELAXED);
+		} else if (i < k && e[i].result == PONE_POISONED) {
+			/* Not retried: the pages read as unreadable now. */
+			poisoned(g, "MERGE");
+		} else if (i < k && e[i].result == PONE_FULL) {
+			/* The canonical page's frame has all the sharers
+			 * the module allows: this page stands for the
+			 * content from now on. */
+			pone_engine_full(eng, d);
 		} else if (i < k) {
 			__atomic_add_fetch(&g->merge_changed, 1,
 					   __ATOMIC_RELAXED);
@@ -206,6 +245,10 @@ static int pone_open(struct guests *gs, struct guest *g,
 	 * finds written. */
 	d->merges_verified = true;
 	d->resident_hashes = gs->cfg.track_pone;
+	if (gs->cfg.nodes_apart) {
+		d->nodes = nodes;
+		d->nodes_ctx = g;
+	}
 	g->pone_track_writes = gs->cfg.track_pone;
 	return 0;
 }
@@ -217,7 +260,7 @@ static void pone_close(struct guest *g)
 
 static json_t *counts_json(const struct guest *g, const struct pone_info *info)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "frames", (json_int_t)info->region.frames,
 			 "shared", (json_int_t)info->region.shared,
 			 "zero", (json_int_t)info->region.zero,
@@ -227,7 +270,9 @@ static json_t *counts_json(const struct guest *g, const struct pone_info *info)
 			 "merge_changed", (json_int_t)__atomic_load_n(
 				 &g->merge_changed, __ATOMIC_RELAXED),
 			 "merge_busy", (json_int_t)__atomic_load_n(
-				 &g->merge_busy, __ATOMIC_RELAXED));
+				 &g->merge_busy, __ATOMIC_RELAXED),
+			 "poisoned", (json_int_t)__atomic_load_n(
+				 &g->poisoned, __ATOMIC_RELAXED));
 }
 
 /* The module's frames, not the process's page tables. */

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -73,6 +74,45 @@ int proc_cmdline(pid_t pid, char **args, size_t *len)
 	*args = buf;
 	*len = (size_t)n;
 	return 0;
+}
+
+/* args as proc_cmdline() gives them: NUL-terminated past len, too. */
+static bool has_arg_pair(const char *args, size_t len, const char *opt,
+			 const char *val)
+{
+	const char *a, *next, *end = args + len;
+
+	for (a = args; a < end; a = next) {
+		next = a + strnlen(a, (size_t)(end - a)) + 1;
+		if (next < end && !strcmp(a, opt) && !strcmp(next, val))
+			return true;
+	}
+	return false;
+}
+
+int proc_find_arg(const char *opt, const char *val, pid_t *pid)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *e;
+	int ret = -ESRCH;
+
+	if (!dir)
+		return -errno;
+	while (ret == -ESRCH && (e = readdir(dir))) {
+		pid_t p = (pid_t)atoi(e->d_name);
+		char *args;
+		size_t len;
+
+		if (p <= 0 || proc_cmdline(p, &args, &len))
+			continue;
+		if (has_arg_pair(args, len, opt, val)) {
+			*pid = p;
+			ret = 0;
+		}
+		free(args);
+	}
+	closedir(dir);
+	return ret;
 }
 
 /* Field number field (from 1, past the name) of a stat line. */

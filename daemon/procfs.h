@@ -30,6 +30,11 @@ int proc_maps(pid_t pid, int (*fn)(void *ctx, const struct proc_map *m),
 /* The NUL-separated arguments; *len bytes. Caller frees. */
 int proc_cmdline(pid_t pid, char **args, size_t *len);
 
+/* The process whose command line holds the argument opt followed by val
+ * (QEMU's "-uuid" and a domain's UUID), looked for in all of /proc;
+ * -ESRCH if none does. */
+int proc_find_arg(const char *opt, const char *val, pid_t *pid);
+
 /* Start time in clock ticks since boot (field 22 of /proc/PID/stat). */
 int proc_start_time(pid_t pid, uint64_t *ticks);
 

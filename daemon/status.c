@@ -49,6 +49,8 @@ static json_t *guest_json_usage(struct poned *d, struct guest *g,
 		"huge_pages_split", counter(&g->huge_split),
 		"merged_pages", counter(&g->merged_pages),
 		"attached_at", (json_int_t)g->attached_at);
+	if (o && g->uuid[0])
+		json_object_set_new(o, "libvirt_uuid", json_string(g->uuid));
 	if (o && u->detail)
 		json_object_update(o, u->detail);
 	json_decref(u->detail);
@@ -139,6 +141,14 @@ static json_t *ksm_json(struct ksm *k)
 			 "ksmd_cpu_s", f.ksmd_cpu_s);
 }
 
+/* Where pages merge: KSM's knob is its own, poned leaves it alone. */
+static json_t *numa_json(const struct poned *d)
+{
+	return json_pack("{s:i, s:b, s:b}", "nodes", (int)d->nodes,
+			 "merge_across_nodes", d->cfg.merge_across_nodes,
+			 "nodes_apart", d->guests.cfg.nodes_apart);
+}
+
 /* mode = pressure's verdict on the host's memory, and the budget it
  * gives. */
 static json_t *pressure_json(struct poned *d, const struct periods_figures *f)
@@ -173,8 +183,8 @@ json_t *status_json(struct poned *d)
 	pone_engine_memory(d->engine, &mem);
 	return json_pack(
 		"{s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:s, s:s, s:I, s:f, s:I, s:I,"
-		" s:o, s:o,"
-		" s:{s:I, s:I, s:I, s:s?}, s:I, s:o, s:o,"
+		" s:o, s:o, s:o,"
+		" s:{s:I, s:I, s:I, s:s?}, s:I, s:o, s:o, s:o,"
 		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"version", PONE_VERSION, "backend", d->backend,
 		"threads", (int)pone_engine_threads(d->engine),
@@ -190,11 +200,13 @@ json_t *status_json(struct poned *d)
 		"merge_passes", (json_int_t)f.merge_passes,
 		"last_pass", last_pass_json(&f),
 		"pressure", pressure_json(d, &f),
+		"numa", numa_json(d),
 		"swap", "total_bytes", (json_int_t)sw.total,
 		"free_bytes", (json_int_t)sw.free,
 		"file_bytes", (json_int_t)sw.in_files, "problem", problem,
 		"engine_bytes", (json_int_t)(mem.page_bytes + mem.fixed_bytes),
 		"ksm", ksm_json(&d->ksm),
+		"libvirt", virt_json(d->virt),
 		"guests", w.list,
 		"totals", "guests", (json_int_t)json_array_size(w.list),
 		"ram_bytes", w.t.ram, "resident_bytes", w.t.resident,

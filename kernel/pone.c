@@ -71,10 +71,14 @@
  *   write that gives the offset a frame, together with the slot's entry
  *   under the xarray's lock, so RESIDENT's snapshot never sees the one
  *   without the other. RESIDENT zaps the marked offsets of its snapshot,
- *   a run at a time, then clears each mark under the offset and page locks
- *   and zaps the offset again if a fault mapped it since, so the next write
- *   faults and marks again; the hash it gives is taken under both locks
- *   after that zap. A discard drops the mark with the frame.
+ *   a run at a time, then under the offset and page locks zaps each again
+ *   if a fault mapped it since and clears its mark unless the frame is
+ *   still held where it could be written without a fault (a pin, or a
+ *   reference for I/O), so the next write faults and marks again; the hash
+ *   it gives is taken under both locks after that zap. A mark set with no
+ *   write (a RESIDENT that could not report the marks it took sets them
+ *   again) costs a read, never a write. A discard drops the mark with the
+ *   frame.
  * - The present bitmap (a bit an offset, set while its slot holds a frame)
  *   changes with the slot under the xarray's lock, so RESIDENT copies its
  *   snapshot of which offsets have a frame rather than walking every slot.
@@ -119,10 +123,13 @@
  *   shows; a pte of the old page is gone, so a write through it refaults,
  *   and page_mkwrite, finding f->page changed, has it refault (COW into
  *   the same frame).
- * - frame->shares is atomic: slots of different offsets share a frame
- *   under different offset locks. It only rises under the lock of an
- *   offset that holds the frame, so a frame seen with one share under its
- *   slot's lock stays unshared until that lock is dropped.
+ * - frame->shares is a refcount_t: slots of different offsets share a
+ *   frame under different offset locks. It only rises under the lock of
+ *   an offset that holds the frame, so a frame seen with one share under
+ *   its slot's lock stays unshared until that lock is dropped; and it
+ *   rises by a compare-and-exchange below max_page_sharing, so merges into
+ *   a frame under the locks of different offsets that hold it never take
+ *   it past the bound.
  * - A frame's content is stable while its slot's lock is held and, if it
  *   is not shared, its mappings are zapped and its page count shows that
  *   no one else holds it; a shared frame is mapped read-only everywhere and
@@ -157,8 +164,10 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/pagemap.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/sysfs.h>
@@ -181,7 +190,8 @@
 
 struct pone_frame {
 	struct page *page;
-	atomic_t shares;
+	refcount_t shares;
+	bool poisoned;		/* counted in pone_total.poisoned; page lock */
 	bool movable;		/* offered to compaction: see the rules */
 	/* Its one slot, until it is first shared; then NULL. */
 	struct pone_region *region;
@@ -216,12 +226,34 @@ static struct {
 	atomic_long_t merges;
 	atomic_long_t cow_breaks;
 	atomic_long_t discards;
+	atomic_long_t poisoned;
 	atomic_long_t share_gen;
 	atomic_long_t migrated;
 	atomic_long_t unmovable;
 } pone_total;
 
 static struct kmem_cache *pone_frame_cache;
+
+/*
+ * Most slots one frame backs, as KSM's max_page_sharing: a frame's sharers
+ * are what one bad page of memory takes down, and what a write to each of
+ * them copies. A MERGE into a frame that has them answers PONE_FULL.
+ */
+static unsigned int max_page_sharing = 256;
+
+static int pone_set_sharing(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 2, INT_MAX);
+}
+
+static const struct kernel_param_ops pone_sharing_ops = {
+	.set = pone_set_sharing,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_page_sharing, &pone_sharing_ops, &max_page_sharing, 0644);
+MODULE_PARM_DESC(max_page_sharing,
+		 "Most offsets that share one frame (at least 2; 256)");
 static const struct file_operations pone_fops;
 /* xxh64 of a page of zeros, what RESIDENT gives an offset without a frame */
 static u64 pone_zero_hash __ro_after_init;
@@ -296,20 +328,55 @@ static void pone_frame_unmovable(struct pone_frame *f)
 	}
 }
 
-static void pone_frame_share(struct pone_frame *f)
+/*
+ * Whether the frame in the slot of @index has a memory error. Frames are
+ * off the LRU and page->mapping is NULL, so memory_failure() can only flag
+ * them (PG_hwpoison) and leaves them mapped and in their slots: each path
+ * checks the flag before it maps, reads or copies a frame. The frame then
+ * stays in its slots, as the record that their data is lost (see "Memory
+ * errors" in kernel/README.md), and the ptes of @index go, so that every
+ * later access faults and gets SIGBUS. Under the offset and page locks.
+ */
+static bool pone_frame_poisoned(struct pone_region *r, pgoff_t index,
+				struct pone_frame *f)
 {
-	if (atomic_inc_return(&f->shares) == 2)
+	if (!PageHWPoison(f->page))
+		return false;
+	if (page_mapped(f->page))
+		pone_zap(r, index);
+	if (!f->poisoned) {
+		f->poisoned = true;
+		atomic_long_inc(&pone_total.poisoned);
+	}
+	return true;
+}
+
+/*
+ * One more slot shares @f, unless max_page_sharing already do: false. An
+ * increment below a bound, which refcount_t has not, on its counter: the
+ * frame is held by the caller's slot, so the count is never 0 here.
+ */
+static bool pone_frame_share(struct pone_frame *f)
+{
+	int old = refcount_read(&f->shares);
+
+	do {
+		if (old >= READ_ONCE(max_page_sharing))
+			return false;
+	} while (!atomic_try_cmpxchg(&f->shares.refs, &old, old + 1));
+	if (old == 1)
 		atomic_long_inc(&pone_total.shared);
 	atomic_long_inc(&pone_total.share_gen);
+	return true;
 }
 
 static void pone_frame_put(struct pone_frame *f)
 {
-	int left = atomic_dec_return(&f->shares);
+	int old;
 
-	if (left == 1)
-		atomic_long_dec(&pone_total.shared);
-	if (left) {
+	if (!__refcount_dec_and_test(&f->shares, &old)) {
+		if (old == 2)
+			atomic_long_dec(&pone_total.shared);
 		atomic_long_inc(&pone_total.share_gen);
 		return;
 	}
@@ -325,11 +392,13 @@ static void pone_frame_put(struct pone_frame *f)
 }
 
 /*
- * A new frame for a write fault: a copy of @src, or zeros. Its one slot is
- * known until it is shared, so it can be migrated: it is movable.
+ * A new frame for a write fault: a copy of @src, or zeros. The copy
+ * survives a memory error in @src (copy_mc): that write gets SIGBUS. Its
+ * one slot is known until it is shared, so it can be migrated: it is
+ * movable.
  */
-static struct pone_frame *pone_frame_alloc(struct vm_fault *vmf,
-					   struct page *src)
+static vm_fault_t pone_frame_alloc(struct vm_fault *vmf, struct page *src,
+				   struct pone_frame **fp)
 {
 	gfp_t gfp = GFP_HIGHUSER_MOVABLE | __GFP_ACCOUNT |
 		    (src ? 0 : __GFP_ZERO);
@@ -337,24 +406,28 @@ static struct pone_frame *pone_frame_alloc(struct vm_fault *vmf,
 
 	f = kmem_cache_alloc(pone_frame_cache, GFP_KERNEL);
 	if (!f)
-		return NULL;
+		return VM_FAULT_OOM;
 	f->page = alloc_page_vma(gfp, vmf->vma, vmf->address);
 	if (!f->page) {
 		kmem_cache_free(pone_frame_cache, f);
-		return NULL;
+		return VM_FAULT_OOM;
 	}
-	if (src)
-		copy_highpage(f->page, src);
-	atomic_set(&f->shares, 1);
+	refcount_set(&f->shares, 1);
+	f->poisoned = false;
 	f->movable = false;
 	f->region = vmf->vma->vm_file->private_data;
 	f->index = vmf->pgoff;
 	set_page_private(f->page, (unsigned long)f);
+	atomic_long_inc(&pone_total.frames);
+	*fp = f;
+	if (src && copy_mc_user_highpage(f->page, src, vmf->address, vmf->vma)) {
+		pone_frame_put(f);
+		return VM_FAULT_HWPOISON;
+	}
 	lock_page(f->page);
 	pone_movable_set(f);
 	unlock_page(f->page);
-	atomic_long_inc(&pone_total.frames);
-	return f;
+	return 0;
 }
 
 /* Points the slot at @f (NULL: a hole); the caller holds its lock. */
@@ -395,26 +468,34 @@ static vm_fault_t pone_make_private(struct pone_region *r,
 {
 	struct pone_frame *old = xa_load(&r->frames, vmf->pgoff);
 	struct pone_frame *f;
+	vm_fault_t ret;
 
-	if (old && atomic_read(&old->shares) == 1) {
+	if (old && refcount_read(&old->shares) == 1) {
 		xa_set_mark(&r->frames, vmf->pgoff, PONE_WRITTEN);
 		*fp = old;
 		return 0;
 	}
-	f = pone_frame_alloc(vmf, old ? old->page : NULL);
-	if (!f)
-		return VM_FAULT_OOM;
+	ret = pone_frame_alloc(vmf, old ? old->page : NULL, &f);
+	if (ret)
+		return ret;
 	/*
 	 * A fault that found the old frame before we took the offset lock
 	 * maps it under its page lock: with that held, the zap sees its pte.
+	 * An old frame flagged with a memory error, before the copy or
+	 * during it, fails the write.
 	 */
-	if (old)
+	if (old) {
 		lock_page(old->page);
-	if (pone_slot_set(r, vmf->pgoff, old, f, true)) {
+		if (pone_frame_poisoned(r, vmf->pgoff, old))
+			ret = VM_FAULT_HWPOISON;
+	}
+	if (!ret && pone_slot_set(r, vmf->pgoff, old, f, true))
+		ret = VM_FAULT_OOM;
+	if (ret) {
 		if (old)
 			unlock_page(old->page);
 		pone_frame_put(f);
-		return VM_FAULT_OOM;
+		return ret;
 	}
 	pone_zap(r, vmf->pgoff);
 	if (old) {
@@ -454,8 +535,13 @@ static vm_fault_t pone_fault(struct vm_fault *vmf)
 		ret = err && err != -EBUSY ? vmf_error(err) : VM_FAULT_NOPAGE;
 		goto out;
 	}
-	get_page(f->page);
 	lock_page(f->page);
+	if (pone_frame_poisoned(r, vmf->pgoff, f)) {
+		unlock_page(f->page);
+		ret = VM_FAULT_HWPOISON;
+		goto out;
+	}
+	get_page(f->page);
 	pone_movable_set(f);
 	vmf->page = f->page;
 	ret = VM_FAULT_LOCKED;
@@ -487,10 +573,15 @@ static vm_fault_t pone_page_mkwrite(struct vm_fault *vmf)
 
 	mutex_lock(lock);
 	f = xa_load(&r->frames, vmf->pgoff);
-	own = f && f->page == vmf->page && atomic_read(&f->shares) == 1;
+	own = f && f->page == vmf->page && refcount_read(&f->shares) == 1;
 	if (own) {
-		xa_set_mark(&r->frames, vmf->pgoff, PONE_WRITTEN);
 		lock_page(vmf->page);
+		if (pone_frame_poisoned(r, vmf->pgoff, f)) {
+			unlock_page(vmf->page);
+			mutex_unlock(lock);
+			return VM_FAULT_HWPOISON;
+		}
+		xa_set_mark(&r->frames, vmf->pgoff, PONE_WRITTEN);
 		/*
 		 * The core takes page->mapping of the page we return locked
 		 * for an address_space (fault_dirty_shared_page): it must not
@@ -609,26 +700,70 @@ static int pone_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* Up to @len bytes of @page from @off, surviving a memory error in it. */
+static size_t pone_copy_mc(struct page *page, size_t off, size_t len,
+			   struct iov_iter *to)
+{
+	void *addr = kmap_local_page(page);
+	size_t n = _copy_mc_to_iter(addr + off, len, to);
+
+	kunmap_local(addr);
+	return n;
+}
+
+/*
+ * Whether @len bytes of @page from @off read without a memory error: what
+ * tells a short copy to the user caused by one from one caused by the
+ * user's buffer (not faulted in, or unmapped since: NUMA balancing, say).
+ * Only on that path, so a stack buffer a piece.
+ */
+static bool pone_page_readable(struct page *page, size_t off, size_t len)
+{
+	void *addr = kmap_local_page(page);
+	bool ok = true;
+	char buf[256];
+	size_t n;
+
+	for (; ok && len; off += n, len -= n) {
+		n = min(len, sizeof(buf));
+		ok = !copy_mc_to_kernel(buf, addr + off, n);
+	}
+	kunmap_local(addr);
+	return ok;
+}
+
 /*
  * Copies up to @len bytes of the page at @index, from @off, under its
  * offset lock: a read never holds a frame where MERGE or DISCARD would find
  * it busy. Page faults are off meanwhile (the user's buffer could be a
  * mapping of this region, whose fault takes an offset lock): a short copy
- * means the buffer must be faulted in first.
+ * means the buffer must be faulted in first. A frame with a memory error,
+ * flagged or met by the copy, is not read: -EIO.
  */
-static size_t pone_copy_page(struct pone_region *r, pgoff_t index,
-			     size_t off, size_t len, struct iov_iter *to)
+static ssize_t pone_copy_page(struct pone_region *r, pgoff_t index,
+			      size_t off, size_t len, struct iov_iter *to)
 {
 	struct mutex *lock = pone_lock(r, index);
+	bool poisoned = false;
 	struct pone_frame *f;
-	size_t n;
+	ssize_t n = -EIO;
 
 	mutex_lock(lock);
 	f = xa_load(&r->frames, index);
-	pagefault_disable();
-	n = f ? copy_page_to_iter(f->page, off, len, to) :
-		iov_iter_zero(len, to);
-	pagefault_enable();
+	if (f && PageHWPoison(f->page)) {
+		lock_page(f->page);
+		poisoned = pone_frame_poisoned(r, index, f);
+		unlock_page(f->page);
+	}
+	if (!poisoned) {
+		pagefault_disable();
+		n = f ? pone_copy_mc(f->page, off, len, to) :
+			iov_iter_zero(len, to);
+		pagefault_enable();
+		if (f && n < len && !pone_page_readable(f->page, off + n,
+							len - n))
+			n = -EIO;
+	}
 	mutex_unlock(lock);
 	return n;
 }
@@ -647,9 +782,11 @@ static ssize_t pone_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	while (iov_iter_count(to) && iocb->ki_pos < size) {
 		size_t off = offset_in_page(iocb->ki_pos);
 		size_t len = min_t(size_t, PAGE_SIZE - off, iov_iter_count(to));
-		size_t n = pone_copy_page(r, iocb->ki_pos >> PAGE_SHIFT, off,
-					  len, to);
+		ssize_t n = pone_copy_page(r, iocb->ki_pos >> PAGE_SHIFT, off,
+					   len, to);
 
+		if (n < 0)
+			return done ? done : n;
 		iocb->ki_pos += n;
 		done += n;
 		if (n < len &&
@@ -712,7 +849,7 @@ static bool pone_frame_pinned(struct pone_frame *f)
  */
 static bool pone_frame_quiet(struct pone_frame *f)
 {
-	if (atomic_read(&f->shares) > 1)
+	if (refcount_read(&f->shares) > 1)
 		return !pone_frame_pinned(f);
 	return page_count(f->page) == 1;
 }
@@ -737,26 +874,39 @@ static bool pone_page_zero(struct page *page)
 	return zero;
 }
 
+/* dst's slot to @fs, which one more slot then shares, if it may. */
+static u32 pone_repoint(struct pone_region *d, pgoff_t di,
+			struct pone_frame *fd, struct pone_frame *fs)
+{
+	if (!pone_frame_share(fs))
+		return PONE_FULL;
+	if (!pone_slot_set(d, di, fd, fs, false))
+		return PONE_DONE;
+	pone_frame_put(fs);	/* not its last: the src slot holds it */
+	return PONE_BUSY;
+}
+
 /* Both offset locks held, frames distinct: compare and repoint dst. */
 static u32 pone_merge_frames(struct pone_region *d, pgoff_t di,
 			     struct pone_frame *fd, struct pone_region *s,
 			     pgoff_t si, struct pone_frame *fs)
 {
-	u32 res = PONE_DONE;
+	u32 res;
 
 	pone_lock_pages(fd->page, fs->page);
 	if (page_mapped(fd->page))
 		pone_zap(d, di);
-	if (atomic_read(&fs->shares) == 1 && page_mapped(fs->page))
+	if (refcount_read(&fs->shares) == 1 && page_mapped(fs->page))
 		pone_zap(s, si);
-	if (!pone_frame_quiet(fd) || !pone_frame_quiet(fs))
+	/* Both asked: each zaps its offset's ptes if it has a memory error. */
+	if (pone_frame_poisoned(d, di, fd) | pone_frame_poisoned(s, si, fs))
+		res = PONE_POISONED;
+	else if (!pone_frame_quiet(fd) || !pone_frame_quiet(fs))
 		res = PONE_BUSY;
 	else if (!pone_pages_equal(fd->page, fs->page))
 		res = PONE_CHANGED;
-	else if (pone_slot_set(d, di, fd, fs, false))
-		res = PONE_BUSY;
 	else
-		pone_frame_share(fs);
+		res = pone_repoint(d, di, fd, fs);
 	if (res == PONE_DONE)
 		pone_frame_unmovable(fs);
 	unlock_page(fs->page);
@@ -801,7 +951,9 @@ static u32 pone_discard_one(struct pone_region *r, pgoff_t index)
 		lock_page(f->page);
 		if (page_mapped(f->page))
 			pone_zap(r, index);
-		if (!pone_frame_quiet(f))
+		if (pone_frame_poisoned(r, index, f))
+			res = PONE_POISONED;
+		else if (!pone_frame_quiet(f))
 			res = PONE_BUSY;
 		else if (!pone_page_zero(f->page))
 			res = PONE_CHANGED;
@@ -1075,7 +1227,7 @@ static u64 pone_walk_shared(struct pone_region *r)
 
 	xas_lock(&xas);
 	xas_for_each(&xas, f, ULONG_MAX) {
-		n += atomic_read(&f->shares) > 1;
+		n += refcount_read(&f->shares) > 1;
 		if (++seen % PONE_WALK_SLOTS)
 			continue;
 		xas_pause(&xas);
@@ -1183,8 +1335,13 @@ static u64 pone_page_hash(struct page *page)
  * faults and marks it again. Under the offset lock, which writes mark
  * under, and the page lock, which they map the frame under: no write goes
  * unseen. The caller zapped the offset before, with its neighbours: it is
- * zapped again only if a fault mapped it since (page_mapped). A frame
- * pinned for DMA can be written without a fault: it stays marked. A frame
+ * zapped again only if a fault mapped it since (page_mapped). Zapped, the
+ * frame can be written without a fault only through a reference taken
+ * from a pte before: a DMA pin (maybe taken by GUP-fast while a fault had
+ * the pte writable), or a FOLL_GET reference for writing, which O_DIRECT
+ * I/O takes on 6.1 and kvm_vcpu_map() everywhere, and which only the page
+ * count shows. A frame held so stays marked: an unshared one held beyond
+ * its slot's reference, a shared one (mapped read-only) pinned. A frame
  * gone since it was seen marked has nothing to zap, and reads as zeros.
  * If @hash, sets it to the hash of the offset's content, taken after the
  * zap under both locks: what the next write, which faults, starts from.
@@ -1200,14 +1357,16 @@ static void pone_take_written(struct pone_region *r, pgoff_t index, u64 *hash)
 	f = xa_load(&r->frames, index);
 	if (f) {
 		lock_page(f->page);
-		if (xa_get_mark(&r->frames, index, PONE_WRITTEN) &&
-		    !pone_frame_pinned(f)) {
-			xa_clear_mark(&r->frames, index, PONE_WRITTEN);
+		if (xa_get_mark(&r->frames, index, PONE_WRITTEN)) {
 			if (page_mapped(f->page))
 				pone_zap(r, index);
+			if (pone_frame_quiet(f))
+				xa_clear_mark(&r->frames, index, PONE_WRITTEN);
 		}
+		/* A frame with a memory error is not read: hash 0. */
 		if (hash)
-			*hash = pone_page_hash(f->page);
+			*hash = pone_frame_poisoned(r, index, f) ? 0 :
+				pone_page_hash(f->page);
 		/* Offered again once written: see pone_page_mkwrite(). */
 		pone_movable_set(f);
 		unlock_page(f->page);
@@ -1238,6 +1397,50 @@ static int pone_bits_out(u64 user, const unsigned long *bits, u32 pages)
 	return 0;
 }
 
+/*
+ * The node of each frame of [@first, @first + @pages) to @user, as the
+ * ABI's __s16s, NUMA_NO_NODE for a hole: a chunk at a time under the
+ * xarray's lock, which keeps a frame seen in its slot.
+ */
+static int pone_nodes_out(struct pone_region *r, pgoff_t first, u32 pages,
+			  u64 user)
+{
+	s16 __user *out = u64_to_user_ptr(user);
+	s16 nodes[64];
+	u32 done, i, n;
+
+	for (done = 0; done < pages; done += n) {
+		XA_STATE(xas, &r->frames, first + done);
+		struct pone_frame *f;
+
+		n = min_t(u32, pages - done, ARRAY_SIZE(nodes));
+		for (i = 0; i < n; i++)
+			nodes[i] = NUMA_NO_NODE;
+		xas_lock(&xas);
+		xas_for_each(&xas, f, first + done + n - 1)
+			nodes[xas.xa_index - first - done] = page_to_nid(f->page);
+		xas_unlock(&xas);
+		if (copy_to_user(out + done, nodes, n * sizeof(nodes[0])))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/*
+ * The marks a call took but cannot report, its output made unwritable
+ * since it checked it: set again, so that the next call reports them. A
+ * mark too many costs poned a read; xa_set_mark() sets none on a slot
+ * that lost its frame meanwhile.
+ */
+static void pone_mark_again(struct pone_region *r, pgoff_t first,
+			    const unsigned long *written, u32 pages)
+{
+	unsigned long i;
+
+	for_each_set_bit(i, written, pages)
+		xa_set_mark(&r->frames, first + i, PONE_WRITTEN);
+}
+
 static long pone_resident(struct pone_region *r, void __user *arg)
 {
 	DECLARE_BITMAP(bits, PONE_FRAME_BITS) = {};
@@ -1257,6 +1460,12 @@ static long pone_resident(struct pone_region *r, void __user *arg)
 		return -ERANGE;
 	if (q.hashes && !q.written)
 		return -EINVAL;
+	/* Before any mark is taken, which a fault here would lose. */
+	if (q.nodes) {
+		err = pone_nodes_out(r, first, q.pages, q.nodes);
+		if (err)
+			return err;
+	}
 	/* What will be written out is writable, before any mark is taken. */
 	if (q.written) {
 		err = pone_bits_out(q.bitmap, bits, q.pages) ?:
@@ -1279,17 +1488,18 @@ static long pone_resident(struct pone_region *r, void __user *arg)
 			pone_take_written(r, first + i, hashes ? &hash : NULL);
 			/*
 			 * Cleared before any mark was taken: only an
-			 * munmap since makes it fail.
+			 * munmap or mprotect since makes it fail.
 			 */
 			if (hashes && put_user(hash, hashes + i))
 				err = -EFAULT;
 		}
-		if (err)
-			return err;
 	}
-	err = pone_bits_out(q.bitmap, bits, q.pages);
+	if (!err)
+		err = pone_bits_out(q.bitmap, bits, q.pages);
 	if (!err && q.written)
 		err = pone_bits_out(q.written, written, q.pages);
+	if (err && q.written)
+		pone_mark_again(r, first, written, q.pages);
 	return err;
 }
 
@@ -1416,6 +1626,7 @@ PONE_TOTAL_ATTR(cow_breaks);
 PONE_TOTAL_ATTR(discards);
 PONE_TOTAL_ATTR(migrated);
 PONE_TOTAL_ATTR(unmovable);
+PONE_TOTAL_ATTR(poisoned);
 
 static ssize_t zero_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
@@ -1449,6 +1660,7 @@ static struct attribute *pone_attrs[] = {
 	&dev_attr_discards.attr,
 	&dev_attr_migrated.attr,
 	&dev_attr_unmovable.attr,
+	&dev_attr_poisoned.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(pone);

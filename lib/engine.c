@@ -351,7 +351,7 @@ static bool same_page(const struct pone_page_ref *a,
 
 /* Reports wait for the next pass, under one lock a batch. */
 static int queue_reports(struct pone_engine *e, const struct pone_dup *dups,
-			 size_t n, bool retry)
+			 size_t n, enum report_kind kind)
 {
 	int ret, first = 0;
 	size_t i;
@@ -363,7 +363,7 @@ static int queue_reports(struct pone_engine *e, const struct pone_dup *dups,
 
 		if (!err)
 			e->merged[e->nmerged++] = (struct report){ dups[i],
-								   retry };
+								   kind };
 		else if (!first)
 			first = err;
 	}
@@ -377,14 +377,21 @@ int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dups,
 	for (size_t i = 0; i < n; i++)
 		if (same_page(&dups[i].member, &dups[i].canonical))
 			return -EINVAL;
-	return queue_reports(e, dups, n, false);
+	return queue_reports(e, dups, n, REPORT_MERGED);
 }
 
 int pone_engine_retry(struct pone_engine *e, const struct pone_page_ref *page)
 {
 	struct pone_dup self = { .member = *page, .canonical = *page };
 
-	return queue_reports(e, &self, 1, true);
+	return queue_reports(e, &self, 1, REPORT_RETRY);
+}
+
+int pone_engine_full(struct pone_engine *e, const struct pone_dup *dup)
+{
+	if (same_page(&dup->member, &dup->canonical))
+		return -EINVAL;
+	return queue_reports(e, dup, 1, REPORT_FULL);
 }
 
 /* Put a canonical page in the static tree, keyed by its current content
@@ -444,6 +451,35 @@ static bool merged_into_member(struct region *c, uint64_t idx)
 	return pagestate_word(&c->ps, idx) & (PS_MARK | PS_MERGED);
 }
 
+/*
+ * The canonical page's frame has as many sharers as the kernel allows: the
+ * member, equal to it, takes its place in the static part, and the next
+ * equal pages merge into the member's frame. The old canonical page stays
+ * with the sharers of its frame, as a merged page, until it changes. A
+ * second member found full against it in one period is looked up again,
+ * and finds the first.
+ */
+static void replace_canonical(struct pone_engine *e, const struct pone_dup *d,
+			      struct region *m, struct region *c)
+{
+	uint64_t ci = d->canonical.index;
+
+	if (!(pagestate_word(&c->ps, ci) & PS_CANONICAL) ||
+	    merged_into_member(c, ci)) {
+		engine_leave_trees(e, m, d->member.index);
+		return;
+	}
+	engine_leave_trees(e, c, ci);
+	pagestate_clear_flag(&c->ps, ci, PS_CANONICAL);
+	pagestate_set_flag(&c->ps, ci, PS_MERGED);
+	make_canonical(e, m, d->member.index);
+}
+
+/*
+ * The reports of one period: merges and retries first, then the full
+ * frames, so that a merge into a canonical page found full in the same
+ * period is taken as one, not looked up again.
+ */
 void engine_apply_merged(struct pone_engine *e)
 {
 	size_t i;
@@ -455,9 +491,9 @@ void engine_apply_merged(struct pone_engine *e)
 		struct region *m = engine_find(e, d->member.region);
 		struct region *c = engine_find(e, d->canonical.region);
 
-		if (!m || !c)
+		if (!m || !c || e->merged[i].kind == REPORT_FULL)
 			continue;
-		if (e->merged[i].retry ||
+		if (e->merged[i].kind == REPORT_RETRY ||
 		    merged_into_member(c, d->canonical.index)) {
 			/* Out of the tree, a candidate again. */
 			engine_leave_trees(e, m, d->member.index);
@@ -468,6 +504,14 @@ void engine_apply_merged(struct pone_engine *e)
 		engine_leave_trees(e, m, d->member.index);
 		pagestate_set_flag(&m->ps, d->member.index, PS_MERGED);
 		make_canonical(e, c, d->canonical.index);
+	}
+	for (i = 0; i < e->nmerged; i++) {
+		const struct pone_dup *d = &e->merged[i].dup;
+		struct region *m = engine_find(e, d->member.region);
+		struct region *c = engine_find(e, d->canonical.region);
+
+		if (m && c && e->merged[i].kind == REPORT_FULL)
+			replace_canonical(e, d, m, c);
 	}
 	mark_members(e, false);
 	e->nmerged = 0;

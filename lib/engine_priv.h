@@ -52,14 +52,18 @@ struct worker {
 	void *scratch;		/* copies of leaf pages for the trees */
 	struct pone_pass_stats stats;
 	uint64_t inserted_alone;	/* pages that entered the tree alone */
+	const struct stripe_bits *sb;	/* of the stripe it scans */
 } __attribute__((aligned(64)));
 
 /* What the kernel said of a proposed merge, applied at the next pass: the
- * member now shares the canonical page's frame, or (retry) the member is
- * to be looked up again. */
+ * member now shares the canonical page's frame, the member is to be looked
+ * up again, or the canonical page's frame was full and the member takes
+ * its place. */
+enum report_kind { REPORT_MERGED, REPORT_RETRY, REPORT_FULL };
+
 struct report {
 	struct pone_dup dup;
-	bool retry;
+	enum report_kind kind;
 };
 
 struct pone_engine {

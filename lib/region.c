@@ -77,12 +77,18 @@ int region_new(const struct pone_region_desc *desc,
 	r->nslots = (uint32_t)((desc->pages + REGION_SLOT_PAGES - 1) >>
 			       REGION_SLOT_SHIFT);
 	r->domain_key = (uint64_t)desc->domain << (64 - SDTREE_HASH_BITS);
+	_Static_assert(PONE_DOMAINS <= 1ull << (REGION_NODE_SHIFT -
+						64 + SDTREE_HASH_BITS) &&
+		       PONE_NODES < 1 << (64 - REGION_NODE_SHIFT),
+		       "domain and node fit the key's top bits apart");
 	ret = r->name ? pagestate_init(&r->ps, desc->pages,
 				       desc->resident_hashes ?
 				       PONE_CHECKSUM_XXH64 : be->checksum) :
 			-ENOMEM;
 	if (!ret)
 		ret = choose_keys(r, be);
+	if (!ret && desc->nodes && !(r->node = calloc(desc->pages, 1)))
+		ret = -ENOMEM;
 	if (ret) {
 		region_free(r);
 		return ret;
@@ -97,6 +103,7 @@ void region_free(struct region *r)
 		return;
 	pagestate_fini(&r->ps);
 	free(r->hash);
+	free(r->node);
 	free(r->name);
 	free(r);
 }

@@ -41,6 +41,10 @@ struct region {
 	/* Its domain in the key's high bits, which both keyings compare
 	 * first: equal pages of two domains differ in their keys. */
 	uint64_t domain_key;
+	/* With desc.nodes: each page's node + 1 as of its last read (0:
+	 * none known), in the key's top bits, above the domain's. Atomic, as
+	 * hash[]. */
+	uint8_t *node;
 	int readers;
 	bool dead;
 	struct region *next;	/* engine's list */
@@ -70,15 +74,32 @@ static inline uint64_t region_page_hash(const struct region *r, uint64_t i)
 	return (uint64_t)ps_hash(pagestate_word(&r->ps, i)) << 32;
 }
 
-/* The key hash the trees know a page of hash h by: in its domain. */
-static inline uint64_t region_key_of(const struct region *r, uint64_t h)
+#define REGION_NODE_SHIFT 58
+
+static inline uint8_t region_page_node(const struct region *r, uint64_t i)
 {
-	return h ^ r->domain_key;
+	return r->node ? __atomic_load_n(&r->node[i], __ATOMIC_RELAXED) : 0;
+}
+
+static inline void region_set_node(struct region *r, uint64_t i,
+				   uint8_t node)
+{
+	if (r->node && region_page_node(r, i) != node)
+		__atomic_store_n(&r->node[i], node, __ATOMIC_RELAXED);
+}
+
+/* The key hash the trees know page i of hash h by: in its domain, and on
+ * its node where nodes are kept apart. */
+static inline uint64_t region_key_of(const struct region *r, uint64_t i,
+				     uint64_t h)
+{
+	return h ^ r->domain_key ^
+	       (uint64_t)region_page_node(r, i) << REGION_NODE_SHIFT;
 }
 
 static inline uint64_t region_key_hash(const struct region *r, uint64_t i)
 {
-	return region_key_of(r, region_page_hash(r, i));
+	return region_key_of(r, i, region_page_hash(r, i));
 }
 
 /* Whether a page seen before is known by another hash now; where the

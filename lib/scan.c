@@ -183,6 +183,32 @@ static unsigned int stable_periods(const struct pass *p,
 					 PS_STABLE_PERIODS;
 }
 
+/* What resident() and nodes() said of a stripe's pages; bit i is page
+ * first + i. */
+struct stripe_bits {
+	uint64_t first;
+	int error;		/* of resident(): every page unreadable */
+	bool nodes;		/* nodes() answered: node[] holds */
+	uint64_t resident[STRIPE_PAGES / 64];
+	uint64_t unwritten[STRIPE_PAGES / 64];
+	uint8_t node[STRIPE_PAGES];	/* as region.node keeps them */
+	uint64_t hash[STRIPE_PAGES];	/* see resident_hashes */
+};
+
+/* The node page i is on now, as region.node keeps it; where nodes() did
+ * not answer, the one it was known on. */
+static uint8_t node_now(const struct region *r, const struct stripe_bits *sb,
+			uint64_t i)
+{
+	return sb->nodes ? sb->node[i - sb->first] : region_page_node(r, i);
+}
+
+static bool node_moved(const struct region *r, const struct stripe_bits *sb,
+		       uint64_t i)
+{
+	return r->node && node_now(r, sb, i) != region_page_node(r, i);
+}
+
 static void update_states(struct pass *p, struct worker *w, struct region *r,
 			  uint64_t first, unsigned int n, const void **pages,
 			  const uint64_t *hash, const bool *zero,
@@ -197,9 +223,11 @@ static void update_states(struct pass *p, struct worker *w, struct region *r,
 		unsigned int v;
 
 		/* Out of the trees under its old key, before the key changes. */
-		if (ps_changed(word, h) || region_key_changed(r, idx, hash[i]))
+		if (ps_changed(word, h) || region_key_changed(r, idx, hash[i]) ||
+		    node_moved(r, w->sb, idx))
 			engine_leave_trees(p->e, r, idx);
 		region_set_key_hash(r, idx, hash[i]);
+		region_set_node(r, idx, node_now(r, w->sb, idx));
 		v = pagestate_update(&r->ps, idx, h, zero[i], p->merge,
 				     stable_periods(p, r));
 		w->stats.zero += zero[i];
@@ -208,10 +236,12 @@ static void update_states(struct pass *p, struct worker *w, struct region *r,
 		w->stats.dup_pages += !!(v & PV_IN_GROUP);
 		if (v & PV_ZERO_STABLE)
 			f->zero[f->nzero++] = (struct pone_page_ref){ r->id, idx };
-		if (v & PV_MERGE_CANDIDATE)
+		/* Of no known node: no merge, which might cross nodes. */
+		if ((v & PV_MERGE_CANDIDATE) && !r->desc.never_merge &&
+		    (!r->node || region_page_node(r, idx)))
 			f->keys[f->ncand++] = (struct sdtree_key){
-				region_key_of(r, hash[i]), region_gpn(r, idx),
-				pages ? pages[i] : NULL };
+				region_key_of(r, idx, hash[i]),
+				region_gpn(r, idx), pages ? pages[i] : NULL };
 	}
 }
 
@@ -411,14 +441,6 @@ static void keep_run(struct pass *p, struct worker *w, struct region *r,
 	look_up_candidates(p, w, r);
 }
 
-/* What resident() said of a stripe's pages; bit i is page first + i. */
-struct stripe_bits {
-	uint64_t first;
-	int error;		/* of resident(): every page unreadable */
-	uint64_t resident[STRIPE_PAGES / 64];
-	uint64_t unwritten[STRIPE_PAGES / 64];
-	uint64_t hash[STRIPE_PAGES];	/* see resident_hashes */
-};
 
 /* Pages resident() gave the hashes of: known without a read, a zero page
  * by its hash (the kernel checks its discard). */
@@ -463,6 +485,9 @@ static enum page_action action_of(const struct pass *p, const struct region *r,
 {
 	if (!bit(sb->resident, page - sb->first))
 		return PAGE_FORGET;
+	/* Its key changes with its node: leaving the tree, it is read. */
+	if (node_moved(r, sb, page))
+		return PAGE_READ;
 	if (!bit(sb->unwritten, page - sb->first))
 		return r->desc.resident_hashes ? PAGE_HASHED : PAGE_READ;
 	if (ps_role(word) == PS_UNSEEN)
@@ -489,6 +514,11 @@ static void classify64(struct worker *w, const struct region *r,
 	uint64_t skip = pagestate_settled64(&r->ps, page) & sb->resident[k] &
 			sb->unwritten[k];
 	uint64_t todo;
+	unsigned int i;
+
+	for (i = 0; r->node && i < 64; i++)
+		if (node_moved(r, sb, page + i))
+			skip &= ~(1ull << i);
 
 	memset(a, PAGE_SETTLED, 64);
 	w->stats.unwritten += (uint64_t)__builtin_popcountll(skip);
@@ -543,19 +573,36 @@ static void scan_batch(struct pass *p, struct worker *w, struct region *r,
 	}
 }
 
-/* One call of resident() a stripe: for /dev/pone, one ioctl. */
+/* nodes() of a stripe, as region.node keeps them. */
+static void query_nodes(struct region *r, uint64_t first, unsigned int n,
+			struct stripe_bits *sb)
+{
+	int16_t node[STRIPE_PAGES];
+	unsigned int i;
+
+	sb->nodes = !r->desc.nodes(r->desc.nodes_ctx, first, n, node);
+	for (i = 0; sb->nodes && i < n; i++)
+		sb->node[i] = node[i] >= 0 && node[i] < PONE_NODES ?
+			      (uint8_t)(node[i] + 1) : 0;
+}
+
+/* One call of resident() a stripe: for /dev/pone, one ioctl; and one of
+ * nodes(). */
 static void query_stripe(struct region *r, uint64_t first, unsigned int n,
 			 struct stripe_bits *sb)
 {
-	/* The hashes are set where they are meant. */
-	memset(sb, 0, offsetof(struct stripe_bits, hash));
+	/* The hashes are set where they are meant, nodes where asked. */
+	memset(sb, 0, offsetof(struct stripe_bits, node));
 	sb->first = first;
-	if (r->desc.resident && region_get(r)) {
+	if (!region_get(r))
+		return;
+	if (r->desc.resident)
 		sb->error = r->desc.resident(r->desc.resident_ctx, first, n,
 					     sb->resident, sb->unwritten,
 					     sb->hash);
-		region_put(r);
-	}
+	if (r->node)
+		query_nodes(r, first, n, sb);
+	region_put(r);
 }
 
 static const struct plan_item *item_of(const struct pass *p, uint64_t stripe)
@@ -612,6 +659,7 @@ static void worker_run(void *arg, unsigned int id)
 	uint64_t s, first, end, cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
 	struct stripe_bits sb;
 
+	w->sb = &sb;
 	while ((s = __atomic_fetch_add(&p->cursor, 1, __ATOMIC_RELAXED)) <
 	       p->stripes) {
 		const struct plan_item *it = item_of(p, s);

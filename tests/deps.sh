@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	meson ninja-build pkg-config gcc libc6-dev
 	libxxhash-dev libcmocka-dev libaccel-config-dev linux-libc-dev
-	libjansson-dev libinih-dev libsystemd-dev
+	libjansson-dev libinih-dev libsystemd-dev libvirt-dev libxml2-dev
 	# the install test renders the man pages; unit_file verifies the unit
 	# and the unit's directory comes from systemd.pc
 	groff-base systemd
@@ -21,6 +21,8 @@ packages=(
 	dkms
 	# promtool, which checks the metrics poned writes
 	prometheus
+	# libvirtd with its QEMU driver: poned follows its domains' events
+	libvirt-daemon-system
 )
 
 missing=()

@@ -15,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # CI builds everything there is: a missing library fails the setup.
-ci_options=(--werror -Ddsa=enabled -Dsystemd=enabled -Dtests=enabled)
+ci_options=(--werror -Ddsa=enabled -Dsystemd=enabled -Dlibvirt=enabled
+	    -Dtests=enabled)
 passed=0
 failed=0
 skipped=0

@@ -132,6 +132,37 @@ static void sharing(void **state)
 	assert_false(config_runtime_key("sharing"));
 }
 
+/* libvirt: followed at qemu:///system when it answers, not at all, or at
+ * a URI of the operator's. */
+static void libvirt(void **state)
+{
+	struct config c;
+
+	(void)state;
+	config_defaults(&c);
+	assert_string_equal(c.libvirt, "auto");
+	taken("[poned]\nlibvirt = off\n", &c);
+	assert_string_equal(c.libvirt, "off");
+	taken("[poned]\nlibvirt = qemu+ssh://root@host/system\n", &c);
+	assert_string_equal(c.libvirt, "qemu+ssh://root@host/system");
+	assert_false(config_runtime_key("libvirt"));
+}
+
+/* merge_across_nodes: yes (KSM's default), or only on a page's node. */
+static void merge_across_nodes(void **state)
+{
+	struct config c;
+
+	(void)state;
+	config_defaults(&c);
+	assert_true(c.merge_across_nodes);
+	taken("[poned]\nmerge_across_nodes = no\n", &c);
+	assert_false(c.merge_across_nodes);
+	taken("[poned]\nmerge_across_nodes = yes\n", &c);
+	assert_true(c.merge_across_nodes);
+	assert_false(config_runtime_key("merge_across_nodes"));
+}
+
 /* Refused with this message, and c as it was. */
 static void refused(const char *text, const char *message)
 {
@@ -171,6 +202,13 @@ static void bad_files(void **state)
 	refused("[poned]\nthreads 2\n", ":2: not a 'key = value' line");
 	refused("[poned]\nsharing = tenant\n",
 		"sharing: 'tenant' is not valid: expected host or guest");
+	refused("[poned]\nlibvirt = on\n",
+		"auto, off or a libvirt URI (qemu:///system)");
+	refused("[poned]\nlibvirt = qemu:///sys tem\n", "libvirt:");
+	refused("[poned]\nmerge_across_nodes = 0\n",
+		"merge_across_nodes: '0' is not valid: expected yes or no");
+	refused("[poned]\nmerge_across_nodes = off\n",
+		"merge_across_nodes: 'off' is not valid: expected yes or no");
 	refused("[poned]\nmetrics_file = pone.prom\n",
 		"empty, or an absolute path ending in .prom");
 	refused("[poned]\nmetrics_file = /var/lib/node/pone.txt\n",
@@ -338,6 +376,8 @@ int main(void)
 		cmocka_unit_test(pressure_file),
 		cmocka_unit_test(metrics_file),
 		cmocka_unit_test(sharing),
+		cmocka_unit_test(libvirt),
+		cmocka_unit_test(merge_across_nodes),
 		cmocka_unit_test(bad_files),
 		cmocka_unit_test(bad_pressure_files),
 		cmocka_unit_test(long_lines),

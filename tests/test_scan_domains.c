@@ -2,7 +2,8 @@
 /*
  * Sharing domains: regions of one domain find each other's equal pages,
  * regions of two never do, whichever way the trees are keyed (by content,
- * or by hash where the kernel verifies merges).
+ * or by hash where the kernel verifies merges); a region none of whose
+ * pages is merged finds none, within or across, and its zero pages still.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,6 +70,35 @@ static void apart_by_hash(void **state)
 	apart(*state, true);
 }
 
+/* b (never_merge) holds a's pages, and its own zero pages. */
+static void never_merged(void **state)
+{
+	struct scan_fx *f = *state;
+	struct image b = build();
+	uint32_t a1 = add_in(f->e, &f->img, 0, false);
+	struct pone_region_desc d = { .name = "never", .pages = b.pages,
+				      .mode = PONE_READ_MAP, .map = b.mem,
+				      .fd = -1, .never_merge = true };
+	size_t i, zero_b = 0;
+	uint32_t b1;
+
+	assert_int_equal(pone_engine_add_region(f->e, &d, &b1), 0);
+	/* Stable, in the tree and met: the third merge pass reports. */
+	scan(f->e, PONE_PASS_MERGE, &f->s);
+	scan(f->e, PONE_PASS_MERGE, &f->s);
+	scan(f->e, PONE_PASS_MERGE, &f->s);
+	/* a's own groups only: 2 of each 3, none of its unique pages. */
+	assert_int_equal(f->s.ndup, GROUPS * (GROUP_SIZE - 1));
+	for (i = 0; i < f->s.ndup; i++) {
+		assert_int_equal(f->s.dup[i].member.region, a1);
+		assert_int_equal(f->s.dup[i].canonical.region, a1);
+	}
+	for (i = 0; i < f->s.nzero; i++)
+		zero_b += f->s.zero[i].region == b1;
+	assert_int_equal(zero_b, ZERO);
+	image_free(&b);
+}
+
 static void domain_out_of_range(void **state)
 {
 	struct scan_fx *f = *state;
@@ -87,6 +117,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		scan_fx_test(apart_by_content),
 		scan_fx_test(apart_by_hash),
+		scan_fx_test(never_merged),
 		scan_fx_test(domain_out_of_range),
 	};
 

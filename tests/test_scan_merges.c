@@ -2,7 +2,8 @@
 /*
  * Merges the kernel reports back: merged pages are not reported again and
  * are found in the static part, a member the kernel could not merge comes
- * back, every member is reported against its group's head.
+ * back, one it found full replaces its canonical page, every member is
+ * reported against its group's head.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -234,6 +235,74 @@ static void merged_pages_use_static_part_in(bool verified)
 	scan_fx_free(f);
 }
 
+/*
+ * A member the kernel could not merge because its canonical page's frame
+ * was full takes that page's place in the static part: neither is
+ * reported again, and a page that takes their content later is reported
+ * against the member, not against the full frame's page.
+ */
+static void full_canonical_is_replaced_in(bool verified)
+{
+	struct scan_fx *f = scan_fx_new(2, 0);
+	uint32_t id = add_map_verified(f->e, &f->img, verified);
+	struct pone_page_ref head, full = { 0 };
+	bool head_merged = false, found = false;
+	uint64_t u = 0;
+	size_t i;
+
+	scan(f->e, PONE_PASS_MERGE, &f->s);
+	scan(f->e, PONE_PASS_MERGE, &f->s);
+	scan(f->e, PONE_PASS_MERGE, &f->s);
+	assert_int_equal(f->s.ndup, GROUPS * (GROUP_SIZE - 1));
+	head = f->s.dup[0].canonical;
+	/* Of head's group, one member merged, the other found full. */
+	for (i = 0; i < f->s.ndup; i++) {
+		const struct pone_dup *d = &f->s.dup[i];
+
+		if (same_page(d->canonical, head) && head_merged) {
+			full = d->member;
+			found = true;
+			assert_int_equal(pone_engine_full(f->e, d), 0);
+			continue;
+		}
+		head_merged |= same_page(d->canonical, head);
+		assert_int_equal(pone_engine_merged(f->e, d, 1), 0);
+	}
+	assert_true(found);
+	/* Neither is reported again; a member reported against another
+	 * member (see merged_into_busy_page) is, and is merged now. */
+	scan(f->e, PONE_PASS_MERGE, &f->s);
+	assert_true(f->s.ndup < GROUPS);
+	for (i = 0; i < f->s.ndup; i++) {
+		assert_false(same_page(f->s.dup[i].member, head));
+		assert_false(same_page(f->s.dup[i].member, full));
+		assert_int_equal(pone_engine_merged(f->e, &f->s.dup[i], 1), 0);
+	}
+	scan(f->e, PONE_PASS_MERGE, &f->s);
+	assert_int_equal(f->s.ndup, 0);
+
+	while (f->img.content[u] <= GROUPS)
+		u++;
+	f->img.content[u] = f->img.content[head.index];
+	image_fill(image_page(&f->img, u), f->img.content[u], 0);
+	for (i = 0; i < 3; i++) {
+		scan(f->e, PONE_PASS_MERGE, &f->s);
+		assert_int_equal(f->s.ndup, i == 2 ? 1 : 0);
+	}
+	assert_int_equal(f->s.dup[0].member.index, u);
+	assert_true(f->s.dup[0].canonical_merged);
+	assert_true(same_page(f->s.dup[0].canonical, full));
+	assert_int_equal(f->s.dup[0].canonical.region, id);
+	scan_fx_free(f);
+}
+
+static void full_canonical_is_replaced(void **state)
+{
+	(void)state;
+	full_canonical_is_replaced_in(false);
+	full_canonical_is_replaced_in(true);
+}
+
 /* Keyed by content, and by hash where the kernel verifies merges. */
 static void merged_pages_use_static_part(void **state)
 {
@@ -249,6 +318,7 @@ int main(void)
 		cmocka_unit_test(members_report_their_head),
 		scan_fx_test(merged_into_busy_page),
 		cmocka_unit_test(merged_pages_use_static_part),
+		cmocka_unit_test(full_canonical_is_replaced),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,9 +85,27 @@ struct pone_region_desc {
 	 * region shares with every other.
 	 */
 	uint32_t domain;
+	/* None of its pages is ever merged: they are found zero (and
+	 * reported) as any, but never enter the SD tree. */
+	bool never_merge;
+	/*
+	 * Optional, where a page merges only with pages on its NUMA node:
+	 * sets node[i] to the node of page first + i's frame (n <= 512), or
+	 * -1 where none is known; called once a stripe of 512 pages. The
+	 * trees keep nodes apart in their keys as they keep domains. A page
+	 * of no known node, or of a node at or above PONE_NODES, is no
+	 * merge candidate; one found on another node than before is read
+	 * again and keyed by the new one. A negative return leaves every
+	 * page as it was known.
+	 */
+	int (*nodes)(void *ctx, uint64_t first, unsigned int n,
+		     int16_t *node);
+	void *nodes_ctx;
 };
 
-#define PONE_DOMAINS (1u << 24)
+/* A tree key's high 24 bits: 6 of node, 18 of domain. */
+#define PONE_DOMAINS (1u << 18)
+#define PONE_NODES 63
 
 enum pone_pass {
 	PONE_PASS_RECLAIM,	/* hash and zero test: recycle candidates */
@@ -194,6 +212,15 @@ int pone_engine_merged(struct pone_engine *e, const struct pone_dup *dups,
  * reported, again. Same threads and errors as pone_engine_merged().
  */
 int pone_engine_retry(struct pone_engine *e, const struct pone_page_ref *page);
+
+/*
+ * Report that a reported duplicate could not be merged because its
+ * canonical page's frame has as many sharers as the kernel allows: from
+ * the next pass the member is the canonical page of that content in its
+ * place, and the old canonical page is taken as merged. Same threads and
+ * errors as pone_engine_merged().
+ */
+int pone_engine_full(struct pone_engine *e, const struct pone_dup *dup);
 
 /* What the page states of a region say now (a walk over them). */
 struct pone_region_counts {

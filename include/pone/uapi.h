@@ -15,7 +15,7 @@
 #include <linux/types.h>
 
 /* Raised on any incompatible change; userspace refuses other versions. */
-#define PONE_ABI_VERSION 4
+#define PONE_ABI_VERSION 5
 
 /* Most entries one MERGE or DISCARD call accepts. */
 #define PONE_BATCH_MAX 512
@@ -27,6 +27,13 @@ enum pone_result {
 	PONE_BUSY = 2,		/* a frame pinned or being faulted in: retry */
 	PONE_HOLE = 3,		/* an offset has no frame: it reads as zeros */
 	PONE_SAME = 4,		/* both offsets already share one frame */
+	PONE_POISONED = 5,	/* a frame has a memory error: its data is
+				 * lost, and its offset gives SIGBUS
+				 */
+	PONE_FULL = 6,		/* equal, but src's frame has as many sharers
+				 * as it may (max_page_sharing): dst keeps
+				 * its own, to be merged into in its place
+				 */
 };
 
 /* Make dst share src's frame if, checked in the kernel, they are equal. */
@@ -108,13 +115,17 @@ struct pone_resident {
 				 * pages __u64s: for each page i written,
 				 * hashes[i] = xxh64 (seed 0) of its
 				 * page_size bytes once write-protected
-				 * again (a page pinned for DMA stays
-				 * marked: its hash is of the moment); the
-				 * entries of other pages are set to 0,
-				 * which says nothing of them
+				 * again (a page held for DMA or I/O in
+				 * flight stays marked: its hash is of the
+				 * moment); the entries of other pages are
+				 * set to 0, which says nothing of them
 				 */
 	__u32 pages;		/* 1 .. PONE_RESIDENT_MAX */
 	__u32 flags;		/* must be 0 */
+	__u64 nodes;		/* 0, or a user pointer to pages __s16s:
+				 * nodes[i] = the NUMA node of page i's
+				 * frame, -1 for a hole (since ABI 5)
+				 */
 };
 
 #define PONE_IOC_MAGIC 0xb7

@@ -158,10 +158,11 @@ int daemon_prepare(struct daemon_run *d, const char *name,
 	f = fopen(d->config, "w");
 	if (!f)
 		return -errno;
-	/* The host's KSM is steered only by the test of that: the settings
-	 * given come after, and the last of a key stands. */
+	/* The host's KSM is steered, and libvirt's domains followed, only by
+	 * the tests of those: the settings given come after, and the last of
+	 * a key stands. */
 	fprintf(f, "[poned]\nsocket = %s\nstate_dir = %s/state\nksm = off\n"
-		"%s\n", d->socket, d->dir, settings);
+		"libvirt = off\n%s\n", d->socket, d->dir, settings);
 	fclose(f);
 	return 0;
 }

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 struct child {
 	pid_t pid;
 	FILE *in, *out;
@@ -40,7 +42,7 @@ struct daemon_run {
 };
 
 /* A fresh directory with a config: "[poned]\n" + settings, with
- * "ksm = off" unless settings say otherwise. */
+ * "ksm = off" and "libvirt = off" unless settings say otherwise. */
 int daemon_prepare(struct daemon_run *d, const char *name,
 		   const char *settings);
 /* Starts poned on it and waits until its socket answers. */
@@ -55,6 +57,11 @@ int daemon_stop(struct daemon_run *d);
  * Returns its exit status. */
 int ctl(const struct daemon_run *d, char *out, size_t len,
 	const char *const *args);
+
+/* `pone-ctl status --json`, parsed; NULL if poned did not answer. */
+json_t *daemon_status(const struct daemon_run *d);
+/* The guest named name in status st, or NULL. */
+json_t *status_guest(json_t *st, const char *name);
 
 /* pone-ctl attach --pid PID --name NAME; its exit status. */
 int ctl_attach(const struct daemon_run *d, pid_t pid, const char *name);

@@ -7,12 +7,15 @@
  * was last written.
  *
  *   pone-testguest -m SIZE [--memfd | --pone | --ksm] [--zero PERCENT]
- *                  [--dup PERCENT] [--seed N]
+ *                  [--dup PERCENT] [--dup-contents N] [--seed N]
+ *                  [--node N]
  *
  * --dup: that share of the pages hold one of DUP_CONTENTS contents, the
- * same in every process; the other non-zero pages are unique, also across
- * processes with different seeds.
+ * same in every process (or one of the first N, with --dup-contents); the
+ * other non-zero pages are unique, also across processes with different
+ * seeds.
  * --ksm: anonymous RAM that the kernel's KSM may merge (MADV_MERGEABLE).
+ * --node: its pages on that NUMA node (MPOL_BIND), /dev/pone's frames too.
  *
  * Commands on stdin, one a line, each answered on stdout:
  *   free PERCENT   zero that share of the pages still holding data
@@ -33,6 +36,7 @@
  * It says "ready PAGES ADDR" once its memory is filled.
  */
 #include <errno.h>
+#include <linux/mempolicy.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -41,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +64,7 @@ struct guest {
 	pthread_t writer;
 	bool writing, stop;
 	unsigned int permille;
+	unsigned int dup_contents;	/* --dup pages hold 1 .. this */
 	uint64_t churned;	/* pages the churn writer rewrote */
 };
 
@@ -196,7 +202,7 @@ static void fill(struct guest *g, unsigned int zero, unsigned int dup)
 		if (r % 100 < zero)
 			set_page(g, i, 0);
 		else if (r % 100 < zero + dup)
-			set_page(g, i, 1 + (r >> 32) % DUP_CONTENTS);
+			set_page(g, i, 1 + (r >> 32) % g->dup_contents);
 		else
 			set_page(g, i, ++g->next_stamp);
 	}
@@ -318,13 +324,25 @@ static void serve(struct guest *g)
 	stop_writer(g);
 }
 
+/* Every page it faults in from now on, on node. */
+static int bind_to(int node)
+{
+	unsigned long mask;
+
+	if (node < 0 || node >= 64)
+		return -1;
+	mask = 1ul << node;
+	return (int)syscall(SYS_set_mempolicy, MPOL_BIND, &mask, 64 + 1);
+}
+
 int main(int argc, char **argv)
 {
-	struct guest g = { .seed = 1, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct guest g = { .seed = 1, .lock = PTHREAD_MUTEX_INITIALIZER,
+			   .dup_contents = DUP_CONTENTS };
 	unsigned int zero = 25, dup = 0;
 	uint64_t bytes = 0;
 	bool memfd = false, pone = false, ksm = false;
-	int i;
+	int i, node = -1;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-m") && i + 1 < argc)
@@ -337,19 +355,29 @@ int main(int argc, char **argv)
 			ksm = true;
 		else if (!strcmp(argv[i], "--dup") && i + 1 < argc)
 			dup = (unsigned int)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--dup-contents") && i + 1 < argc)
+			g.dup_contents = (unsigned int)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--zero") && i + 1 < argc)
 			zero = (unsigned int)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
 			g.seed = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--node") && i + 1 < argc)
+			node = atoi(argv[++i]);
 		else
 			bytes = 0, i = argc;
 	}
 	if (!bytes || bytes % PAGE || zero + dup > 100 ||
-	    memfd + pone + ksm > 1) {
+	    memfd + pone + ksm > 1 || !g.dup_contents ||
+	    g.dup_contents > DUP_CONTENTS) {
 		fprintf(stderr, "usage: pone-testguest -m SIZE [--memfd | "
 			"--pone | --ksm] [--zero PERCENT] [--dup PERCENT] "
-			"[--seed N]\n");
+			"[--dup-contents N] [--seed N] [--node N]\n");
 		return 2;
+	}
+	if (node >= 0 && bind_to(node)) {
+		fprintf(stderr, "pone-testguest: node %d: %s\n", node,
+			strerror(errno));
+		return 1;
 	}
 	g.pages = bytes / PAGE;
 	g.ram = map_ram(bytes, memfd, pone, ksm);

@@ -40,25 +40,17 @@ static int attach_in(pid_t pid, const char *name, const char *sharing,
 /* The guest's field, after three merge passes made its pages stable. */
 static json_t *guest_status(json_t *st, const char *name)
 {
-	json_t *o;
-	size_t i;
+	json_t *o = status_guest(st, name);
 
-	json_array_foreach(json_object_get(st, "guests"), i, o)
-		if (!strcmp(json_string_value(json_object_get(o, "name")),
-			    name))
-			return o;
-	fail_msg("no guest %s in status", name);
-	return NULL;
+	if (!o)
+		fail_msg("no guest %s in status", name);
+	return o;
 }
 
 static json_t *status(void)
 {
-	const char *args[] = { "status", "--json", NULL };
-	static char out[1 << 16];
-	json_t *st;
+	json_t *st = daemon_status(&d);
 
-	assert_int_equal(ctl(&d, out, sizeof(out), args), 0);
-	st = json_loads(out, 0, NULL);
 	assert_non_null(st);
 	return st;
 }

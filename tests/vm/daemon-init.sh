@@ -73,6 +73,43 @@ wait "$guest"
 sleep 1
 status
 check test "$(field frames)" = ""
+exec 3>&-
+
+# max_page_sharing (256): a guest with some 1200 pages of one content.
+# A merge into a full frame makes poned take the page that could not merge
+# as the content's canonical page: pone.ko's frames fall to the guest's
+# unique pages and ceil(copies / 256) frames of the one content.
+rm -f /tmp/guest.in /tmp/guest.out
+mkfifo /tmp/guest.in
+pone-testguest -m 8M --pone --zero 0 --dup 60 --dup-contents 1 --seed 9 \
+	</tmp/guest.in >/tmp/guest.out &
+guest=$!
+exec 3>/tmp/guest.in
+i=0
+until grep -q ready /tmp/guest.out || [ $i -ge 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+# distinct N ZERO SHARED: the unique pages are N - SHARED.
+set -- $(say distinct)
+unique=$(($2 - $4))
+copies=$((2048 - $3 - unique))
+want=$((unique + (copies + 255) / 256))
+check test "$(cat /sys/module/pone/parameters/max_page_sharing)" = 256
+check test "$copies" -gt 1100
+check ctl attach --pid "$guest" --name cap-guest
+start=$(date +%s)
+while [ $(($(date +%s) - start)) -lt 150 ]; do
+	frames=$(cat /sys/class/misc/pone/frames)
+	[ "$frames" -le "$want" ] && break
+	sleep 2
+done
+echo "vm: $copies copies of one page and $unique unique: $frames frames after $(($(date +%s) - start)) s"
+check test "$frames" -eq "$want"
+check test "$(say verify)" = "ok 2048"
+echo quit >&3
+wait "$guest"
+exec 3>&-
 
 # Sharing domains: guests of one content (--seed 5) in two domains hold
 # frames of their own each; one more in the first's domain holds none the
@@ -87,21 +124,28 @@ frames_settled() {
 	done
 	echo "$last"
 }
-domain_guest() {	# NAME DOMAIN
-	mkfifo /tmp/"$1".in
-	pone-testguest -m 8M --pone --dup 50 --seed 5 </tmp/"$1".in \
-		>/tmp/"$1".out &
+# seeded_guest NAME "GUEST-ARGS" [ATTACH-ARGS...]: a guest of 8M, half of
+# it one content, attached.
+seeded_guest() {
+	name=$1 args=$2
+	shift 2
+	mkfifo /tmp/"$name".in
+	pone-testguest -m 8M --pone --dup 50 $args </tmp/"$name".in \
+		>/tmp/"$name".out &
 	pid=$!
 	# Its commands' FIFO held open until the end: then it reads EOF and
 	# quits.
-	sleep 3600 >/tmp/"$1".in &
+	sleep 3600 >/tmp/"$name".in &
 	writers="$writers $!"
 	i=0
-	until grep -q ready /tmp/"$1".out || [ $i -ge 300 ]; do
+	until grep -q ready /tmp/"$name".out || [ $i -ge 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	check ctl attach --pid "$pid" --name "$1" --sharing "$2"
+	check ctl attach --pid "$pid" --name "$name" "$@"
+}
+domain_guest() {	# NAME DOMAIN
+	seeded_guest "$1" "--seed 5" --sharing "$2"
 }
 writers=
 domain_guest d1 tenant-1
@@ -114,6 +158,19 @@ echo "vm: pone.ko frames: one guest $one, another domain's $two, the first's dom
 check test "$one" -gt 0
 check test "$two" -eq $((2 * one))
 check test "$three" -eq "$two"
+kill $writers
+sleep 1
+
+# merge_across_nodes = yes (the default): guests of one content (--seed 7),
+# their frames on nodes 0 and 1 (the VM has two), share them.
+writers=
+seeded_guest y0 "--seed 7 --node 0"
+one=$(frames_settled)
+seeded_guest y1 "--seed 7 --node 1"
+two=$(frames_settled)
+echo "vm: merge_across_nodes = yes: pone.ko frames: node 0's guest $one, with node 1's $two"
+check test "$one" -gt 0
+check test "$two" -eq "$one"
 kill $writers
 sleep 1
 
@@ -201,6 +258,28 @@ tracked_guest() {
 tracked_guest "" anon
 tracked_guest --memfd memfd
 tracked_guest --pone pone
+kill "$poned"
+wait "$poned"
+
+# merge_across_nodes = no: the same guests keep a frame of each content on
+# each node; one more on node 0 holds none the first does not.
+rm -f /run/poned.sock
+start_poned 2 debug 1 "merge_across_nodes = no"
+status
+check grep -q '"numa":{"nodes":2,"merge_across_nodes":false,"nodes_apart":true}' /tmp/status.json
+writers=
+seeded_guest n0 "--seed 7 --node 0"
+one=$(frames_settled)
+seeded_guest n1 "--seed 7 --node 1"
+two=$(frames_settled)
+seeded_guest n2 "--seed 7 --node 0"
+three=$(frames_settled)
+echo "vm: merge_across_nodes = no: pone.ko frames: node 0's guest $one, with node 1's $two, another on node 0 $three"
+check test "$one" -gt 0
+check test "$two" -eq $((2 * one))
+check test "$three" -eq "$two"
+kill $writers
+sleep 1
 kill "$poned"
 wait "$poned"
 grep -E 'error|warning|merge pass' /tmp/poned.log

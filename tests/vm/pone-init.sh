@@ -7,6 +7,8 @@
 
 check insmod /lib/pone.ko
 check test -c /dev/pone
+# O_DIRECT reads from a loop device into a region (pone-vm-semantics).
+check insmod /lib/loop.ko
 # slub_debug poisons the module's frame structs when they are freed, so
 # that one used after its free is caught: not so if the cache were
 # SLAB_TYPESAFE_BY_RCU, which keeps SLUB's poison off.

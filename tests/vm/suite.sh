@@ -11,7 +11,15 @@ mkdir -p "$work"
 cache=${PONE_VM_CACHE:-$work/cache}
 kernel=$(bash "$here/kernel.sh" "$cache")
 ko=$(bash "$here/module.sh" "$src" "$work/kmod" "$cache")
+# The loop driver (no dependencies) from the same kernel package: O_DIRECT
+# reads from a block device into a region.
+release=$(bash "$here/release.sh" "$cache")
+loop=$(find "$cache/$release/lib/modules/$release/kernel/drivers/block" \
+	-name loop.ko -o -name loop.ko.xz | head -1)
+[ -n "$loop" ] || { echo "suite: no loop module for $release" >&2; exit 1; }
+xz -dcf "$loop" >"$work/loop.ko"
 bash "$here/initramfs.sh" "$work/pone-vm.cpio.gz" "$here/pone-init.sh" \
-	"$ko=/lib/pone.ko" "$here/vm-lib.sh=/lib/vm-lib.sh" "$@"
+	"$ko=/lib/pone.ko" "$here/vm-lib.sh=/lib/vm-lib.sh" \
+	"$work/loop.ko=/lib/loop.ko" "$@"
 exec bash "$here/boot.sh" -t 840 -l "$work/console.log" \
 	"$kernel" "$work/pone-vm.cpio.gz"

@@ -29,9 +29,10 @@ field() {
 	grep -o "\"$1\":[0-9]*" /tmp/status.json | head -1 | cut -d: -f2
 }
 
-# start_poned THREADS LOG-LEVEL [PERIOD]: poned with periods of PERIOD
-# seconds (1 unless told), no CPU limit below its threads, logging to
-# /tmp/poned.log; sets poned to its pid once its control socket is up.
+# start_poned THREADS LOG-LEVEL [PERIOD [SETTING]]: poned with periods of
+# PERIOD seconds (1 unless told), no CPU limit below its threads, and a
+# SETTING line more, logging to /tmp/poned.log; sets poned to its pid once
+# its control socket is up.
 start_poned() {
 	cat >/etc/poned.conf <<CONF
 [poned]
@@ -42,6 +43,7 @@ merge_period = ${3:-1}
 log_level = $2
 socket = /run/poned.sock
 state_dir = /var/lib/pone
+${4:-}
 CONF
 	poned --config /etc/poned.conf --foreground 2>/tmp/poned.log &
 	poned=$!

@@ -2,10 +2,10 @@
 /*
  * pone.ko's contract, one behaviour at a time, each checked against the
  * pages' contents and the module's counters: zero reads, read(2) and
- * lseek(2), RESIDENT and the pages written, merge, copy on write from
- * either side, discard, refusal of changed pages, merges across regions,
- * every kind of bad input leaving everything as it was, and batches whose
- * entries cannot be written back.
+ * lseek(2), RESIDENT and the pages written (by O_DIRECT reads too),
+ * merge, copy on write from either side, discard, refusal of changed
+ * pages, merges across regions, every kind of bad input leaving everything
+ * as it was, and batches whose entries cannot be written back.
  */
 #include "vmtest.h"
 
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/loop.h>
 #include <linux/mempolicy.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -306,6 +307,230 @@ static void test_written(void)
 	region_free(r, PAGES);
 }
 
+/* Whether the page at @p is mapped (its pte present), by pagemap. */
+static bool pte_present(int pagemap, const void *p)
+{
+	uint64_t e;
+
+	CHECK(pread(pagemap, &e, sizeof(e), (uintptr_t)p / PAGE * sizeof(e)) ==
+	      sizeof(e));
+	return e >> 63;
+}
+
+struct unmapper {
+	const uint8_t *watched;
+	void *out;
+	size_t len;
+	atomic_bool returned, protected;
+};
+
+/* Write-protects RESIDENT's output once the call has zapped the region. */
+static void *protect_when_zapped(void *arg)
+{
+	struct unmapper *u = arg;
+	int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	CHECK(pagemap >= 0);
+	while (!atomic_load(&u->returned)) {
+		if (!pte_present(pagemap, u->watched)) {
+			CHECK(mprotect(u->out, u->len, PROT_READ) == 0);
+			atomic_store(&u->protected, true);
+			break;
+		}
+	}
+	CHECK(close(pagemap) == 0);
+	return NULL;
+}
+
+/*
+ * A RESIDENT call whose output another thread write-protects while it
+ * takes the marks (once it sees the region's first page unmapped) fails
+ * with EFAULT, and leaves every page marked: the next call reports them
+ * all. The thread is often too late (the call takes a few milliseconds):
+ * it is tried again, up to 200 times.
+ */
+static void test_written_unreported(void)
+{
+	const uint32_t n = PONE_RESIDENT_MAX;
+	const size_t len = 2 * PAGE;	/* the two bitmaps, then n hashes */
+	struct region r = region_new(n);
+	uint64_t *out = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct unmapper u = { .watched = pg(r, 0), .out = out, .len = len };
+	struct pone_resident q = { .bitmap = (uintptr_t)out,
+				   .written = (uintptr_t)(out + n / 64),
+				   .hashes = (uintptr_t)(out + PAGE / 8),
+				   .pages = n };
+	bool failed = false;
+	int tries;
+	size_t i;
+
+	CHECK(out != MAP_FAILED);
+	for (tries = 0; tries < 200 && !failed; tries++) {
+		pthread_t thread;
+		int ret;
+
+		CHECK(mprotect(out, len, PROT_READ | PROT_WRITE) == 0);
+		for (i = 0; i < n; i++)
+			vm_fill(pg(r, i), tries + 1);
+		atomic_store(&u.returned, false);
+		atomic_store(&u.protected, false);
+		CHECK(pthread_create(&thread, NULL, protect_when_zapped, &u) ==
+		      0);
+		ret = ioctl(r.fd, PONE_IOC_RESIDENT, &q);
+		atomic_store(&u.returned, true);
+		CHECK(pthread_join(thread, NULL) == 0);
+		if (ret == 0)
+			continue;
+		CHECK(errno == EFAULT && atomic_load(&u.protected));
+		failed = true;
+	}
+	CHECK(failed);
+	printf("semantics: RESIDENT's output gone on try %d of 200\n", tries);
+	CHECK(mprotect(out, len, PROT_READ | PROT_WRITE) == 0);
+	CHECK(ioctl(r.fd, PONE_IOC_RESIDENT, &q) == 0);
+	for (i = 0; i < n; i++)
+		CHECK((out[n / 64 + i / 64] >> i % 64 & 1) &&
+		      out[PAGE / 8 + i] == XXH64(pg(r, i), PAGE, 0));
+	CHECK(munmap(out, len) == 0);
+	region_free(r, n);
+}
+
+#define DIO_PAGES 64	/* a read, and the bits of a word */
+#define DIO_BLOCKS 64	/* reads of distinct content on the device */
+#define DIO_ROUNDS 1000
+
+static uint64_t dio_stamp(size_t block, size_t page)
+{
+	return 1 + block * DIO_PAGES + page;
+}
+
+/*
+ * A loop device on a file of DIO_BLOCKS reads, page p of read b filled
+ * with dio_stamp(b, p), opened for O_DIRECT reads. The loop driver reads
+ * the file into the request's pages from a worker: the I/O is in flight,
+ * the pages held, a while after the reader's GUP took them.
+ */
+static int dio_device(int *dev)
+{
+	static uint8_t page[PAGE];
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	int file = open("/tmp/pone-dio", O_RDWR | O_CREAT | O_TRUNC |
+			O_CLOEXEC, 0600);
+	char path[32];
+	size_t b, p;
+	int n, fd;
+
+	CHECK(ctl >= 0 && file >= 0);
+	for (b = 0; b < DIO_BLOCKS; b++)
+		for (p = 0; p < DIO_PAGES; p++) {
+			vm_fill(page, dio_stamp(b, p));
+			CHECK(write(file, page, PAGE) == PAGE);
+		}
+	n = ioctl(ctl, LOOP_CTL_GET_FREE);
+	CHECK(n >= 0);
+	snprintf(path, sizeof(path), "/dev/loop%d", n);
+	*dev = open(path, O_RDWR | O_CLOEXEC);
+	CHECK(*dev >= 0 && ioctl(*dev, LOOP_SET_FD, file) == 0);
+	fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK(close(file) == 0 && close(ctl) == 0);
+	return fd;
+}
+
+struct dio_tracker {
+	int fd;
+	atomic_bool stop, started;
+	uint64_t hash[DIO_PAGES];	/* of each page's last report */
+	bool reported[DIO_PAGES];
+};
+
+/* RESIDENT of the region's first DIO_PAGES: each written page's hash. */
+static void dio_report(struct dio_tracker *t)
+{
+	uint64_t bits, w, hashes[DIO_PAGES];
+	struct pone_resident q = { .bitmap = (uintptr_t)&bits,
+				   .written = (uintptr_t)&w,
+				   .hashes = (uintptr_t)hashes,
+				   .pages = DIO_PAGES };
+	size_t i;
+
+	CHECK(ioctl(t->fd, PONE_IOC_RESIDENT, &q) == 0);
+	for (i = 0; i < DIO_PAGES; i++)
+		if (w >> i & 1) {
+			t->hash[i] = hashes[i];
+			t->reported[i] = true;
+		}
+}
+
+static void *dio_race(void *arg)
+{
+	struct dio_tracker *t = arg;
+
+	do {
+		dio_report(t);
+		atomic_store(&t->started, true);
+	} while (!atomic_load(&t->stop));
+	return NULL;
+}
+
+/*
+ * Writes that arrive without a fault: O_DIRECT reads from a loop device
+ * into the region, while another thread asks RESIDENT for the written
+ * pages over and over. After each read, the last report of each page
+ * (the racing thread's, or one more call's) gives the hash of what the
+ * read put there: a mark taken while the I/O held the page, the data
+ * landing after, would leave the page reported with its old content and
+ * never again. DIO_ROUNDS reads, each of content other than the last.
+ */
+static void test_written_by_dio(void)
+{
+	struct region r = region_new(DIO_PAGES);
+	struct dio_tracker t = { .fd = r.fd };
+	static uint8_t page[PAGE];
+	int dev, dio = dio_device(&dev);
+	unsigned int round, seen_in_flight = 0, lost = 0;
+	size_t i;
+
+	for (round = 0; round < DIO_ROUNDS; round++) {
+		size_t block = round % DIO_BLOCKS;
+		bool in_flight = false;
+		pthread_t thread;
+
+		memset(t.reported, 0, sizeof(t.reported));
+		atomic_store(&t.stop, false);
+		atomic_store(&t.started, false);
+		CHECK(pthread_create(&thread, NULL, dio_race, &t) == 0);
+		while (!atomic_load(&t.started))
+			;
+		CHECK(pread(dio, r.mem, DIO_PAGES * PAGE,
+			    (off_t)(block * DIO_PAGES * PAGE)) ==
+		      DIO_PAGES * PAGE);
+		atomic_store(&t.stop, true);
+		CHECK(pthread_join(thread, NULL) == 0);
+		for (i = 0; i < DIO_PAGES; i++) {
+			vm_fill(page, dio_stamp(block, i));
+			in_flight |= t.reported[i] &&
+				     t.hash[i] != XXH64(page, PAGE, 0);
+		}
+		seen_in_flight += in_flight;
+		dio_report(&t);
+		for (i = 0; i < DIO_PAGES; i++) {
+			vm_fill(page, dio_stamp(block, i));
+			CHECK(vm_page_is(pg(r, i), dio_stamp(block, i)));
+			lost += !t.reported[i] ||
+				t.hash[i] != XXH64(page, PAGE, 0);
+		}
+	}
+	printf("semantics: O_DIRECT: %u reads, reported mid-read in %u, %u pages written unseen\n",
+	       DIO_ROUNDS, seen_in_flight, lost);
+	CHECK(lost == 0);
+	CHECK(close(dio) == 0);
+	CHECK(ioctl(dev, LOOP_CLR_FD) == 0 && close(dev) == 0);
+	CHECK(unlink("/tmp/pone-dio") == 0);
+	region_free(r, DIO_PAGES);
+}
+
 /* RESIDENT: the pages with a frame, not those that read as zeros; every
  * bad query refused. */
 static void test_resident(void)
@@ -448,18 +673,46 @@ static void merge_all_into(struct region r, size_t pages, size_t skip,
 	}
 }
 
+#define MAX_SHARING "/sys/module/pone/parameters/max_page_sharing"
+
+static unsigned int max_sharing(void)
+{
+	FILE *f = fopen(MAX_SHARING, "r");
+	unsigned int n = 0;
+
+	CHECK(f && fscanf(f, "%u", &n) == 1 && fclose(f) == 0);
+	return n;
+}
+
+/* The module parameter set to n: 0, or -errno. */
+static int set_max_sharing(unsigned int n)
+{
+	int fd = open(MAX_SHARING, O_WRONLY | O_CLOEXEC);
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", n), ret = 0;
+
+	CHECK(fd >= 0);
+	if (write(fd, buf, (size_t)len) != len)
+		ret = -errno;
+	CHECK(close(fd) == 0);
+	return ret;
+}
+
 /*
  * A frame mapped at more offsets than a DMA pin counts references (1024)
  * is still told from a pinned one: merges into it go on, RESIDENT takes
  * the written mark of its offsets, and writes to them copy as before.
- * 1200 offsets of one content in two regions.
+ * 1200 offsets of one content in two regions, max_page_sharing raised.
  */
 static void test_merge_past_pin_bias(void)
 {
 	const size_t n = 600;
 	struct region a = region_new(n), b = region_new(n);
+	unsigned int max = max_sharing();
 	volatile uint8_t sum = 0;
 	size_t i;
+
+	CHECK(set_max_sharing(2 * n + 1) == 0);
 
 	for (i = 0; i < n; i++) {
 		vm_fill(pg(a, i), 91);
@@ -488,6 +741,62 @@ static void test_merge_past_pin_bias(void)
 	(void)sum;
 	region_free(a, n);
 	region_free(b, n);
+	CHECK(set_max_sharing(max) == 0);
+}
+
+/*
+ * max_page_sharing, at its default (256): 1200 offsets of one content in
+ * three regions, each merged into a canonical offset as poned does, the
+ * offset whose merge finds the frame full (PONE_FULL) becoming the
+ * canonical one, end up in ceil(1200 / 256) = 5 frames, 4 merges FULL;
+ * every page keeps its content, and a write still copies. Lowered at run
+ * time, it holds for the next merge; below 2, it is refused.
+ */
+static void test_sharing_cap(void)
+{
+	const size_t n = 400, all = 3 * n;
+	struct region r[3] = { region_new(n), region_new(n), region_new(n) };
+	size_t c = 0, i, full = 0;
+	struct pone_info before, after;
+
+	CHECK(max_sharing() == 256);
+	before = vm_info(r[0].fd);
+	for (i = 0; i < all; i++)
+		vm_fill(pg(r[i / n], i % n), 93);
+	for (i = 1; i < all; i++) {
+		int res = vm_merge1(r[i / n].fd, i % n, r[c / n].fd, c % n);
+
+		CHECK(res == PONE_DONE || res == PONE_FULL);
+		if (res == PONE_FULL) {
+			CHECK(i - c == 256);
+			c = i;
+			full++;
+		}
+	}
+	after = vm_info(r[0].fd);
+	CHECK(full == 4);
+	CHECK(after.total.frames - before.total.frames == (all + 255) / 256);
+	CHECK(after.total.shared - before.total.shared == (all + 255) / 256);
+	CHECK(after.total.merges - before.total.merges == all - 5);
+	for (i = 0; i < all; i++)
+		CHECK(vm_page_is(pg(r[i / n], i % n), 93));
+	/* A frame of 256 sharers less one: full once the bound is lower. */
+	vm_fill(pg(r[0], 1), 94);
+	vm_fill(pg(r[0], 1), 93);
+	CHECK(set_max_sharing(255) == 0);
+	CHECK(vm_merge1(r[0].fd, 1, r[0].fd, 0) == PONE_FULL);
+	CHECK(set_max_sharing(256) == 0);
+	CHECK(vm_merge1(r[0].fd, 1, r[0].fd, 0) == PONE_DONE);
+	CHECK(set_max_sharing(1) == -EINVAL && set_max_sharing(0) == -EINVAL);
+	CHECK(max_sharing() == 256);
+	vm_fill(pg(r[2], 5), 95);
+	for (i = 0; i < all; i++)
+		CHECK(vm_page_is(pg(r[i / n], i % n),
+				 i == 2 * n + 5 ? 95 : 93));
+	CHECK(vm_info(r[0].fd).total.frames - before.total.frames ==
+	      (all + 255) / 256 + 1);
+	for (i = 0; i < 3; i++)
+		region_free(r[i], n);
 }
 
 static void test_refuses_changed(void)
@@ -935,6 +1244,42 @@ static void test_numa_policy(void)
 	region_free(r, PAGES);
 }
 
+/* RESIDENT's nodes: each frame's node, mapped or not (move_pages sees
+ * only mapped ones), -1 for a hole; a bad pointer fails before any
+ * written mark is taken. */
+static void test_resident_nodes(void)
+{
+	struct region r = region_new(PAGES);
+	uint64_t bits, w;
+	int16_t nodes[PAGES];
+	struct pone_resident q = { .bitmap = (uintptr_t)&bits,
+				   .nodes = (uintptr_t)nodes, .pages = PAGES };
+	unsigned int i;
+
+	bind_to_node(1);
+	vm_fill(pg(r, 0), 41);
+	vm_fill(pg(r, 1), 42);
+	bind_to_node(0);
+	vm_fill(pg(r, 2), 43);
+	CHECK(syscall(SYS_set_mempolicy, MPOL_DEFAULT, NULL, 0) == 0);
+	/* Unmapped: its frame stays, on node 1. */
+	CHECK(madvise(pg(r, 1), PAGE, MADV_DONTNEED) == 0);
+	memset(nodes, 0x55, sizeof(nodes));
+	CHECK(ioctl(r.fd, PONE_IOC_RESIDENT, &q) == 0);
+	CHECK(nodes[0] == 1 && nodes[1] == 1 && nodes[2] == 0);
+	for (i = 3; i < PAGES; i++)
+		CHECK(nodes[i] == -1);
+	/* The marks of pages 0 to 2 survive a query that failed. */
+	q.written = (uintptr_t)&w;
+	q.nodes = 1;
+	CHECK_ERRNO(ioctl(r.fd, PONE_IOC_RESIDENT, &q), EFAULT);
+	q.nodes = 0;
+	w = 0;
+	CHECK(ioctl(r.fd, PONE_IOC_RESIDENT, &q) == 0);
+	CHECK((w & 7) == 7);
+	region_free(r, PAGES);
+}
+
 int main(void)
 {
 	RUN(test_abi_and_size);
@@ -943,11 +1288,15 @@ int main(void)
 	RUN(test_lseek);
 	RUN(test_resident);
 	RUN(test_resident_ranges);
+	RUN(test_resident_nodes);
 	RUN(test_written);
+	RUN(test_written_unreported);
+	RUN(test_written_by_dio);
 	RUN(test_write_allocates);
 	RUN(test_merge_and_cow);
 	RUN(test_merge_many);
 	RUN(test_merge_past_pin_bias);
+	RUN(test_sharing_cap);
 	RUN(test_refuses_changed);
 	RUN(test_discard);
 	RUN(test_discard_shared);
