@@ -17,11 +17,17 @@
  * mapcount (page_add_file_rmap), and GUP and KVM see normal pages. The
  * module finds the mappings of a frame by offset, in the region's own
  * address_space (its i_mmap tree, walked by unmap_mapping_pages, which
- * also runs the MMU notifiers that drop KVM's EPT entries); page->mapping
- * stays NULL, and nothing else walks these pages' rmap because they are
- * neither on the LRU nor movable (GFP_HIGHUSER, not _MOVABLE: there is no
- * migration, so compaction works around them). Frames are charged to the
- * faulting task's memory cgroup (__GFP_ACCOUNT) and placed by its NUMA
+ * also runs the MMU notifiers that drop KVM's EPT entries); nothing else
+ * walks these pages' rmap, as they are not on the LRU and page->mapping
+ * holds no address_space. Frames are allocated movable
+ * (GFP_HIGHUSER_MOVABLE) and offered to compaction through the non-LRU
+ * movable page interface (movable_operations in page->mapping, as for
+ * zsmalloc's and the balloon's pages): a frame knows its one slot until it
+ * is first shared, and compaction can then have its content moved to
+ * another page (pone_migrate), the slot keeping the frame. A frame that
+ * has been shared knows none of its slots, and stays where it is until it
+ * is freed. Frames are charged to the faulting task's memory cgroup
+ * (__GFP_ACCOUNT; a migrated frame keeps its charge) and placed by its NUMA
  * policy. Holes map one zeroed page of the region's, its zero frame, with
  * vm_insert_page, which needs VM_MIXEDMAP set at mmap: the kernel's shared
  * zero page cannot serve, as since 6.11 it refuses it (vmf_insert_mixed)
@@ -82,7 +88,41 @@
  *   runs on a mapping, which only the first mmap's return made.
  * - Order: mmap_lock -> offset lock -> page lock -> i_mmap_rwsem -> pte
  *   lock; the xarray's lock is taken alone. MERGE and DISCARD copy their
- *   batch in and out with no lock held.
+ *   batch in and out with no lock held. Compaction holds page locks when
+ *   it calls pone_migrate, which only tries an offset lock.
+ * - Movable frames: a frame is offered to compaction (f->movable,
+ *   __SetPageMovable) and the offer taken back (__ClearPageMovable) under
+ *   its page lock, and offered only while f->region names its one slot:
+ *   when it is allocated, by a fault that maps it, and by RESIDENT. The
+ *   core takes page->mapping of the page page_mkwrite returns locked for
+ *   an address_space (fault_dirty_shared_page, to throttle dirtying)
+ *   before it unlocks it, so page_mkwrite takes the offer back: a frame is
+ *   never offered while a fault makes it writable, though it may be once
+ *   mapped writable (migration zaps it first). The MERGE that first shares
+ *   a frame takes the offer back and forgets its slot (f->region = NULL)
+ *   under both offset locks and both page locks, for good; the put that
+ *   frees a frame takes it back under the page lock. Compaction calls
+ *   back under the page lock and only for an offered page, so its
+ *   callbacks never see a freed frame, nor a released region (a region
+ *   puts its frames before it is freed), and none runs once the last
+ *   region is gone: the module can unload.
+ * - Migration (pone_migrate) runs with the frame's page and the new page
+ *   locked by compaction. It tries the slot's offset lock (-EAGAIN if
+ *   taken: compaction retries later), checks that the slot still holds
+ *   the frame, zaps the offset, and moves the content only if its page
+ *   count is the frame's reference and compaction's: no pte, pin, I/O or
+ *   fault holds it. f->page changes only under the slot's offset lock and
+ *   both page locks, so whoever reads f->page holds the offset lock of a
+ *   slot that holds the frame, or knows that no slot holds it (the put
+ *   after a slot changed) or that it has been shared (never migrated);
+ *   the region's release takes each offset lock around its put for that.
+ *   A fault, read(2), MERGE, DISCARD, COW break or RESIDENT of the offset
+ *   waits for the offset lock while a migration holds it, and then finds
+ *   the new page; one that holds it makes the migration fail, as does a
+ *   fault between .fault and page_mkwrite, whose page reference the count
+ *   shows; a pte of the old page is gone, so a write through it refaults,
+ *   and page_mkwrite, finding f->page changed, has it refault (COW into
+ *   the same frame).
  * - frame->shares is a refcount_t: slots of different offsets share a
  *   frame under different offset locks. It only rises under the lock of
  *   an offset that holds the frame, so a frame seen with one share under
@@ -120,6 +160,7 @@
 #include <linux/hash.h>
 #include <linux/highmem.h>
 #include <linux/uio.h>
+#include <linux/migrate.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -151,6 +192,10 @@ struct pone_frame {
 	struct page *page;
 	refcount_t shares;
 	bool poisoned;		/* counted in pone_total.poisoned; page lock */
+	bool movable;		/* offered to compaction: see the rules */
+	/* Its one slot, until it is first shared; then NULL. */
+	struct pone_region *region;
+	pgoff_t index;
 };
 
 struct pone_region {
@@ -183,6 +228,8 @@ static struct {
 	atomic_long_t discards;
 	atomic_long_t poisoned;
 	atomic_long_t share_gen;
+	atomic_long_t migrated;
+	atomic_long_t unmovable;
 } pone_total;
 
 static struct kmem_cache *pone_frame_cache;
@@ -212,6 +259,7 @@ static const struct file_operations pone_fops;
 static u64 pone_zero_hash __ro_after_init;
 /* None: frames are not page cache; generic code finds no NULL a_ops. */
 static const struct address_space_operations pone_aops;
+static const struct movable_operations pone_mops;
 
 static struct mutex *pone_lock(struct pone_region *r, pgoff_t index)
 {
@@ -245,6 +293,39 @@ static void pone_lock_pages(struct page *a, struct page *b)
 static void pone_zap(struct pone_region *r, pgoff_t index)
 {
 	unmap_mapping_pages(&r->mapping, index, 1, false);
+}
+
+/*
+ * Offers a frame whose one slot is known to compaction, or takes the offer
+ * back, under its page lock: see the locking rules.
+ */
+static void pone_movable_set(struct pone_frame *f)
+{
+	if (f->region && !f->movable) {
+		__SetPageMovable(f->page, &pone_mops);
+		f->movable = true;
+	}
+}
+
+static void pone_movable_clear(struct pone_frame *f)
+{
+	if (f->movable) {
+		__ClearPageMovable(f->page);
+		f->movable = false;
+	}
+}
+
+/*
+ * A frame first shared, under its page lock: which slots hold it is not
+ * kept, so it stays where it is until it is freed.
+ */
+static void pone_frame_unmovable(struct pone_frame *f)
+{
+	pone_movable_clear(f);
+	if (f->region) {
+		f->region = NULL;
+		atomic_long_inc(&pone_total.unmovable);
+	}
 }
 
 /*
@@ -299,6 +380,12 @@ static void pone_frame_put(struct pone_frame *f)
 		atomic_long_inc(&pone_total.share_gen);
 		return;
 	}
+	lock_page(f->page);
+	pone_movable_clear(f);
+	set_page_private(f->page, 0);
+	unlock_page(f->page);
+	if (!f->region)
+		atomic_long_dec(&pone_total.unmovable);
 	put_page(f->page);
 	kmem_cache_free(pone_frame_cache, f);
 	atomic_long_dec(&pone_total.frames);
@@ -306,12 +393,15 @@ static void pone_frame_put(struct pone_frame *f)
 
 /*
  * A new frame for a write fault: a copy of @src, or zeros. The copy
- * survives a memory error in @src (copy_mc): that write gets SIGBUS.
+ * survives a memory error in @src (copy_mc): that write gets SIGBUS. Its
+ * one slot is known until it is shared, so it can be migrated: it is
+ * movable.
  */
 static vm_fault_t pone_frame_alloc(struct vm_fault *vmf, struct page *src,
 				   struct pone_frame **fp)
 {
-	gfp_t gfp = GFP_HIGHUSER | __GFP_ACCOUNT | (src ? 0 : __GFP_ZERO);
+	gfp_t gfp = GFP_HIGHUSER_MOVABLE | __GFP_ACCOUNT |
+		    (src ? 0 : __GFP_ZERO);
 	struct pone_frame *f;
 
 	f = kmem_cache_alloc(pone_frame_cache, GFP_KERNEL);
@@ -324,12 +414,19 @@ static vm_fault_t pone_frame_alloc(struct vm_fault *vmf, struct page *src,
 	}
 	refcount_set(&f->shares, 1);
 	f->poisoned = false;
+	f->movable = false;
+	f->region = vmf->vma->vm_file->private_data;
+	f->index = vmf->pgoff;
+	set_page_private(f->page, (unsigned long)f);
 	atomic_long_inc(&pone_total.frames);
 	*fp = f;
 	if (src && copy_mc_user_highpage(f->page, src, vmf->address, vmf->vma)) {
 		pone_frame_put(f);
 		return VM_FAULT_HWPOISON;
 	}
+	lock_page(f->page);
+	pone_movable_set(f);
+	unlock_page(f->page);
 	return 0;
 }
 
@@ -445,6 +542,7 @@ static vm_fault_t pone_fault(struct vm_fault *vmf)
 		goto out;
 	}
 	get_page(f->page);
+	pone_movable_set(f);
 	vmf->page = f->page;
 	ret = VM_FAULT_LOCKED;
 out:
@@ -484,6 +582,12 @@ static vm_fault_t pone_page_mkwrite(struct vm_fault *vmf)
 			return VM_FAULT_HWPOISON;
 		}
 		xa_set_mark(&r->frames, vmf->pgoff, PONE_WRITTEN);
+		/*
+		 * The core takes page->mapping of the page we return locked
+		 * for an address_space (fault_dirty_shared_page): it must not
+		 * hold the movable_operations then.
+		 */
+		pone_movable_clear(f);
 	}
 	mutex_unlock(lock);
 	return own ? VM_FAULT_LOCKED : pone_break_cow(vmf);
@@ -580,7 +684,10 @@ static int pone_release(struct inode *inode, struct file *file)
 	unsigned long index;
 
 	xa_for_each(&r->frames, index, f) {
+		/* Migration changes f->page under the offset lock. */
+		mutex_lock(pone_lock(r, index));
 		pone_frame_put(f);
+		mutex_unlock(pone_lock(r, index));
 		cond_resched();
 	}
 	xa_destroy(&r->frames);
@@ -747,6 +854,19 @@ static bool pone_frame_quiet(struct pone_frame *f)
 	return page_count(f->page) == 1;
 }
 
+/*
+ * Quiet but for compaction's reference, which a frame offered to it holds
+ * while isolated: under the page lock, as here, the core sets the flag
+ * after taking the reference and clears it before dropping it, so the flag
+ * never stands for another's. Enough to clear a written mark, not to free
+ * the frame (MERGE and DISCARD wait until compaction is done with it).
+ */
+static bool pone_frame_quiet_but_isolated(struct pone_frame *f)
+{
+	return refcount_read(&f->shares) == 1 && PageIsolated(f->page) &&
+	       page_count(f->page) == 2;
+}
+
 static bool pone_pages_equal(struct page *a, struct page *b)
 {
 	void *pa = kmap_local_page(a);
@@ -800,6 +920,8 @@ static u32 pone_merge_frames(struct pone_region *d, pgoff_t di,
 		res = PONE_CHANGED;
 	else
 		res = pone_repoint(d, di, fd, fs);
+	if (res == PONE_DONE)
+		pone_frame_unmovable(fs);
 	unlock_page(fs->page);
 	unlock_page(fd->page);
 	return res;
@@ -1251,13 +1373,16 @@ static void pone_take_written(struct pone_region *r, pgoff_t index, u64 *hash)
 		if (xa_get_mark(&r->frames, index, PONE_WRITTEN)) {
 			if (page_mapped(f->page))
 				pone_zap(r, index);
-			if (pone_frame_quiet(f))
+			if (pone_frame_quiet(f) ||
+			    pone_frame_quiet_but_isolated(f))
 				xa_clear_mark(&r->frames, index, PONE_WRITTEN);
 		}
 		/* A frame with a memory error is not read: hash 0. */
 		if (hash)
 			*hash = pone_frame_poisoned(r, index, f) ? 0 :
 				pone_page_hash(f->page);
+		/* Offered again once written: see pone_page_mkwrite(). */
+		pone_movable_set(f);
 		unlock_page(f->page);
 	}
 	mutex_unlock(lock);
@@ -1411,6 +1536,78 @@ static long pone_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	}
 }
 
+/* Compaction isolates only frames offered to it: see the locking rules. */
+static bool pone_isolate(struct page *page, isolate_mode_t mode)
+{
+	return true;
+}
+
+static void pone_putback(struct page *page)
+{
+}
+
+/*
+ * The frame's memory cgroup charge goes with its content: the kernel
+ * exports no call that charges @dst, and both pages are locked, off every
+ * page table and ours alone, so no statistic counts either meanwhile.
+ */
+static void pone_move_charge(struct page *dst, struct page *src)
+{
+#ifdef CONFIG_MEMCG
+	dst->memcg_data = src->memcg_data;
+	src->memcg_data = 0;
+#endif
+}
+
+/*
+ * Moves an unshared frame's content to @dst, both pages locked by the
+ * caller: under its slot's offset lock, which can only be tried (offset
+ * locks come first), with its mappings zapped and no reference on it but
+ * its own and the caller's. Slots point to the frame, not to its page:
+ * only f->page changes.
+ */
+static int pone_migrate(struct page *dst, struct page *src,
+			enum migrate_mode mode)
+{
+	struct pone_frame *f = (struct pone_frame *)page_private(src);
+	struct pone_region *r = f->region;
+	struct mutex *lock = pone_lock(r, f->index);
+	int err = -EAGAIN;
+
+	/* Reading a page with a memory error would be a machine check */
+	if (PageHWPoison(src))
+		return -EBUSY;
+	if (!mutex_trylock(lock))
+		return -EAGAIN;
+	/* It left its slot: the put that frees it takes the offer back. */
+	if (xa_load(&r->frames, f->index) != f)
+		goto out;
+	if (page_mapped(src))
+		pone_zap(r, f->index);
+	if (page_mapped(src) || page_count(src) != 2)
+		goto out;
+	copy_highpage(dst, src);
+	pone_move_charge(dst, src);
+	get_page(dst);
+	set_page_private(dst, (unsigned long)f);
+	__SetPageMovable(dst, &pone_mops);
+	f->page = dst;
+	__ClearPageMovable(src);
+	set_page_private(src, 0);
+	put_page(src);
+	atomic_long_inc(&pone_total.migrated);
+	err = MIGRATEPAGE_SUCCESS;
+out:
+	mutex_unlock(lock);
+	return err;
+}
+
+static const struct movable_operations pone_mops = {
+	.isolate_page = pone_isolate,
+	.migrate_page = pone_migrate,
+	.putback_page = pone_putback,
+};
+
 static const struct file_operations pone_fops = {
 	.owner = THIS_MODULE,
 	.open = pone_open,
@@ -1422,7 +1619,10 @@ static const struct file_operations pone_fops = {
 	.llseek = pone_llseek,
 };
 
-/* The totals of PONE_IOC_INFO, one file each in /sys/class/misc/pone/. */
+/*
+ * The totals, one file each in /sys/class/misc/pone/: PONE_IOC_INFO's, and
+ * the frames compaction moved and those it cannot.
+ */
 #define PONE_TOTAL_ATTR(name)						\
 static ssize_t name##_show(struct device *dev,				\
 			   struct device_attribute *attr, char *buf)	\
@@ -1438,6 +1638,8 @@ PONE_TOTAL_ATTR(shared);
 PONE_TOTAL_ATTR(merges);
 PONE_TOTAL_ATTR(cow_breaks);
 PONE_TOTAL_ATTR(discards);
+PONE_TOTAL_ATTR(migrated);
+PONE_TOTAL_ATTR(unmovable);
 PONE_TOTAL_ATTR(poisoned);
 
 static ssize_t zero_show(struct device *dev, struct device_attribute *attr,
@@ -1470,6 +1672,8 @@ static struct attribute *pone_attrs[] = {
 	&dev_attr_merges.attr,
 	&dev_attr_cow_breaks.attr,
 	&dev_attr_discards.attr,
+	&dev_attr_migrated.attr,
+	&dev_attr_unmovable.attr,
 	&dev_attr_poisoned.attr,
 	NULL,
 };

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -81,13 +82,81 @@ static void merge_duplicates(int fd)
 	fflush(stdout);
 }
 
-/* Fills 64 MiB of 1024 distinct pages, merges them, exits untidily. */
+/*
+ * Asks which pages were written, as poned does: frames that writes made
+ * writable are write-protected again, and so offered to compaction.
+ */
+static void take_written(int fd)
+{
+	uint64_t bits[PONE_RESIDENT_MAX / 64], written[PONE_RESIDENT_MAX / 64];
+	size_t i;
+
+	for (i = 0; i < PAGES; i += PONE_RESIDENT_MAX) {
+		struct pone_resident q = {
+			.offset = i * PAGE, .pages = PONE_RESIDENT_MAX,
+			.bitmap = (uintptr_t)bits,
+			.written = (uintptr_t)written,
+		};
+
+		CHECK(ioctl(fd, PONE_IOC_RESIDENT, &q) == 0);
+	}
+}
+
+/*
+ * Anonymous pages, one to be taken between each two frames: freed, they
+ * leave free pages among the frames, where compaction moves frames to
+ * (it moves pages up, into the free pages it finds from the top down).
+ */
+static uint8_t *ballast(void)
+{
+	void *p = mmap(NULL, PAGES * PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	CHECK(p != MAP_FAILED);
+	CHECK(madvise(p, PAGES * PAGE, MADV_NOHUGEPAGE) == 0);
+	return p;
+}
+
+/*
+ * Compaction moves frames to other pages: their charge goes with them,
+ * and their content.
+ */
+static void compact(int fd, const uint8_t *mem, uint8_t *gaps)
+{
+	const char *charge = "/sys/fs/cgroup/pone/memory.current";
+	long before, moved = read_long(TOTALS "migrated");
+	int pass;
+	size_t i;
+
+	CHECK(munmap(gaps, PAGES * PAGE) == 0);
+	take_written(fd);
+	before = read_long(charge);
+	for (pass = 0; pass < 20; pass++)
+		write_file("/proc/sys/vm/compact_memory", "1");
+	moved = read_long(TOTALS "migrated") - moved;
+	printf("lifecycle: compaction moved %ld of %d frames; the cgroup's charge went from %ld to %ld KiB\n",
+	       moved, PAGES, before >> 10, read_long(charge) >> 10);
+	fflush(stdout);
+	/*
+	 * How many move depends on where the frames were placed (from none
+	 * to most of them, here); the stress test is the one that needs
+	 * some. Each frame moved without its charge would take a page off.
+	 */
+	CHECK(before - read_long(charge) < moved * (long)PAGE / 2 + (256 << 10));
+	for (i = 0; i < PAGES; i++)
+		CHECK(vm_page_is(mem + i * PAGE, i % DISTINCT + 1));
+}
+
+/*
+ * Fills 64 MiB of 1024 distinct pages, has them compacted, merges them,
+ * exits untidily.
+ */
 static void child(void)
 {
 	const char *charge = "/sys/fs/cgroup/pone/memory.current";
 	long free0, charged0, free1;
 	int fd;
-	uint8_t *mem;
+	uint8_t *mem, *gaps;
 	size_t i;
 
 	join_cgroup();
@@ -95,12 +164,17 @@ static void child(void)
 	charged0 = read_long(charge);
 	fd = vm_open();
 	mem = vm_map(fd, PAGES);
-	for (i = 0; i < PAGES; i++)
+	gaps = ballast();
+	for (i = 0; i < PAGES; i++) {
 		vm_fill(mem + i * PAGE, i % DISTINCT + 1);
+		gaps[i * PAGE] = 1;
+	}
 	free1 = vm_free_kib();
 	CHECK(free0 - free1 > 62 * MIB_KIB);
 	CHECK(read_long(charge) - charged0 > 62L << 20);
 	CHECK(vm_info(fd).region.frames == PAGES);
+	compact(fd, mem, gaps);
+	free1 = vm_free_kib();
 
 	merge_duplicates(fd);
 	CHECK(vm_info(fd).region.merges == PAGES - DISTINCT);

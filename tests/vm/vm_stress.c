@@ -3,15 +3,17 @@
  * Writers keep rewriting pages of two regions with stamped content while
  * two mergers (each merging either region into the other, so their offset
  * locks cross) and a discarder work on the same pages, and a tracker asks
- * which pages were written and checks that the others did not change. Each page has one
- * writer, which knows what it last wrote there and checks it before every
+ * which pages were written and checks that the others did not change,
+ * while the kernel compacts memory, moving frames under them. Each page
+ * has one writer, which knows what it last wrote there and checks it before every
  * write; a reader checks that every word it sees is some stamp; at the end
  * every page must hold its last stamp, whole: a lost write, or content
  * never written (a freed frame's poison, another page's bytes), fails.
  * Two rounds: a larger region, then a small one where every page is hot.
  * A round lasts SECONDS, and longer (up to 4 times) until 500 merges,
  * discards and COW breaks have raced with the writers, which on a loaded
- * host under TCG can take a while; with fewer than 100 of any, it fails.
+ * host under TCG can take a while; with fewer than 100 of any, it fails,
+ * as it does if compaction moved no frame in either round.
  * The tracker must also have seen over 1000 pages written and 1000 left
  * alone: so that pages stay alone however slowly it goes round (under TCG
  * a round of 1024 pages can take seconds, while the writers touch every
@@ -23,6 +25,7 @@
  */
 #include "vmtest.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -42,6 +45,7 @@
 #define BATCH 64
 /* Few distinct stamps, so pages are often equal (0: discardable). */
 #define STAMPS 4
+#define TOTALS "/sys/class/misc/pone/"
 /* Merges, discards and COW breaks a round aims at, and needs, of each. */
 #define ENOUGH 500
 #define AT_LEAST 100
@@ -62,7 +66,7 @@ static size_t pages;		/* a region's, this round; a power of two */
 static size_t batch;		/* entries a MERGE or DISCARD, <= pages / 2 */
 static atomic_bool stop;
 static atomic_ulong writes, reads, merged, discarded, refused;
-static atomic_ulong unwritten_seen, written_seen, tracker_rounds;
+static atomic_ulong unwritten_seen, written_seen, tracker_rounds, compactions;
 
 static uint64_t next_rand(uint64_t *s)
 {
@@ -302,6 +306,42 @@ static void *discarder(void *arg)
 	return NULL;
 }
 
+/*
+ * Compacts all memory, again and again: frames that are not shared move
+ * to other pages while the others write, merge and discard them.
+ */
+static void *compactor(void *arg)
+{
+	unsigned long n = 0;
+	int fd;
+
+	(void)arg;
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		fd = open("/proc/sys/vm/compact_memory", O_WRONLY);
+		CHECK(fd >= 0);
+		CHECK(write(fd, "1", 1) == 1);
+		CHECK(close(fd) == 0);
+		n++;
+		sleep(1);
+	}
+	atomic_fetch_add(&compactions, n);
+	return NULL;
+}
+
+static long read_total(const char *name)
+{
+	char path[64];
+	FILE *f;
+	long v = -1;
+
+	snprintf(path, sizeof(path), TOTALS "%s", name);
+	f = fopen(path, "r");
+	CHECK(f);
+	CHECK(fscanf(f, "%ld", &v) == 1);
+	fclose(f);
+	return v;
+}
+
 static void verify(void)
 {
 	size_t i, p;
@@ -315,7 +355,7 @@ static void verify(void)
 }
 
 static void *(*const workers[])(void *) = {
-	writer, writer, reader, merger, merger, discarder, tracker,
+	writer, writer, reader, merger, merger, discarder, tracker, compactor,
 };
 
 static bool enough(int probe, const struct pone_info *base,
@@ -334,11 +374,14 @@ static bool tracked(void)
 	       atomic_load(&unwritten_seen) > TRACKED;
 }
 
-static void round_run(size_t round_pages, int seconds)
+/* The frames compaction moved */
+static long round_run(size_t round_pages, int seconds)
 {
 	pthread_t threads[sizeof(workers) / sizeof(workers[0])];
 	int probe = vm_open();
 	struct pone_info base = vm_info(probe), end;
+	long migrated = read_total("migrated");
+	long unmovable = read_total("unmovable");
 	uintptr_t writer_id = 0, merger_id = 0;
 	size_t i, p;
 
@@ -353,6 +396,7 @@ static void round_run(size_t round_pages, int seconds)
 	atomic_store(&unwritten_seen, 0);
 	atomic_store(&written_seen, 0);
 	atomic_store(&tracker_rounds, 0);
+	atomic_store(&compactions, 0);
 	for (i = 0; i < REGIONS; i++) {
 		regions[i].fd = vm_open();
 		regions[i].map[0] = vm_map(regions[i].fd, pages);
@@ -378,6 +422,7 @@ static void round_run(size_t round_pages, int seconds)
 	for (i = 0; i < sizeof(workers) / sizeof(workers[0]); i++)
 		CHECK(pthread_join(threads[i], NULL) == 0);
 	verify();
+	migrated = read_total("migrated") - migrated;
 
 	end = vm_info(probe);
 	printf("stress: %zu pages x %d regions, %d s: %lu writes, %lu reads, %lu merged, %lu discarded, %lu refused (changed or busy), %llu COW breaks; tracked in %lu rounds: %lu pages written or without a frame, %lu seen unchanged\n",
@@ -386,7 +431,12 @@ static void round_run(size_t round_pages, int seconds)
 	       atomic_load(&discarded), atomic_load(&refused),
 	       (unsigned long long)(end.total.cow_breaks -
 				    base.total.cow_breaks),
-	       atomic_load(&tracker_rounds), atomic_load(&written_seen), atomic_load(&unwritten_seen));
+	       atomic_load(&tracker_rounds), atomic_load(&written_seen),
+	       atomic_load(&unwritten_seen));
+	printf("stress: %lu compactions moved %ld frames; frames now %llu, shared %llu, not movable for having been shared %ld\n",
+	       atomic_load(&compactions), migrated,
+	       (unsigned long long)end.total.frames,
+	       (unsigned long long)end.total.shared, read_total("unmovable"));
 	fflush(stdout);
 	CHECK(enough(probe, &base, AT_LEAST));
 	CHECK(atomic_load(&refused) > 0 && atomic_load(&reads) > 1000);
@@ -402,14 +452,22 @@ static void round_run(size_t round_pages, int seconds)
 	end = vm_info(probe);
 	CHECK(end.total.frames == base.total.frames);
 	CHECK(end.total.shared == base.total.shared);
+	CHECK(read_total("unmovable") == unmovable);
 	CHECK(close(probe) == 0);
+	return migrated;
 }
 
 int main(int argc, char **argv)
 {
 	int seconds = argc > 1 ? atoi(argv[1]) : 60;
 
-	round_run(MAX_PAGES, seconds);
-	round_run(32, seconds);
+	long migrated = round_run(MAX_PAGES, seconds);
+
+	/*
+	 * Where compaction finds frames to move depends on where they were
+	 * placed: a round can see none moved, not both.
+	 */
+	migrated += round_run(32, seconds);
+	CHECK(migrated > 0);
 	return 0;
 }
