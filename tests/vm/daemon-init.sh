@@ -14,10 +14,24 @@ finish() {
 check insmod /lib/pone.ko
 start_poned 2 debug
 
-mkfifo /tmp/guest.in
-pone-testguest -m 16M --pone --zero 25 --dup 50 </tmp/guest.in >/tmp/guest.out &
-guest=$!
-exec 3>/tmp/guest.in
+# ready OUT: waits (up to 30 s) for a pone-testguest to say it is ready.
+ready() {
+	i=0
+	until grep -q ready "$1" || [ $i -ge 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+# start_guest GUEST-ARGS...: the guest say talks to, its pid in $guest,
+# once it is ready.
+start_guest() {
+	rm -f /tmp/guest.in /tmp/guest.out
+	mkfifo /tmp/guest.in
+	pone-testguest "$@" </tmp/guest.in >/tmp/guest.out &
+	guest=$!
+	exec 3>/tmp/guest.in
+	ready /tmp/guest.out
+}
 say() {
 	# Replies come a line each; wait for this one (counted before it
 	# is asked for: the reply may be quicker than wc).
@@ -30,11 +44,7 @@ say() {
 	done
 	tail -n 1 /tmp/guest.out
 }
-i=0
-until grep -q ready /tmp/guest.out || [ $i -ge 300 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+start_guest -m 16M --pone --zero 25 --dup 50
 distinct=$(say distinct | cut -d' ' -f2)
 echo "vm: the guest holds $distinct distinct non-zero pages"
 check ctl attach --pid "$guest" --name vm-guest
@@ -79,17 +89,7 @@ exec 3>&-
 # A merge into a full frame makes poned take the page that could not merge
 # as the content's canonical page: pone.ko's frames fall to the guest's
 # unique pages and ceil(copies / 256) frames of the one content.
-rm -f /tmp/guest.in /tmp/guest.out
-mkfifo /tmp/guest.in
-pone-testguest -m 8M --pone --zero 0 --dup 60 --dup-contents 1 --seed 9 \
-	</tmp/guest.in >/tmp/guest.out &
-guest=$!
-exec 3>/tmp/guest.in
-i=0
-until grep -q ready /tmp/guest.out || [ $i -ge 300 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+start_guest -m 8M --pone --zero 0 --dup 60 --dup-contents 1 --seed 9
 # distinct N ZERO SHARED: the unique pages are N - SHARED.
 set -- $(say distinct)
 unique=$(($2 - $4))
@@ -137,11 +137,7 @@ seeded_guest() {
 	# quits.
 	sleep 3600 >/tmp/"$name".in &
 	writers="$writers $!"
-	i=0
-	until grep -q ready /tmp/"$name".out || [ $i -ge 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	ready /tmp/"$name".out
 	check ctl attach --pid "$pid" --name "$name" "$@"
 }
 domain_guest() {	# NAME DOMAIN
@@ -191,17 +187,7 @@ check ctl set merge_period=600 thp_split=always
 # tracked_guest RAM-FLAG NAME: a guest of that RAM attached, recycled, and
 # its writes tracked.
 tracked_guest() {
-	rm -f /tmp/guest.in /tmp/guest.out
-	mkfifo /tmp/guest.in
-	pone-testguest -m 16M $1 --zero 25 --dup 50 </tmp/guest.in \
-		>/tmp/guest.out &
-	guest=$!
-	exec 3>/tmp/guest.in
-	i=0
-	until grep -q ready /tmp/guest.out || [ $i -ge 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	start_guest -m 16M $1 --zero 25 --dup 50
 	check ctl attach --pid "$guest" --name "$2"
 	# Read once whole, its zero pages paged out, then left alone: passes that
 	# read nothing of it.
