@@ -113,10 +113,20 @@ exec 3>&-
 
 # Sharing domains: guests of one content (--seed 5) in two domains hold
 # frames of their own each; one more in the first's domain holds none the
-# first does not. pone.ko's frames, all regions', once they hold still.
-frames_settled() {
+# first does not.
+# frames_at WANT: pone.ko's frames, all regions', once they have fallen to
+# WANT (up to 150 s: merges wait out pages' stability periods, and may
+# stall a few passes) and then held still 4 s, so that a merge too many
+# shows.
+frames_at() {
+	i=0
+	while [ "$(cat /sys/class/misc/pone/frames)" -gt "$1" ] &&
+	      [ $i -lt 150 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
 	last=-1 same=0 i=0
-	while [ $same -lt 4 ] && [ $i -lt 120 ]; do
+	while [ $same -lt 4 ] && [ $i -lt 30 ]; do
 		sleep 1
 		now=$(cat /sys/class/misc/pone/frames)
 		[ "$now" = "$last" ] && same=$((same + 1)) || same=0
@@ -125,7 +135,7 @@ frames_settled() {
 	echo "$last"
 }
 # seeded_guest NAME "GUEST-ARGS" [ATTACH-ARGS...]: a guest of 8M, half of
-# it one content, attached.
+# it one content, attached; its distinct non-zero pages in $distinct.
 seeded_guest() {
 	name=$1 args=$2
 	shift 2
@@ -138,6 +148,13 @@ seeded_guest() {
 	sleep 3600 >/tmp/"$name".in &
 	writers="$writers $!"
 	ready /tmp/"$name".out
+	echo distinct >/tmp/"$name".in
+	i=0
+	until grep -q distinct /tmp/"$name".out || [ $i -ge 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	distinct=$(grep distinct /tmp/"$name".out | cut -d' ' -f2)
 	check ctl attach --pid "$pid" --name "$name" "$@"
 }
 domain_guest() {	# NAME DOMAIN
@@ -145,13 +162,13 @@ domain_guest() {	# NAME DOMAIN
 }
 writers=
 domain_guest d1 tenant-1
-one=$(frames_settled)
+one=$(frames_at "$distinct")
 domain_guest d2 tenant-2
-two=$(frames_settled)
+two=$(frames_at $((2 * distinct)))
 domain_guest d3 tenant-1
-three=$(frames_settled)
-echo "vm: pone.ko frames: one guest $one, another domain's $two, the first's domain's $three"
-check test "$one" -gt 0
+three=$(frames_at $((2 * distinct)))
+echo "vm: pone.ko frames: one guest $one, another domain's $two, the first's domain's $three ($distinct distinct pages a guest)"
+check test "$one" -eq "$distinct"
 check test "$two" -eq $((2 * one))
 check test "$three" -eq "$two"
 kill $writers
@@ -161,11 +178,11 @@ sleep 1
 # their frames on nodes 0 and 1 (the VM has two), share them.
 writers=
 seeded_guest y0 "--seed 7 --node 0"
-one=$(frames_settled)
+one=$(frames_at "$distinct")
 seeded_guest y1 "--seed 7 --node 1"
-two=$(frames_settled)
-echo "vm: merge_across_nodes = yes: pone.ko frames: node 0's guest $one, with node 1's $two"
-check test "$one" -gt 0
+two=$(frames_at "$distinct")
+echo "vm: merge_across_nodes = yes: pone.ko frames: node 0's guest $one, with node 1's $two ($distinct distinct pages a guest)"
+check test "$one" -eq "$distinct"
 check test "$two" -eq "$one"
 kill $writers
 sleep 1
@@ -255,13 +272,13 @@ status
 check grep -q '"numa":{"nodes":2,"merge_across_nodes":false,"nodes_apart":true}' /tmp/status.json
 writers=
 seeded_guest n0 "--seed 7 --node 0"
-one=$(frames_settled)
+one=$(frames_at "$distinct")
 seeded_guest n1 "--seed 7 --node 1"
-two=$(frames_settled)
+two=$(frames_at $((2 * distinct)))
 seeded_guest n2 "--seed 7 --node 0"
-three=$(frames_settled)
-echo "vm: merge_across_nodes = no: pone.ko frames: node 0's guest $one, with node 1's $two, another on node 0 $three"
-check test "$one" -gt 0
+three=$(frames_at $((2 * distinct)))
+echo "vm: merge_across_nodes = no: pone.ko frames: node 0's guest $one, with node 1's $two, another on node 0 $three ($distinct distinct pages a guest)"
+check test "$one" -eq "$distinct"
 check test "$two" -eq $((2 * one))
 check test "$three" -eq "$two"
 kill $writers
