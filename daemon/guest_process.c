@@ -74,9 +74,10 @@ static int process_open(struct guests *gs, struct guest *g,
 	warn_swap();
 	d->resident = pagemap_resident;
 	d->resident_ctx = &g->pagemap;
-	if (gs->cfg.nodes_apart) {
+	if (gs->cfg.numa) {
 		d->nodes = process_nodes;
 		d->nodes_ctx = g;
+		d->nodes_apart = gs->cfg.nodes_apart;
 	}
 	return 0;
 }

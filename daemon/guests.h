@@ -138,8 +138,10 @@ struct guests_config {
 	bool track_writes;	/* of memfd and anonymous guests (pagemap.h) */
 	bool track_pone;	/* of /dev/pone guests (pone.ko) */
 	bool own_domains;	/* sharing = guest: a domain a guest */
-	/* merge_across_nodes = no on a host of more than one node: the
-	 * engine is told each page's node (numa.h). */
+	/* A host of more than one node: the engine is told each page's
+	 * node (numa.h), and places its workers by it. */
+	bool numa;
+	/* ... and merge_across_nodes = no: it keeps them apart. */
 	bool nodes_apart;
 };
 

@@ -205,6 +205,27 @@ static void print_libvirt(json_t *lv)
 		       str(o, "why"));
 }
 
+/* On a host of several nodes: where pages merge, and how local the
+ * workers' reads were. */
+static void print_numa(json_t *numa)
+{
+	json_t *o;
+	size_t i;
+
+	if (num(numa, "nodes") < 2)
+		return;
+	printf("NUMA: %lld nodes, pages merge %s", num(numa, "nodes"),
+	       json_is_true(json_object_get(numa, "nodes_apart")) ?
+	       "only on their node" : "across nodes");
+	json_array_foreach(json_object_get(numa, "workers"), i, o)
+		printf("; node %lld: %lld worker%s, %lld pages, %.0f%% local",
+		       num(o, "node"), num(o, "workers"),
+		       num(o, "workers") == 1 ? "" : "s", num(o, "pages"),
+		       num(o, "pages") ? 100.0 * (double)num(o, "local") /
+					 (double)num(o, "pages") : 0.0);
+	printf("\n");
+}
+
 static void print_status(json_t *s)
 {
 	json_t *last = json_object_get(s, "last_pass");
@@ -243,6 +264,7 @@ static void print_status(json_t *s)
 	       num(pressure, "switches"),
 	       json_string_value(json_object_get(pressure, "why")));
 	print_libvirt(json_object_get(s, "libvirt"));
+	print_numa(json_object_get(s, "numa"));
 	printf("swap: %.0f MiB, %.0f MiB free", mib(swap, "total_bytes"),
 	       mib(swap, "free_bytes"));
 	if (num(swap, "file_bytes"))

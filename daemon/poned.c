@@ -132,6 +132,7 @@ static int make_engine(struct poned *d)
 		d->engine_threads_max = d->cfg.threads;
 	active = d->cfg.threads ? d->cfg.threads : d->engine_threads_max;
 	ec.threads = d->engine_threads_max;
+	ec.numa_workers = d->nodes > 1;
 	pick_backend(d);
 	ec.backend = d->dsa;
 	/* Workers inherit the nice value of the thread that makes them. */
@@ -247,12 +248,13 @@ static void follow_libvirt(struct poned *d)
 			 d->cfg.libvirt, strerror(-ret));
 }
 
-/* On one node there is nothing to keep apart, and nothing to ask. */
+/* On one node there is nothing to keep apart or place, and nothing to
+ * ask. */
 static bool nodes_apart(struct poned *d)
 {
-	d->nodes = numa_nodes_online();
 	if (d->nodes > 1)
-		log_info("%u NUMA nodes: pages merge %s", d->nodes,
+		log_info("%u NUMA nodes: pages merge %s; workers read the "
+			 "stripes of their node first", d->nodes,
 			 d->cfg.merge_across_nodes ? "across nodes" :
 			 "only on their node (merge_across_nodes = no)");
 	return !d->cfg.merge_across_nodes && d->nodes > 1;
@@ -287,6 +289,7 @@ static int setup(struct poned *d, const struct args *a)
 		return -errno;
 	}
 	d->started = (uint64_t)time(NULL);
+	d->nodes = numa_nodes_online();
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	ret = d->epfd < 0 ? -errno : make_engine(d);
 	if (ret) {
@@ -297,7 +300,7 @@ static int setup(struct poned *d, const struct args *a)
 				     start_write_tracking(d),
 				     d->cfg.write_tracking,
 				     d->cfg.own_domains,
-				     nodes_apart(d) };
+				     d->nodes > 1, nodes_apart(d) };
 	guests_init(&d->guests, &gc);
 	start_ksm(d);
 	periods_settings_of(&d->cfg, &ps);

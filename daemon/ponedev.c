@@ -245,9 +245,10 @@ static int pone_open(struct guests *gs, struct guest *g,
 	 * finds written. */
 	d->merges_verified = true;
 	d->resident_hashes = gs->cfg.track_pone;
-	if (gs->cfg.nodes_apart) {
+	if (gs->cfg.numa) {
 		d->nodes = nodes;
 		d->nodes_ctx = g;
+		d->nodes_apart = gs->cfg.nodes_apart;
 	}
 	g->pone_track_writes = gs->cfg.track_pone;
 	return 0;

@@ -141,12 +141,30 @@ static json_t *ksm_json(struct ksm *k)
 			 "ksmd_cpu_s", f.ksmd_cpu_s);
 }
 
+/* The workers bound to each node, and how many of the pages they took
+ * were on it, over every pass: none on a host of one node. */
+static json_t *node_workers_json(const struct poned *d)
+{
+	json_t *a = json_array();
+	struct pone_node_workers nw;
+	int node;
+
+	for (node = 0; a && node < PONE_NODES; node++)
+		if (!pone_engine_node_workers(d->engine, node, &nw))
+			json_array_append_new(a, json_pack("{s:i, s:i, s:I, s:I}",
+				"node", node, "workers", (int)nw.workers,
+				"pages", (json_int_t)nw.pages,
+				"local", (json_int_t)nw.local));
+	return a;
+}
+
 /* Where pages merge: KSM's knob is its own, poned leaves it alone. */
 static json_t *numa_json(const struct poned *d)
 {
-	return json_pack("{s:i, s:b, s:b}", "nodes", (int)d->nodes,
+	return json_pack("{s:i, s:b, s:b, s:o}", "nodes", (int)d->nodes,
 			 "merge_across_nodes", d->cfg.merge_across_nodes,
-			 "nodes_apart", d->guests.cfg.nodes_apart);
+			 "nodes_apart", d->guests.cfg.nodes_apart,
+			 "workers", node_workers_json(d));
 }
 
 /* mode = pressure's verdict on the host's memory, and the budget it

@@ -97,6 +97,31 @@ static int workers_init(struct pone_engine *e, unsigned int n)
 	return 0;
 }
 
+/* Each worker's node, once its thread is bound to it. */
+static int start_pool(struct pone_engine *e, bool numa_workers)
+{
+	struct placement *pl = NULL;
+	unsigned int i;
+	int ret = 0;
+
+	if (numa_workers) {
+		pl = malloc(sizeof(*pl));
+		ret = pl ? placement_init(pl) : -ENOMEM;
+	}
+	if (!ret)
+		ret = pool_new(e->nworkers, pl, &e->pool);
+	free(pl);
+	for (i = 0; !ret && i < e->nworkers; i++) {
+		int node = pool_worker_node(e->pool, i);
+
+		if (node < 0)
+			continue;
+		e->workers[i].home = (unsigned int)node + 1;
+		e->node_workers[node].workers++;
+	}
+	return ret;
+}
+
 int pone_engine_new(const struct pone_engine_config *cfg,
 		    struct pone_engine **out)
 {
@@ -139,7 +164,7 @@ int pone_engine_new(const struct pone_engine_config *cfg,
 	if (!ret)
 		ret = workers_init(e, threads);
 	if (!ret)
-		ret = pool_new(threads, &e->pool);
+		ret = start_pool(e, cfg->numa_workers);
 	if (ret) {
 		pone_engine_free(e);
 		return ret;
@@ -622,4 +647,20 @@ void pone_engine_memory(const struct pone_engine *e,
 		m->fixed_bytes += sizeof(*r);
 	}
 	pthread_mutex_unlock(&me->lock);
+}
+
+int pone_engine_node_workers(struct pone_engine *e, int node,
+			     struct pone_node_workers *nw)
+{
+	int ret = -ENOENT;
+
+	if (node < 0 || node >= PONE_NODES)
+		return ret;
+	pthread_mutex_lock(&e->lock);
+	if (e->node_workers[node].workers) {
+		*nw = e->node_workers[node];
+		ret = 0;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return ret;
 }

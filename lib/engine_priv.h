@@ -53,6 +53,9 @@ struct worker {
 	struct pone_pass_stats stats;
 	uint64_t inserted_alone;	/* pages that entered the tree alone */
 	const struct stripe_bits *sb;	/* of the stripe it scans */
+	unsigned int home;	/* node + 1 it is bound to; 0: none */
+	uint64_t node_pages;	/* of a known node, in its stripes */
+	uint64_t node_local;	/* ... of those, on its node */
 } __attribute__((aligned(64)));
 
 /* What the kernel said of a proposed merge, applied at the next pass: the
@@ -86,6 +89,7 @@ struct pone_engine {
 	bool in_pass;
 	struct report *merged;		/* reported merges, applied per pass */
 	size_t nmerged, merged_cap;
+	struct pone_node_workers node_workers[PONE_NODES];
 	struct region *slot[REGION_SLOTS];
 };
 

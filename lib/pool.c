@@ -19,6 +19,7 @@ struct pool {
 	bool stop;
 	unsigned int n;
 	pthread_t *threads;
+	int *node;		/* each worker's, or -1 */
 };
 
 struct worker_arg {
@@ -69,7 +70,40 @@ static void *worker_main(void *a)
 	return NULL;
 }
 
-int pool_new(unsigned int workers, struct pool **out)
+/* Bound before it runs: a worker never reads a page from the wrong node
+ * while the scheduler has yet to move it. */
+static int start_worker(struct pool *p, unsigned int i,
+			const struct placement *pl)
+{
+	struct worker_arg *wa = malloc(sizeof(*wa));
+	pthread_attr_t attr;
+	int slot = pl && pl->nodes ? (int)(i % pl->nodes) : -1;
+	int ret;
+
+	if (!wa)
+		return -ENOMEM;
+	*wa = (struct worker_arg){ .p = p, .id = i };
+	ret = pthread_attr_init(&attr);
+	if (ret) {
+		free(wa);
+		return -ret;
+	}
+	if (slot >= 0)
+		ret = pthread_attr_setaffinity_np(&attr, sizeof(pl->cpus[0]),
+						  &pl->cpus[slot]);
+	if (!ret)
+		ret = pthread_create(&p->threads[i], &attr, worker_main, wa);
+	pthread_attr_destroy(&attr);
+	if (ret) {
+		free(wa);
+		return -ret;
+	}
+	p->node[i] = slot >= 0 ? pl->node[slot] : -1;
+	return 0;
+}
+
+int pool_new(unsigned int workers, const struct placement *pl,
+	     struct pool **out)
 {
 	struct pool *p;
 	unsigned int i;
@@ -80,7 +114,10 @@ int pool_new(unsigned int workers, struct pool **out)
 	if (!p)
 		return -ENOMEM;
 	p->threads = calloc(workers, sizeof(*p->threads));
-	if (!p->threads) {
+	p->node = calloc(workers, sizeof(*p->node));
+	if (!p->threads || !p->node) {
+		free(p->threads);
+		free(p->node);
 		free(p);
 		return -ENOMEM;
 	}
@@ -88,18 +125,11 @@ int pool_new(unsigned int workers, struct pool **out)
 	pthread_cond_init(&p->start, NULL);
 	pthread_cond_init(&p->done, NULL);
 	for (i = 0; i < workers; i++) {
-		struct worker_arg *wa = malloc(sizeof(*wa));
-		int ret = wa ? 0 : ENOMEM;
+		int ret = start_worker(p, i, pl);
 
-		if (wa) {
-			*wa = (struct worker_arg){ .p = p, .id = i };
-			ret = pthread_create(&p->threads[i], NULL, worker_main, wa);
-			if (ret)
-				free(wa);
-		}
 		if (ret) {
 			pool_free(p);
-			return -ret;
+			return ret;
 		}
 		p->n++;
 	}
@@ -123,6 +153,7 @@ void pool_free(struct pool *p)
 	pthread_cond_destroy(&p->done);
 	pthread_mutex_destroy(&p->lock);
 	free(p->threads);
+	free(p->node);
 	free(p);
 }
 
@@ -150,4 +181,9 @@ uint64_t pool_run(struct pool *p, unsigned int n, pool_fn *fn, void *arg)
 unsigned int pool_size(const struct pool *p)
 {
 	return p->n;
+}
+
+int pool_worker_node(const struct pool *p, unsigned int i)
+{
+	return i < p->n ? p->node[i] : -1;
 }

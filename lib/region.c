@@ -18,6 +18,8 @@ static int check_desc(const struct pone_region_desc *d)
 	if (d->resident_hashes &&
 	    !(d->resident && d->unwritten_exact && d->merges_verified))
 		return -EINVAL;
+	if (d->nodes_apart && !d->nodes)
+		return -EINVAL;
 	switch (d->mode) {
 	case PONE_READ_MAP:
 		return d->map ? 0 : -EINVAL;
@@ -87,7 +89,10 @@ int region_new(const struct pone_region_desc *desc,
 			-ENOMEM;
 	if (!ret)
 		ret = choose_keys(r, be);
-	if (!ret && desc->nodes && !(r->node = calloc(desc->pages, 1)))
+	if (!ret && desc->nodes_apart && !(r->node = calloc(desc->pages, 1)))
+		ret = -ENOMEM;
+	if (!ret && desc->nodes &&
+	    !(r->stripe_node = calloc(region_stripes(r), 1)))
 		ret = -ENOMEM;
 	if (ret) {
 		region_free(r);
@@ -104,6 +109,7 @@ void region_free(struct region *r)
 	pagestate_fini(&r->ps);
 	free(r->hash);
 	free(r->node);
+	free(r->stripe_node);
 	free(r->name);
 	free(r);
 }

@@ -41,10 +41,14 @@ struct region {
 	/* Its domain in the key's high bits, which both keyings compare
 	 * first: equal pages of two domains differ in their keys. */
 	uint64_t domain_key;
-	/* With desc.nodes: each page's node + 1 as of its last read (0:
-	 * none known), in the key's top bits, above the domain's. Atomic, as
-	 * hash[]. */
+	/* With desc.nodes_apart: each page's node + 1 as of its last read
+	 * (0: none known), in the key's top bits, above the domain's.
+	 * Atomic, as hash[]. */
 	uint8_t *node;
+	/* With desc.nodes: the node + 1 most of each stripe's pages were on
+	 * at its last read (0: none known), which the next pass's plan
+	 * reads; written by the stripe's worker. */
+	uint8_t *stripe_node;
 	int readers;
 	bool dead;
 	struct region *next;	/* engine's list */
@@ -72,6 +76,19 @@ static inline uint64_t region_page_hash(const struct region *r, uint64_t i)
 	if (r->hash)
 		return __atomic_load_n(&r->hash[i], __ATOMIC_RELAXED);
 	return (uint64_t)ps_hash(pagestate_word(&r->ps, i)) << 32;
+}
+
+/*
+ * Workers take a region's pages a stripe at a time, a page table's worth
+ * (2 MiB of 4 KiB pages): two workers in one page table contend on its
+ * lock in every read (process_vm_readv pins each page under it) and every
+ * pageout.
+ */
+#define STRIPE_PAGES 512
+
+static inline uint64_t region_stripes(const struct region *r)
+{
+	return (r->desc.pages + STRIPE_PAGES - 1) / STRIPE_PAGES;
 }
 
 #define REGION_NODE_SHIFT 58

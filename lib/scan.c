@@ -20,18 +20,23 @@
  * head (inserted first, as passes go up the pages) mostly has. */
 #define GROUP_LOOK 16
 
-/*
- * Workers take a region's pages a stripe at a time, a page table's worth
- * (2 MiB of 4 KiB pages): two workers in one page table contend on its
- * lock in every read (process_vm_readv pins each page under it) and every
- * pageout.
- */
-#define STRIPE_PAGES 512
-
 struct plan_item {
 	struct region *r;
 	uint64_t first_stripe;
 };
+
+/*
+ * The stripes a pass hands out, a queue a node (by node + 1), and queue 0
+ * for those of no known node or of a node with no worker in the pass; in
+ * the order of the stripes in each.
+ */
+#define QUEUES (PONE_NODES + 1)
+
+struct queue {
+	uint64_t start, n;		/* of pass.order */
+	uint64_t taken;			/* atomic */
+	unsigned int workers;		/* of the pass on its node */
+} __attribute__((aligned(64)));
 
 struct pass {
 	struct pone_engine *e;
@@ -44,7 +49,9 @@ struct pass {
 	struct plan_item *items;
 	size_t nitems;
 	uint64_t stripes;
-	uint64_t cursor;
+	unsigned int threads;		/* workers of the pass */
+	uint64_t *order;		/* stripes, by queue */
+	struct queue queue[QUEUES];
 };
 
 static uint64_t now_ns(clockid_t clock)
@@ -600,7 +607,7 @@ static void query_stripe(struct region *r, uint64_t first, unsigned int n,
 		sb->error = r->desc.resident(r->desc.resident_ctx, first, n,
 					     sb->resident, sb->unwritten,
 					     sb->hash);
-	if (r->node)
+	if (r->desc.nodes)
 		query_nodes(r, first, n, sb);
 	region_put(r);
 }
@@ -652,6 +659,54 @@ static void throttle(struct pass *p, uint64_t *cpu0)
 	}
 }
 
+static bool take(struct pass *p, unsigned int q, uint64_t *stripe)
+{
+	struct queue *qu = &p->queue[q];
+	uint64_t i;
+
+	if (__atomic_load_n(&qu->taken, __ATOMIC_RELAXED) >= qu->n)
+		return false;
+	i = __atomic_fetch_add(&qu->taken, 1, __ATOMIC_RELAXED);
+	if (i >= qu->n)
+		return false;
+	*stripe = p->order[qu->start + i];
+	return true;
+}
+
+/*
+ * Its own node's stripes, then those of no known node or of a node no
+ * worker of the pass is on; never those of another node with workers,
+ * which read them locally: a page read across nodes costs more CPU, and
+ * CPU, not a pass's length, is what a pass is held to.
+ */
+static bool next_stripe(struct pass *p, unsigned int home, uint64_t *stripe)
+{
+	return (home && take(p, home, stripe)) || take(p, 0, stripe);
+}
+
+/*
+ * The node most of a stripe's pages are on, for the next pass's plan; and
+ * the worker's count of its pages of a known node, and of those on its
+ * own.
+ */
+static void learn_node(struct worker *w, struct region *r, uint64_t stripe,
+		       const struct stripe_bits *sb, unsigned int n)
+{
+	unsigned int count[QUEUES] = { 0 }, best = 0, q, i;
+
+	if (!r->stripe_node || !sb->nodes)
+		return;
+	for (i = 0; i < n; i++)
+		count[sb->node[i]]++;
+	for (q = 1; q < QUEUES; q++)
+		if (count[q] > count[best] || (!best && count[q]))
+			best = q;
+	__atomic_store_n(&r->stripe_node[stripe], (uint8_t)best,
+			 __ATOMIC_RELAXED);
+	w->node_pages += n - count[0];
+	w->node_local += w->home ? count[w->home] : 0;
+}
+
 static void worker_run(void *arg, unsigned int id)
 {
 	struct pass *p = arg;
@@ -660,14 +715,15 @@ static void worker_run(void *arg, unsigned int id)
 	struct stripe_bits sb;
 
 	w->sb = &sb;
-	while ((s = __atomic_fetch_add(&p->cursor, 1, __ATOMIC_RELAXED)) <
-	       p->stripes) {
+	while (next_stripe(p, w->home, &s)) {
 		const struct plan_item *it = item_of(p, s);
 
 		first = (s - it->first_stripe) * STRIPE_PAGES;
 		end = first + STRIPE_PAGES < it->r->desc.pages ?
 		      first + STRIPE_PAGES : it->r->desc.pages;
 		query_stripe(it->r, first, (unsigned int)(end - first), &sb);
+		learn_node(w, it->r, s - it->first_stripe, &sb,
+			   (unsigned int)(end - first));
 		for (; first < end; first += p->e->batch) {
 			if (!region_get(it->r))
 				break;
@@ -697,6 +753,51 @@ static int by_region_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A stripe's queue: its node's where the pass has a worker there. */
+static unsigned int queue_of(const struct pass *p, const struct region *r,
+			     uint64_t stripe)
+{
+	unsigned int q = r->stripe_node ?
+			 __atomic_load_n(&r->stripe_node[stripe],
+					 __ATOMIC_RELAXED) : 0;
+
+	return p->queue[q].workers ? q : 0;
+}
+
+/* The stripes sorted into their queues, each queue in stripe order. */
+static int fill_queues(struct pass *p)
+{
+	uint64_t at = 0, s;
+	size_t i;
+	unsigned int q;
+
+	p->order = malloc((p->stripes ? p->stripes : 1) * sizeof(*p->order));
+	if (!p->order)
+		return -ENOMEM;
+	for (i = 0; i < p->threads; i++) {
+		int node = pool_worker_node(p->e->pool, (unsigned int)i);
+
+		p->queue[node >= 0 ? node + 1 : 0].workers++;
+	}
+	for (i = 0; i < p->nitems; i++)
+		for (s = 0; s < region_stripes(p->items[i].r); s++)
+			p->queue[queue_of(p, p->items[i].r, s)].n++;
+	for (q = 0; q < QUEUES; q++) {
+		p->queue[q].start = at;
+		at += p->queue[q].n;
+		p->queue[q].n = 0;
+	}
+	for (i = 0; i < p->nitems; i++)
+		for (s = 0; s < region_stripes(p->items[i].r); s++) {
+			struct queue *qu = &p->queue[queue_of(p,
+							     p->items[i].r, s)];
+
+			p->order[qu->start + qu->n++] =
+				p->items[i].first_stripe + s;
+		}
+	return 0;
+}
+
 /*
  * The regions in the order of their page ids: a pass then inserts the pages
  * of a group smallest id first, so the group's head, its first page, is
@@ -707,6 +808,7 @@ static int plan(struct pass *p)
 	struct pone_engine *e = p->e;
 	struct region *r;
 	size_t n = 0, i;
+	int ret;
 
 	pthread_mutex_lock(&e->lock);
 	for (r = e->regions; r; r = r->next)
@@ -721,12 +823,12 @@ static int plan(struct pass *p)
 	qsort(p->items, p->nitems, sizeof(*p->items), by_region_id);
 	for (i = 0; i < p->nitems; i++) {
 		p->items[i].first_stripe = p->stripes;
-		p->stripes += (p->items[i].r->desc.pages + STRIPE_PAGES - 1) /
-			      STRIPE_PAGES;
+		p->stripes += region_stripes(p->items[i].r);
 	}
-	e->in_pass = true;
+	ret = fill_queues(p);
+	e->in_pass = !ret;
 	pthread_mutex_unlock(&e->lock);
-	return 0;
+	return ret;
 }
 
 /* Of the pages that entered the tree alone, those no page joined later. */
@@ -776,6 +878,20 @@ static void take_compares(struct pone_pass_stats *s, struct sdtree_worker *tw)
 	tw->compares = tw->compare_calls = 0;
 }
 
+static void take_node_pages(struct pone_engine *e, struct worker *w)
+{
+	struct pone_node_workers *nw;
+
+	if (!w->home)
+		return;
+	nw = &e->node_workers[w->home - 1];
+	pthread_mutex_lock(&e->lock);
+	nw->pages += w->node_pages;
+	nw->local += w->node_local;
+	pthread_mutex_unlock(&e->lock);
+	w->node_pages = w->node_local = 0;
+}
+
 static void sum_stats(struct pone_engine *e, struct pone_pass_stats *s)
 {
 	uint64_t alone = 0;
@@ -792,6 +908,7 @@ static void sum_stats(struct pone_engine *e, struct pone_pass_stats *s)
 		alone += w->inserted_alone;
 		w->stats = (struct pone_pass_stats){ 0 };
 		w->inserted_alone = 0;
+		take_node_pages(e, w);
 	}
 	if (alone)
 		s->unique = count_new_alone(e);
@@ -804,6 +921,7 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
 	struct pass p = {
 		.e = e, .merge = kind == PONE_PASS_MERGE, .act = act,
 		.exact_stable_periods = pone_engine_stable_periods(e),
+		.threads = pone_engine_threads(e),
 		.cpu_millicores = __atomic_load_n(&e->cpu_millicores,
 						  __ATOMIC_RELAXED),
 	};
@@ -820,8 +938,7 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
 	ret = plan(&p);
 	p.start_ns = now_ns(CLOCK_MONOTONIC);
 	if (!ret) {
-		s.cpu_ns = pool_run(e->pool, pone_engine_threads(e),
-				    worker_run, &p);
+		s.cpu_ns = pool_run(e->pool, p.threads, worker_run, &p);
 		pthread_mutex_lock(&e->lock);
 		e->in_pass = false;
 		pthread_mutex_unlock(&e->lock);
@@ -834,6 +951,7 @@ int pone_engine_scan(struct pone_engine *e, enum pone_pass kind,
 	}
 	pthread_mutex_unlock(&e->pass_lock);
 	free(p.items);
+	free(p.order);
 	if (ret)
 		return ret;
 	s.wall_ns = now_ns(CLOCK_MONOTONIC) - t0;

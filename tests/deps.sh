@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	meson ninja-build pkg-config gcc libc6-dev
-	libxxhash-dev libcmocka-dev libaccel-config-dev linux-libc-dev
+	libxxhash-dev libnuma-dev libcmocka-dev libaccel-config-dev linux-libc-dev
 	libjansson-dev libinih-dev libsystemd-dev libvirt-dev libxml2-dev
 	# the install test renders the man pages; unit_file verifies the unit
 	# and the unit's directory comes from systemd.pc

@@ -120,7 +120,7 @@ static int setup(void **state)
 	if (statefile_init(fx->state) || pone_engine_new(&ec, &fx->d.engine))
 		return -1;
 	guests_init(&fx->d.guests, &(struct guests_config){
-		fx->d.engine, -1, fx->state, false, false, false, false });
+		fx->d.engine, -1, fx->state, false, false, false, false, false });
 	periods_settings_of(&fx->d.cfg, &ps);
 	/* KSM not opened: not steered. */
 	if (periods_start(&fx->d.periods, fx->d.engine, &fx->d.guests,

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * NUMA nodes kept apart (merge_across_nodes = no): a region that says
- * where its pages are finds equal pages only on their node, whichever way
- * the trees are keyed; a page of no known node is merged with none, and
- * one that moves is keyed by its new node.
+ * where its pages are, and asks for nodes apart, finds equal pages only on
+ * their node, whichever way the trees are keyed; a page of no known node
+ * is merged with none, and one that moves is keyed by its new node. Told
+ * the nodes only (for placing workers), it merges across them.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,12 +14,13 @@
 
 #include <errno.h>
 
+#include "placement.h"
 #include "scan_fixture.h"
 
 #define STRIPE 512
 
 /* Where an image's pages are: all on one node, as nodes() tells it. */
-struct placement {
+struct where {
 	int16_t node;
 	unsigned int calls;
 	bool fail;
@@ -26,7 +28,7 @@ struct placement {
 
 static int nodes_of(void *ctx, uint64_t first, unsigned int n, int16_t *node)
 {
-	struct placement *pl = ctx;
+	struct where *pl = ctx;
 	unsigned int i;
 
 	__atomic_add_fetch(&pl->calls, 1, __ATOMIC_RELAXED);
@@ -38,13 +40,13 @@ static int nodes_of(void *ctx, uint64_t first, unsigned int n, int16_t *node)
 }
 
 static uint32_t add_on(struct pone_engine *e, const struct image *img,
-		       struct placement *pl, bool verified)
+		       struct where *pl, bool verified, bool apart)
 {
 	struct pone_region_desc d = { .name = "image", .pages = img->pages,
 				      .mode = PONE_READ_MAP, .map = img->mem,
 				      .fd = -1, .merges_verified = verified,
-				      .nodes = pl ? nodes_of : NULL,
-				      .nodes_ctx = pl };
+				      .nodes = nodes_of, .nodes_ctx = pl,
+				      .nodes_apart = apart };
 	uint32_t id;
 
 	assert_int_equal(pone_engine_add_region(e, &d, &id), 0);
@@ -65,17 +67,17 @@ static size_t between(const struct seen *s, uint32_t x, uint32_t y)
 }
 
 /*
- * a and b on node 0, c on node 1 (pl: NULL for all, merging across
- * nodes), all alike; after three merge passes, what each pass found.
+ * a and b on node 0, c on node 1, all alike, nodes apart or not; after
+ * three merge passes, what each pass found.
  */
 static void three(struct scan_fx *f, bool verified, bool apart,
 		  size_t *ndup, size_t *across)
 {
-	struct placement p0 = { 0 }, p1 = { .node = 1 };
+	struct where p0 = { 0 }, p1 = { .node = 1 };
 	struct image b = build(), c = build();
-	uint32_t a0 = add_on(f->e, &f->img, apart ? &p0 : NULL, verified);
-	uint32_t b0 = add_on(f->e, &b, apart ? &p0 : NULL, verified);
-	uint32_t c1 = add_on(f->e, &c, apart ? &p1 : NULL, verified);
+	uint32_t a0 = add_on(f->e, &f->img, &p0, verified, apart);
+	uint32_t b0 = add_on(f->e, &b, &p0, verified, apart);
+	uint32_t c1 = add_on(f->e, &c, &p1, verified, apart);
 	size_t found = 0;
 	int k;
 
@@ -86,10 +88,8 @@ static void three(struct scan_fx *f, bool verified, bool apart,
 	}
 	*ndup = found;
 	/* nodes() once a stripe: 3 stripes an image, a pass. */
-	if (apart) {
-		assert_int_equal(p0.calls, 2 * 3 * 3);
-		assert_int_equal(p1.calls, 3 * 3);
-	}
+	assert_int_equal(p0.calls, 2 * 3 * 3);
+	assert_int_equal(p1.calls, 3 * 3);
 	image_free(&b);
 	image_free(&c);
 }
@@ -141,13 +141,13 @@ static void together_by_hash(void **state)
 static void unknown_node(void **state)
 {
 	struct scan_fx *f = *state;
-	struct placement none = { .node = -1 }, far = { .node = PONE_NODES };
+	struct where none = { .node = -1 }, far = { .node = PONE_NODES };
 	struct image b = build();
 	size_t found = 0;
 	int k;
 
-	add_on(f->e, &f->img, &none, false);
-	add_on(f->e, &b, &far, false);
+	add_on(f->e, &f->img, &none, false, true);
+	add_on(f->e, &b, &far, false, true);
 	for (k = 0; k < 3; k++) {
 		scan(f->e, PONE_PASS_MERGE, &f->s);
 		found += f->s.ndup;
@@ -161,10 +161,10 @@ static void unknown_node(void **state)
 static void no_answer_keeps_nodes(void **state)
 {
 	struct scan_fx *f = *state;
-	struct placement p0 = { 0 }, p1 = { .node = 1 };
+	struct where p0 = { 0 }, p1 = { .node = 1 };
 	struct image b = build();
-	uint32_t a0 = add_on(f->e, &f->img, &p0, false);
-	uint32_t b1 = add_on(f->e, &b, &p1, false);
+	uint32_t a0 = add_on(f->e, &f->img, &p0, false, true);
+	uint32_t b1 = add_on(f->e, &b, &p1, false, true);
 	size_t across = 0;
 	int k;
 
@@ -183,10 +183,10 @@ static void no_answer_keeps_nodes(void **state)
 static void moved(void **state)
 {
 	struct scan_fx *f = *state;
-	struct placement p0 = { 0 }, p1 = { .node = 1 };
+	struct where p0 = { 0 }, p1 = { .node = 1 };
 	struct image b = build();
-	uint32_t a0 = add_on(f->e, &f->img, &p0, true);
-	uint32_t b1 = add_on(f->e, &b, &p1, true);
+	uint32_t a0 = add_on(f->e, &f->img, &p0, true, true);
+	uint32_t b1 = add_on(f->e, &b, &p1, true, true);
 	size_t across = 0;
 	int k;
 
@@ -203,6 +203,79 @@ static void moved(void **state)
 	image_free(&b);
 }
 
+/* Nodes kept apart need nodes(): without it, no region. */
+static void apart_needs_nodes(void **state)
+{
+	struct scan_fx *f = *state;
+	struct pone_region_desc d = { .name = "image", .pages = f->img.pages,
+				      .mode = PONE_READ_MAP, .map = f->img.mem,
+				      .fd = -1, .nodes_apart = true };
+	uint32_t id;
+
+	assert_int_equal(pone_engine_add_region(f->e, &d, &id), -EINVAL);
+}
+
+/* Pages and local pages of the workers on each node, and how many nodes
+ * have workers. */
+static unsigned int node_reads(struct pone_engine *e, uint64_t *pages,
+			       uint64_t *local)
+{
+	struct pone_node_workers nw;
+	unsigned int placed = 0;
+	int node;
+
+	for (node = 0; node < PONE_NODES; node++) {
+		pages[node] = local[node] = 0;
+		if (pone_engine_node_workers(e, node, &nw))
+			continue;
+		placed++;
+		pages[node] = nw.pages;
+		local[node] = nw.local;
+		assert_true(nw.local <= nw.pages);
+	}
+	return placed;
+}
+
+/*
+ * Workers placed by node count the pages of a known node in the stripes
+ * they took: each pass, every page of an image on the first node with
+ * CPUs, the first node's workers' as local, no other's. On a host of one
+ * node (by libnuma) none is placed, and there is nothing to count.
+ */
+static void node_workers(void **state)
+{
+	struct scan_fx *f = *state;
+	struct pone_engine_config cfg = { .threads = 2, .numa_workers = true };
+	uint64_t pages[2][PONE_NODES], local[2][PONE_NODES], all = 0;
+	struct placement host;
+	struct pone_node_workers nw;
+	struct pone_engine *e;
+	struct where on;
+	unsigned int placed;
+	int node;
+
+	assert_int_equal(placement_init(&host), 0);
+	on = (struct where){ .node = (int16_t)(host.nodes ? host.node[0] : 0) };
+	assert_int_equal(pone_engine_new(&cfg, &e), 0);
+	add_on(e, &f->img, &on, false, false);
+	scan(e, PONE_PASS_RECLAIM, &f->s);
+	placed = node_reads(e, pages[0], local[0]);
+	scan(e, PONE_PASS_MERGE, &f->s);
+	assert_int_equal(node_reads(e, pages[1], local[1]), placed);
+	assert_int_equal(placed, host.nodes < 2 ? 0 :
+			 host.nodes < cfg.threads ? host.nodes : cfg.threads);
+	for (node = 0; node < PONE_NODES; node++) {
+		uint64_t got = pages[1][node] - pages[0][node];
+
+		all += got;
+		assert_int_equal(local[1][node] - local[0][node],
+				 node == on.node ? got : 0);
+	}
+	assert_int_equal(all, placed ? PAGES : 0);
+	assert_int_equal(pone_engine_node_workers(e, -1, &nw), -ENOENT);
+	pone_engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +286,8 @@ int main(void)
 		scan_fx_test(unknown_node),
 		scan_fx_test(no_answer_keeps_nodes),
 		scan_fx_test(moved),
+		scan_fx_test(apart_needs_nodes),
+		scan_fx_test(node_workers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -89,18 +89,24 @@ struct pone_region_desc {
 	 * reported) as any, but never enter the SD tree. */
 	bool never_merge;
 	/*
-	 * Optional, where a page merges only with pages on its NUMA node:
-	 * sets node[i] to the node of page first + i's frame (n <= 512), or
-	 * -1 where none is known; called once a stripe of 512 pages. The
-	 * trees keep nodes apart in their keys as they keep domains. A page
-	 * of no known node, or of a node at or above PONE_NODES, is no
-	 * merge candidate; one found on another node than before is read
-	 * again and keyed by the new one. A negative return leaves every
+	 * Optional, on a host of several NUMA nodes: sets node[i] to the
+	 * node of page first + i's frame (n <= 512), or -1 where none is
+	 * known; called once a stripe of 512 pages. A stripe goes, at the
+	 * next pass, to a worker on the node most of its pages were on (see
+	 * pone_engine_config.numa_workers). A negative return leaves every
 	 * page as it was known.
 	 */
 	int (*nodes)(void *ctx, uint64_t first, unsigned int n,
 		     int16_t *node);
 	void *nodes_ctx;
+	/*
+	 * With nodes(), where a page merges only with pages on its node: the
+	 * trees keep nodes apart in their keys as they keep domains. A page
+	 * of no known node, or of a node at or above PONE_NODES, is no merge
+	 * candidate; one found on another node than before is read again and
+	 * keyed by the new one.
+	 */
+	bool nodes_apart;
 };
 
 /* A tree key's high 24 bits: 6 of node, 18 of domain. */
@@ -170,6 +176,16 @@ struct pone_engine_config {
 	unsigned int threads;		/* 0: one per online CPU */
 	unsigned int batch_pages;	/* 0: default (64) */
 	struct pone_backend *backend;	/* NULL: CPU backend (owned) */
+	/*
+	 * On a host of several NUMA nodes (by libnuma), worker i is bound to
+	 * the CPUs of the (i mod n)-th of the n nodes this process has CPUs
+	 * on, and takes the stripes on its node, then those of no known node
+	 * or of a node without a worker in the pass, never another node's:
+	 * a node's pages wait for its workers (give a pass as many threads
+	 * as nodes, or a multiple). Stripes' nodes come from regions'
+	 * nodes(). Nothing changes on one node.
+	 */
+	bool numa_workers;
 };
 
 struct pone_engine;
@@ -242,6 +258,21 @@ int pone_engine_region_counts(struct pone_engine *e, uint32_t id,
  */
 bool pone_engine_range_idle(struct pone_engine *e, uint32_t id,
 			    uint64_t first, uint64_t n);
+
+/*
+ * Of the workers bound to one node (numa_workers): how many there are, and
+ * the pages of stripes they took whose node was known, and of those the
+ * pages on their own node, over every pass so far. -ENOENT for a node no
+ * worker is bound to.
+ */
+struct pone_node_workers {
+	unsigned int workers;
+	uint64_t pages;
+	uint64_t local;
+};
+
+int pone_engine_node_workers(struct pone_engine *e, int node,
+			     struct pone_node_workers *nw);
 
 /* Worker threads of the passes: 1 up to the count the engine was made with
  * (its pool); any thread, effective from the next pass. */

@@ -314,7 +314,7 @@ static int run_once(enum layout l, uint64_t pages, unsigned int threads,
 		return ret;
 	}
 	guests_init(&gs, &(struct guests_config){ e, -1, NULL, tracking,
-						   tracking, false, false });
+						   tracking, false, false, false });
 	ram.addr = ch.addr;
 	ret = guests_attach_ram(&gs, ch.pid, "bench", &ram, &g, &f);
 	if (ret) {

@@ -12,12 +12,15 @@ finish() {
 }
 
 check insmod /lib/pone.ko
+# The engine's own test of its workers' placement, here on two nodes (the
+# host's run has one).
+check test_scan_nodes
 start_poned 2 debug
 
 # ready OUT: waits (up to 30 s) for a pone-testguest to say it is ready.
 ready() {
 	i=0
-	until grep -q ready "$1" || [ $i -ge 300 ]; do
+	until grep -qs ready "$1" || [ $i -ge 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -125,6 +128,12 @@ frames_at() {
 		sleep 1
 		i=$((i + 1))
 	done
+	# What poned and pone.ko say, where the frames did not fall.
+	if [ $i -ge 150 ]; then
+		ctl status --json >&2
+		grep /sys/module/pone/parameters/* /sys/class/misc/pone/* >&2
+		tail -n 40 /tmp/poned.log >&2
+	fi
 	last=-1 same=0 i=0
 	while [ $same -lt 4 ] && [ $i -lt 30 ]; do
 		sleep 1
@@ -150,7 +159,7 @@ seeded_guest() {
 	ready /tmp/"$name".out
 	echo distinct >/tmp/"$name".in
 	i=0
-	until grep -q distinct /tmp/"$name".out || [ $i -ge 300 ]; do
+	until grep -qs distinct /tmp/"$name".out || [ $i -ge 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -184,6 +193,7 @@ two=$(frames_at "$distinct")
 echo "vm: merge_across_nodes = yes: pone.ko frames: node 0's guest $one, with node 1's $two ($distinct distinct pages a guest)"
 check test "$one" -eq "$distinct"
 check test "$two" -eq "$one"
+
 kill $writers
 sleep 1
 
@@ -269,12 +279,41 @@ wait "$poned"
 rm -f /run/poned.sock
 start_poned 2 debug 1 "merge_across_nodes = no"
 status
-check grep -q '"numa":{"nodes":2,"merge_across_nodes":false,"nodes_apart":true}' /tmp/status.json
+check grep -q '"numa":{"nodes":2,"merge_across_nodes":false,"nodes_apart":true,' /tmp/status.json
 writers=
 seeded_guest n0 "--seed 7 --node 0"
 one=$(frames_at "$distinct")
 seeded_guest n1 "--seed 7 --node 1"
 two=$(frames_at $((2 * distinct)))
+# Workers bound to a node each (the VM has a CPU a node), which read the
+# stripes of their node: with a guest on each node (whose merges keep its
+# pages there), nine in ten pages a worker took were on its node, over ten
+# seconds of passes.
+cpus=$(for t in /proc/"$poned"/task/*; do
+	grep -q pone-worker "$t"/comm &&
+		grep Cpus_allowed_list "$t"/status | cut -f2
+done | sort | tr '\n' ' ')
+echo "vm: the workers' CPUs: $cpus"
+check test "$cpus" = "0 1 "
+# node_reads NODE: "PAGES LOCAL" of the workers on NODE, as of status.
+node_reads() {
+	grep -o "{\"node\":$1,\"workers\":1,\"pages\":[0-9]*,\"local\":[0-9]*}" \
+		/tmp/status.json | tr -c '0-9\n' ' ' | awk '{ print $3, $4 }'
+}
+status
+set -- $(node_reads 0) $(node_reads 1)
+sleep 10
+status
+set -- "$@" $(node_reads 0) $(node_reads 1)
+check test $# -eq 8
+p0=$(($5 - $1)) l0=$(($6 - $2)) p1=$(($7 - $3)) l1=$(($8 - $4))
+echo "vm: workers on node 0 read $l0 of $p0 pages on their node, on node 1 $l1 of $p1"
+check test "$p0" -gt 0
+check test "$p1" -gt 0
+check test $((10 * l0)) -ge $((9 * p0))
+check test $((10 * l1)) -ge $((9 * p1))
+ctl status >/tmp/status.txt
+check grep -q "^NUMA: 2 nodes, pages merge only on their node; node 0: 1 worker, " /tmp/status.txt
 seeded_guest n2 "--seed 7 --node 0"
 three=$(frames_at $((2 * distinct)))
 echo "vm: merge_across_nodes = no: pone.ko frames: node 0's guest $one, with node 1's $two, another on node 0 $three ($distinct distinct pages a guest)"
