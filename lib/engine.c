@@ -285,6 +285,25 @@ static void region_destroy(struct pone_engine *e, struct region *r)
 	region_free(r);
 }
 
+/*
+ * Reports name regions by id, which a region added after this one's
+ * removal takes: one applied to it would mark its pages merged or
+ * canonical for another region's sake. None can come once the region is
+ * dead. The lock is held.
+ */
+static void drop_reports(struct pone_engine *e, uint32_t id)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < e->nmerged; i++) {
+		const struct pone_dup *d = &e->merged[i].dup;
+
+		if (d->member.region != id && d->canonical.region != id)
+			e->merged[n++] = e->merged[i];
+	}
+	e->nmerged = n;
+}
+
 int pone_engine_remove_region(struct pone_engine *e, uint32_t id)
 {
 	struct region *r;
@@ -298,6 +317,7 @@ int pone_engine_remove_region(struct pone_engine *e, uint32_t id)
 	/* No reader left before a pass's end may free it. */
 	region_kill(r);
 	pthread_mutex_lock(&e->lock);
+	drop_reports(e, id);
 	later = e->in_pass;
 	if (later) {
 		r->next = e->graveyard;

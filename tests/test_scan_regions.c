@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -174,6 +175,49 @@ static void remove_during_pass(void **state)
 	image_free(&b);
 }
 
+/*
+ * Reports wait for the next pass and name regions by id, which a region
+ * added after the reported one's removal takes: it finds its duplicates
+ * as any new region does, none against itself, whatever was reported of
+ * the old one (as by pone.ko: pages known by the hashes it gives).
+ */
+static void reports_die_with_region_in(bool hashes)
+{
+	struct scan_fx *f = scan_fx_new(2, 0);
+	struct residency *res = calloc(1, sizeof(*res));
+	uint32_t id = add_with_residency(f->e, &f->img, res, hashes, true);
+	size_t found = 0, i, k;
+
+	assert_non_null(res);
+	res->hashes_of = hashes ? f->img.mem : NULL;
+	for (k = 0; k < 3; k++)
+		scan(f->e, PONE_PASS_MERGE, &f->s);
+	assert_int_equal(f->s.ndup, GROUPS * (GROUP_SIZE - 1));
+	assert_int_equal(pone_engine_merged(f->e, f->s.dup, f->s.ndup - 1), 0);
+	assert_int_equal(pone_engine_full(f->e, &f->s.dup[f->s.ndup - 1]), 0);
+	assert_int_equal(pone_engine_remove_region(f->e, id), 0);
+	assert_int_equal(add_with_residency(f->e, &f->img, res, hashes, true),
+			 id);
+	res->hashes_of = hashes ? f->img.mem : NULL;
+	for (k = 0; k < 4; k++) {
+		scan(f->e, PONE_PASS_MERGE, &f->s);
+		for (i = 0; i < f->s.ndup; i++)
+			assert_int_not_equal(f->s.dup[i].member.index,
+					     f->s.dup[i].canonical.index);
+		found += f->s.ndup;
+	}
+	assert_int_equal(found, GROUPS * (GROUP_SIZE - 1));
+	free(res);
+	scan_fx_free(f);
+}
+
+static void reports_die_with_region(void **state)
+{
+	(void)state;
+	reports_die_with_region_in(false);
+	reports_die_with_region_in(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +226,7 @@ int main(void)
 		scan_fx_test(unreadable_pages),
 		cmocka_unit_test(bad_input),
 		scan_fx_test(remove_during_pass),
+		cmocka_unit_test(reports_die_with_region),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
