@@ -118,9 +118,8 @@ exec 3>&-
 # frames of their own each; one more in the first's domain holds none the
 # first does not.
 # frames_at WANT: pone.ko's frames, all regions', once they have fallen to
-# WANT (up to 150 s: merges wait out pages' stability periods, and may
-# stall a few passes) and then held still 4 s, so that a merge too many
-# shows.
+# WANT (up to 150 s: merges wait out pages' stability periods) and then
+# held still 4 s, so that a merge too many shows.
 frames_at() {
 	i=0
 	while [ "$(cat /sys/class/misc/pone/frames)" -gt "$1" ] &&
