@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <numa.h>
-#include <string.h>
 
 #include "placement.h"
 
@@ -47,9 +46,4 @@ int placement_init(struct placement *pl)
 	if (pl->nodes < 2)
 		pl->nodes = 0;
 	return 0;
-}
-
-int placement_node(const struct placement *pl, unsigned int i)
-{
-	return pl->nodes ? pl->node[i % pl->nodes] : -1;
 }

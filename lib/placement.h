@@ -21,7 +21,4 @@ struct placement {
  * available to it). Errors are negative errno values. */
 int placement_init(struct placement *pl);
 
-/* Node of worker i, or -1 where workers are not placed. */
-int placement_node(const struct placement *pl, unsigned int i);
-
 #endif

@@ -699,7 +699,7 @@ static void learn_node(struct worker *w, struct region *r, uint64_t stripe,
 	for (i = 0; i < n; i++)
 		count[sb->node[i]]++;
 	for (q = 1; q < QUEUES; q++)
-		if (count[q] > count[best] || (!best && count[q]))
+		if (count[q] > (best ? count[best] : 0))
 			best = q;
 	__atomic_store_n(&r->stripe_node[stripe], (uint8_t)best,
 			 __ATOMIC_RELAXED);
@@ -774,11 +774,8 @@ static int fill_queues(struct pass *p)
 	p->order = malloc((p->stripes ? p->stripes : 1) * sizeof(*p->order));
 	if (!p->order)
 		return -ENOMEM;
-	for (i = 0; i < p->threads; i++) {
-		int node = pool_worker_node(p->e->pool, (unsigned int)i);
-
-		p->queue[node >= 0 ? node + 1 : 0].workers++;
-	}
+	for (i = 0; i < p->threads; i++)
+		p->queue[p->e->workers[i].home].workers++;
 	for (i = 0; i < p->nitems; i++)
 		for (s = 0; s < region_stripes(p->items[i].r); s++)
 			p->queue[queue_of(p, p->items[i].r, s)].n++;

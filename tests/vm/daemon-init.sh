@@ -17,10 +17,10 @@ check insmod /lib/pone.ko
 check test_scan_nodes
 start_poned 2 debug
 
-# ready OUT: waits (up to 30 s) for a pone-testguest to say it is ready.
-ready() {
+# await WORD OUT: waits (up to 30 s) for a pone-testguest to say WORD.
+await() {
 	i=0
-	until grep -qs ready "$1" || [ $i -ge 300 ]; do
+	until grep -qs "$1" "$2" || [ $i -ge 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -33,7 +33,7 @@ start_guest() {
 	pone-testguest "$@" </tmp/guest.in >/tmp/guest.out &
 	guest=$!
 	exec 3>/tmp/guest.in
-	ready /tmp/guest.out
+	await ready /tmp/guest.out
 }
 say() {
 	# Replies come a line each; wait for this one (counted before it
@@ -155,13 +155,9 @@ seeded_guest() {
 	# quits.
 	sleep 3600 >/tmp/"$name".in &
 	writers="$writers $!"
-	ready /tmp/"$name".out
+	await ready /tmp/"$name".out
 	echo distinct >/tmp/"$name".in
-	i=0
-	until grep -qs distinct /tmp/"$name".out || [ $i -ge 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	await distinct /tmp/"$name".out
 	distinct=$(grep distinct /tmp/"$name".out | cut -d' ' -f2)
 	check ctl attach --pid "$pid" --name "$name" "$@"
 }
